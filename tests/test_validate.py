@@ -1,0 +1,209 @@
+"""Every validation error names the file, code and date at fault."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from quant.data import DataError, DataWarning, load_bars
+from tests.conftest import make_bars
+
+DAYS = pd.bdate_range("2014-01-06", periods=8)
+
+
+def good(code: str = "600000.SH") -> pd.DataFrame:
+    return make_bars(code, DAYS, [10.0, 10.1, 10.2, 10.0, 9.9, 10.3, 10.4, 10.5])
+
+
+def write_csv(tmp_path: Path, frame: pd.DataFrame, name: str = "bars.csv") -> Path:
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def expect_error(path: Path, *fragments: str) -> str:
+    with pytest.raises(DataError) as caught:
+        load_bars(path)
+    message = str(caught.value)
+    for fragment in (str(path.name), *fragments):
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    return message
+
+
+def test_good_file_loads_typed_and_sorted(tmp_path):
+    frame = pd.concat([good("600000.SH"), good("000001.SZ")])
+    loaded = load_bars(write_csv(tmp_path, frame))
+    assert list(loaded["code"].astype(str).unique()) == ["000001.SZ", "600000.SH"]
+    assert loaded["close"].dtype == "float64"
+    assert loaded["date"].dtype == "datetime64[ns]"
+    assert len(loaded) == 16
+
+
+def test_missing_column(tmp_path):
+    expect_error(write_csv(tmp_path, good().drop(columns="volume")), "missing column", "volume")
+
+
+def test_misspelt_column_gets_a_hint(tmp_path):
+    frame = good().rename(columns={"amount": "amout"})
+    expect_error(write_csv(tmp_path, frame), "'amount'", "found 'amout'")
+
+
+def test_column_names_are_case_insensitive(tmp_path):
+    frame = good().rename(columns=str.upper)
+    assert len(load_bars(write_csv(tmp_path, frame))) == 8
+
+
+def test_non_numeric_price(tmp_path):
+    frame = good().astype({"close": object})
+    frame.loc[3, "close"] = "12,3x"
+    expect_error(
+        write_csv(tmp_path, frame), "row 4", "600000.SH", "2014-01-09", "'12,3x'", "not a number"
+    )
+
+
+def test_nan_price(tmp_path):
+    frame = good()
+    frame.loc[2, "open"] = float("nan")
+    expect_error(write_csv(tmp_path, frame), "row 3", "2014-01-08", "NaN", "open")
+
+
+@pytest.mark.parametrize("value", [0.0, -1.5])
+def test_non_positive_price(tmp_path, value):
+    frame = good()
+    frame.loc[5, "low"] = value
+    expect_error(write_csv(tmp_path, frame), "row 6", "2014-01-13", "non-positive low")
+
+
+def test_high_below_low(tmp_path):
+    frame = good()
+    frame.loc[1, ["high", "low"]] = [9.0, 11.0]
+    expect_error(write_csv(tmp_path, frame), "row 2", "2014-01-07", "high is below low")
+
+
+def test_duplicate_rows_in_one_file(tmp_path):
+    frame = pd.concat([good(), good().iloc[[4]]])
+    expect_error(
+        write_csv(tmp_path, frame), "duplicate", "600000.SH", "2014-01-10", "row 5", "row 9"
+    )
+
+
+def test_duplicate_rows_across_files_name_both_files(tmp_path):
+    folder = tmp_path / "store"
+    folder.mkdir()
+    write_csv(folder, good(), "a.csv")
+    write_csv(folder, good().iloc[[0]], "b.csv")
+    with pytest.raises(DataError) as caught:
+        load_bars(folder)
+    assert "a.csv" in str(caught.value) and "b.csv" in str(caught.value)
+    assert "2014-01-06" in str(caught.value)
+
+
+def test_unsorted_dates(tmp_path):
+    frame = good().iloc[[0, 1, 3, 2, 4, 5, 6, 7]]
+    expect_error(write_csv(tmp_path, frame), "row 4", "2014-01-08", "not in increasing order")
+
+
+def test_codes_interleaved_by_date_are_fine(tmp_path):
+    frame = pd.concat([good("600000.SH"), good("000001.SZ")]).sort_values("date", kind="stable")
+    loaded = load_bars(write_csv(tmp_path, frame))
+    assert loaded["date"].is_monotonic_increasing is False  # re-sorted by code, date
+    assert (
+        loaded.groupby("code", observed=True)["date"]
+        .apply(lambda d: d.is_monotonic_increasing)
+        .all()
+    )
+
+
+def test_date_that_is_not_a_date(tmp_path):
+    frame = good().astype({"date": object})
+    frame.loc[6, "date"] = "yesterday"
+    expect_error(write_csv(tmp_path, frame), "row 7", "'yesterday'", "not a date")
+
+
+def test_other_date_spellings_are_parsed(tmp_path):
+    frame = good().assign(date=DAYS.strftime("%Y/%m/%d"))
+    assert load_bars(write_csv(tmp_path, frame))["date"].iloc[0] == pd.Timestamp("2014-01-06")
+    frame = good().assign(date=DAYS.strftime("%Y%m%d").astype(int))
+    assert load_bars(write_csv(tmp_path, frame))["date"].iloc[-1] == DAYS[-1]
+
+
+def test_timezone_aware_dates_become_exchange_local(tmp_path):
+    frame = good().assign(date=DAYS.tz_localize("Asia/Shanghai").tz_convert("UTC"))
+    path = tmp_path / "tz.parquet"
+    frame.to_parquet(path)
+    assert list(load_bars(path)["date"]) == list(DAYS)
+
+
+@pytest.mark.parametrize("content", ["", "date,code,open,high,low,close,volume,amount\n"])
+def test_empty_csv(tmp_path, content):
+    path = tmp_path / "empty.csv"
+    path.write_text(content)
+    expect_error(path, "empty file")
+
+
+def test_empty_parquet(tmp_path):
+    path = tmp_path / "empty.parquet"
+    good().iloc[:0].to_parquet(path)
+    expect_error(path, "empty file")
+
+
+@pytest.mark.parametrize("code", ["600000", "sh600000", "600000.SS", "60000.SH"])
+def test_unknown_code_format(tmp_path, code):
+    frame = pd.concat([good("000001.SZ"), good(code)])
+    expect_error(write_csv(tmp_path, frame), "row 9", f"'{code}'", "unknown code format")
+
+
+def test_weekly_code_mixed_with_daily_ones(tmp_path):
+    weekly = make_bars(
+        "000002.SZ", pd.date_range("2014-01-03", periods=8, freq="W-FRI"), [10.0] * 8
+    )
+    frame = pd.concat([good(), weekly])
+    expect_error(
+        write_csv(tmp_path, frame), "000002.SZ", "median gap of 7 days", "mixed with daily"
+    )
+
+
+def test_intraday_bars(tmp_path):
+    frame = good()
+    frame["date"] = frame["date"] + pd.Timedelta(hours=10, minutes=30)
+    expect_error(write_csv(tmp_path, frame), "row 1", "intraday")
+
+
+def test_corrupt_parquet(tmp_path):
+    path = tmp_path / "bad.parquet"
+    path.write_bytes(b"not parquet at all")
+    expect_error(path, "cannot be read as parquet")
+
+
+def test_missing_path_and_unknown_type(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        load_bars(tmp_path / "nope.parquet")
+    other = tmp_path / "bars.xlsx"
+    other.write_text("x")
+    with pytest.raises(DataError, match="unknown file type"):
+        load_bars(other)
+
+
+def test_zero_volume_is_a_warning(tmp_path):
+    frame = good()
+    frame.loc[3, "volume"] = 0
+    with pytest.warns(DataWarning, match=r"1 bars have zero volume .*2014-01-09"):
+        loaded = load_bars(write_csv(tmp_path, frame))
+    assert len(loaded) == 8
+
+
+def test_gaps_are_warnings(tmp_path):
+    other = good("000001.SZ")
+    gapped = good().drop(index=[3, 4])  # 2014-01-09 and 2014-01-10 missing: a suspension
+    with pytest.warns(DataWarning) as caught:
+        load_bars(write_csv(tmp_path, pd.concat([other, gapped])))
+    text = " ".join(str(w.message) for w in caught)
+    assert re.search(r"1 codes have trading days without a bar .*\(2 stock-days", text)
+    assert "600000.SH 2014-01-09..2014-01-10 (2 days)" in text
+
+    late = make_bars("000001.SZ", pd.bdate_range("2014-03-03", periods=3), [10.0] * 3)
+    with pytest.warns(DataWarning, match="no bar for any code between 2014-01-15 and 2014-03-03"):
+        load_bars(write_csv(tmp_path, pd.concat([good(), late]), "hole.csv"))

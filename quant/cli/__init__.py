@@ -1,19 +1,19 @@
-"""The ``quant`` command. Each area registers its own sub-commands (quant/cli/<area>.py);
-user-facing errors (bad data, bad config) print one clear line instead of a traceback."""
+"""The ``quant`` command. Each area registers its own sub-commands in a module of this
+package (quant/cli/<area>.py with a ``register(commands)`` function), found automatically.
+User-facing errors (bad data, bad config) print one clear line instead of a traceback."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import pkgutil
 import sys
 import warnings
 from collections.abc import Sequence
 
-from quant.cli import data as data_commands
-from quant.cli import demo as demo_commands
+import quant.cli
 from quant.data import DataError
-
-AREAS = (data_commands, demo_commands)
 
 
 class UserError(Exception):
@@ -26,8 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for area in AREAS:
-        area.register(commands)
+    for info in sorted(pkgutil.iter_modules(quant.cli.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"quant.cli.{info.name}")
+        if hasattr(module, "register"):
+            module.register(commands)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Neural models of the platform; all train through :mod:`quant.models.training`."""

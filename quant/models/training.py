@@ -1,0 +1,213 @@
+"""The one training loop every model of the platform uses: seeded, mini-batched, with L2
+(weight decay), early stopping on a chronological validation split (best weights are
+restored), an optional loss-dependent step size, a progress bar, and checkpoints."""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from quant.io import atomic_path
+
+Arrays = tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor]
+
+
+@dataclass
+class TrainConfig:
+    """How to train. ``weight_decay`` is the L2 penalty; ``patience`` epochs without a
+    better validation loss stop training (0 disables early stopping)."""
+
+    max_epochs: int = 100
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 10
+    seed: int = 0
+    device: str | None = None
+    shuffle: bool = True
+    progress: bool | None = None  # None: a bar only on a terminal
+    desc: str = "training"
+
+
+@dataclass
+class TrainResult:
+    best_epoch: int
+    best_val_loss: float
+    epochs_run: int
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.best_epoch < self.epochs_run
+
+
+#: Maps the latest training loss to the next learning rate (see quant.models.step_size).
+StepSize = Callable[[float], float]
+
+
+def seed_everything(seed: int) -> None:
+    """Fix Python's, NumPy's and torch's random state: same seed, same model."""
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - third-party code may use the global state
+    torch.manual_seed(seed)
+
+
+def pick_device(preferred: str | None = None) -> torch.device:
+    """The GPU when torch sees one (or the device asked for), the CPU otherwise."""
+    if preferred:
+        return torch.device(preferred)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def as_tensor(values: np.ndarray | torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    tensor = values if isinstance(values, torch.Tensor) else torch.from_numpy(np.asarray(values))
+    if dtype is not None:
+        return tensor.to(dtype)
+    return tensor.float() if tensor.is_floating_point() else tensor
+
+
+def fit(
+    model: nn.Module,
+    train: Arrays,
+    loss_fn: nn.Module,
+    config: TrainConfig,
+    validation: Arrays | None = None,
+    step_size: StepSize | None = None,
+) -> TrainResult:
+    """Train ``model`` in place on (inputs, targets) and return what happened.
+
+    With ``validation``, the epoch with the lowest validation loss wins and its weights are
+    restored at the end. ``step_size``, if given, sets the learning rate before every batch
+    from the previous batch's loss (a loss-dependent step).
+    """
+    seed_everything(config.seed)
+    device = pick_device(config.device)
+    model.to(device)
+    x_train, y_train = (as_tensor(a) for a in train)
+    if len(x_train) == 0:
+        raise ValueError(f"{config.desc}: no training samples")
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    generator = torch.Generator().manual_seed(config.seed)
+    best_state = copy.deepcopy(model.state_dict())
+    best_loss, best_epoch, stale = math.inf, 0, 0
+    history: list[dict[str, float]] = []
+    last_loss: float | None = None
+
+    bar = tqdm(
+        range(1, config.max_epochs + 1),
+        desc=config.desc,
+        unit="epoch",
+        disable=(not config.progress) if config.progress is not None else None,
+        leave=False,
+    )
+    epoch = 0
+    for epoch in bar:
+        model.train()
+        order = (
+            torch.randperm(len(x_train), generator=generator)
+            if config.shuffle
+            else torch.arange(len(x_train))
+        )
+        total, count = 0.0, 0
+        for start in range(0, len(order), config.batch_size):
+            index = order[start : start + config.batch_size]
+            xb, yb = x_train[index].to(device), y_train[index].to(device)
+            if step_size is not None and last_loss is not None:
+                for group in optimizer.param_groups:
+                    group["lr"] = step_size(last_loss)
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            last_loss = float(loss.detach())
+            total += last_loss * len(index)
+            count += len(index)
+        record = {
+            "epoch": epoch,
+            "train_loss": total / count,
+            "lr": optimizer.param_groups[0]["lr"],
+        }
+        if validation is not None:
+            record["val_loss"] = evaluate(model, validation, loss_fn, config.batch_size, device)
+            monitored = record["val_loss"]
+        else:
+            monitored = record["train_loss"]
+        history.append(record)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.endswith("loss")})
+        if monitored < best_loss - 1e-12:
+            best_loss, best_epoch, stale = monitored, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+            if validation is not None and config.patience and stale >= config.patience:
+                break
+    bar.close()
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(best_epoch, best_loss, epoch, history)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    data: Arrays,
+    loss_fn: nn.Module,
+    batch_size: int = 4096,
+    device: torch.device | None = None,
+) -> float:
+    """Mean loss of ``model`` on (inputs, targets), in eval mode (no dropout)."""
+    x, y = (as_tensor(a) for a in data)
+    device = device or next(model.parameters()).device
+    model.eval()
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        xb, yb = x[start : start + batch_size].to(device), y[start : start + batch_size].to(device)
+        total += float(loss_fn(model(xb), yb)) * len(xb)
+    return total / max(len(x), 1)
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module, inputs: np.ndarray | torch.Tensor, batch_size: int = 4096
+) -> np.ndarray:
+    """Model outputs in eval mode, as a NumPy array on the CPU."""
+    x = as_tensor(inputs)
+    device = next(model.parameters()).device
+    model.eval()
+    outputs = [
+        model(x[start : start + batch_size].to(device)).cpu()
+        for start in range(0, len(x), batch_size)
+    ]
+    if not outputs:
+        return np.empty((0,))
+    return torch.cat(outputs).numpy()
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any]) -> Path:
+    """Weights plus whatever rebuilds the model (its kwargs, the training config), atomically."""
+    payload = {"state_dict": model.state_dict(), "meta": meta}
+    with atomic_path(path) as temporary:
+        torch.save(payload, temporary)
+    return Path(path)
+
+
+def load_checkpoint(path: str | Path, model: nn.Module) -> dict[str, Any]:
+    """Load weights saved by :func:`save_checkpoint` into ``model``; returns the meta."""
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return payload["meta"]
+
+
+def config_dict(config: TrainConfig) -> dict[str, Any]:
+    return asdict(config)

@@ -1,0 +1,78 @@
+"""``quant backtest`` and ``quant plot``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from quant.engine import BacktestConfig, run_backtest
+from quant.report import plot_run, render_table, write_run
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    backtest = commands.add_parser(
+        "backtest",
+        help="run strategies under A-share rules and write a run folder",
+        description="Options override the config file, which overrides the defaults.",
+    )
+    backtest.add_argument("--config", help="TOML config (e.g. configs/paper.toml)")
+    backtest.add_argument("--data", help="stock bars: 'sample' or a Parquet/CSV file or folder")
+    backtest.add_argument("--index-data", help="index bars: 'sample' or a file or folder")
+    backtest.add_argument(
+        "--strategies", help="comma-separated strategy names, e.g. benchmark,momentum"
+    )
+    backtest.add_argument(
+        "--strategy",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="add a custom strategy: package.module:Class or path/to/file.py:Class (repeatable)",
+    )
+    backtest.add_argument("--start", help="first day of the test window (YYYY-MM-DD)")
+    backtest.add_argument("--end", help="last day of the test window (YYYY-MM-DD)")
+    backtest.add_argument("--cash", type=float, help="starting cash in yuan (default 1,000,000)")
+    backtest.add_argument(
+        "--fill-at", choices=("open", "close"), help="fill orders at the next open or close"
+    )
+    backtest.add_argument("--seed", type=int, help="random seed for trained strategies")
+    backtest.add_argument("--out", help="run folder (default runs/<timestamp>)")
+    backtest.set_defaults(run=run_backtest_command)
+
+    plot = commands.add_parser("plot", help="redraw a run folder's plots from its CSVs")
+    plot.add_argument("run_dir", help="a folder written by quant backtest")
+    plot.set_defaults(run=run_plot)
+
+
+def config_from_args(
+    args: argparse.Namespace, base: BacktestConfig | None = None
+) -> BacktestConfig:
+    config = base or (BacktestConfig.from_toml(args.config) if args.config else BacktestConfig())
+    changes: dict[str, Any] = {}
+    for name in ("data", "index_data", "start", "end", "cash", "seed"):
+        value = getattr(args, name)
+        if value is not None:
+            changes[name] = value
+    strategies = args.strategies.split(",") if args.strategies else list(config.strategies)
+    changes["strategies"] = [s.strip() for s in strategies if s.strip()] + list(args.strategy)
+    if args.fill_at:
+        changes["rules"] = replace(config.rules, fill_at=args.fill_at)
+    return replace(config, **changes)
+
+
+def run_backtest_command(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}")
+    result = run_backtest(config)
+    write_run(result, out)
+    print(render_table(out))
+    print(f"\nreport: {out / 'report.md'}")
+    return 0
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    for path in plot_run(args.run_dir):
+        print(path)
+    return 0

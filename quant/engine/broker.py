@@ -1,0 +1,235 @@
+"""backtrader's BackBroker with the rules of the A-share market.
+
+Each rule is checked when an order would fill (the bar after it was placed):
+suspended or unlisted -> refused; a buy at limit-up or a sell at limit-down -> refused;
+a sell of shares bought the same day (T+1) or of more than is held -> refused; a buy not in
+whole lots, or a sell leaving an odd lot behind -> refused; not enough cash -> refused.
+Refused orders are cancelled and logged in ``broker.refusals`` (never silently lost); a
+strategy that still wants the trade places it again.
+
+Corporate actions: on an ex-rights day the position's share count is multiplied by the
+adjustment-factor ratio (dividends reinvested at the ex-rights reference price, no tax);
+fractions of a share are paid out in cash. A position whose stock stops being listed (its
+last bar has passed) is closed at its last close, with sell costs, and logged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+import backtrader as bt
+import pandas as pd
+
+from quant.engine.config import Rules
+
+
+class AShareCommission(bt.CommInfoBase):
+    """Commission (with a minimum per order) and transfer fee on both sides, stamp duty
+    on sells at the rate in force on the trade date (read from the broker's clock)."""
+
+    params = (
+        ("stocklike", True),
+        ("commtype", bt.CommInfoBase.COMM_PERC),
+        ("percabs", True),
+        ("rules", None),
+        ("clock", None),
+    )
+
+    def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
+        return trade_costs(self.p.rules, size, price, self.p.clock())
+
+
+def trade_costs(rules: Rules, size: float, price: float, date: pd.Timestamp) -> float:
+    """All costs of one order: size > 0 buys, size < 0 sells."""
+    value = abs(size) * price
+    if value == 0:
+        return 0.0
+    cost = max(value * rules.commission, rules.min_commission) + value * rules.transfer_fee
+    if size < 0:
+        cost += value * rules.stamp_duty_rate(date)
+    return cost
+
+
+class FrictionlessCommission(bt.CommInfoBase):
+    """For reference strategies (the benchmark index): no costs."""
+
+    params = (("stocklike", True), ("commtype", bt.CommInfoBase.COMM_PERC), ("percabs", True))
+
+
+class AShareBroker(bt.brokers.BackBroker):
+    params = (("rules", None), ("frictionless", False))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rules: Rules = self.p.rules or Rules()
+        self.refusals: list[dict[str, Any]] = []
+        self.fills: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self._bought_today: dict[Any, float] = defaultdict(float)
+        self._today = pd.Timestamp("1970-01-01")
+        self.clock: Any = None  # a feed whose datetime dates each bar; set by the runner
+        if self.p.frictionless:
+            self.addcommissioninfo(FrictionlessCommission())
+        else:
+            self.addcommissioninfo(AShareCommission(rules=self.rules, clock=lambda: self._today))
+
+    # -- the bar's clock and the start-of-day events ------------------------------
+    def next(self) -> None:
+        """Start of a bar (before orders fill): date the bar, then apply corporate actions
+        and delistings to the positions held."""
+        if self.clock is not None:
+            self._today = pd.Timestamp(self.clock.datetime.date(0))
+        self._bought_today.clear()
+        for data, position in list(self.positions.items()):
+            if position.size:
+                self._corporate_action(data, position)
+                self._close_if_delisted(data, position)
+        super().next()
+
+    def _corporate_action(self, data: Any, position: Any) -> None:
+        ratio = data.share_ratio[0]
+        if ratio == 1.0 or not math.isfinite(ratio) or ratio <= 0:
+            return
+        reference = data.close[-1] / ratio  # yesterday's close, ex-rights
+        shares = position.size * ratio
+        whole = math.floor(shares + 1e-9)
+        cash_in_lieu = (shares - whole) * reference
+        self.cash += cash_in_lieu
+        self.events.append(
+            {
+                "date": self._today,
+                "code": data._name,
+                "event": "ex-rights",
+                "shares_before": position.size,
+                "shares_after": whole,
+                "cash": cash_in_lieu,
+            }
+        )
+        position.price = position.price / ratio if position.price else position.price
+        position.size = whole
+        position.adjbase = reference
+
+    def _close_if_delisted(self, data: Any, position: Any) -> None:
+        if data.listed[0] or not position.size:
+            return
+        price = data.close[0]  # the last close, carried forward
+        size = position.size
+        costs = 0.0 if self.p.frictionless else trade_costs(self.rules, -size, price, self._today)
+        self.cash += size * price - costs
+        self.fills.append(
+            self._fill_record(data, -size, price, costs, "delisted: closed at last close")
+        )
+        self.events.append(
+            {
+                "date": self._today,
+                "code": data._name,
+                "event": "delisted",
+                "shares_before": size,
+                "shares_after": 0,
+                "cash": size * price - costs,
+            }
+        )
+        position.size = 0
+        position.price = 0.0
+
+    # -- the rules, checked when an order would fill ------------------------------
+    def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
+        """Market orders fill at the next bar's open, or at its close under
+        ``fill_at = "close"`` (backtrader's Close order type)."""
+        if (
+            self.rules.fill_at == "close"
+            and order.exectype == bt.Order.Market
+            and not self.p.frictionless
+        ):
+            order.exectype = bt.Order.Close
+        return super().submit(order, check)
+
+    def _try_exec(self, order: bt.Order) -> None:
+        data = order.data
+        if data.datetime[0] <= order.created.dt:  # placed this bar: fills on the next one
+            return super()._try_exec(order)
+        reason = self._refusal(order)
+        if reason:
+            self._refuse(order, reason)
+            return None
+        before = order.executed.size
+        super()._try_exec(order)
+        filled = order.executed.size - before
+        if filled > 0:
+            self._bought_today[data] += filled
+        return None
+
+    def _refusal(self, order: bt.Order) -> str | None:
+        data = order.data
+        size = order.created.size
+        if not data.tradable[0]:
+            return "suspended" if data.listed[0] else "not listed"
+        if self.p.frictionless:
+            return None
+        rules = self.rules
+        if order.isbuy():
+            if rules.price_limits and data.buy_blocked[0]:
+                return "limit-up"
+            if not _whole_lots(size, rules.lot):
+                return "lot"
+            return None
+        if rules.price_limits and data.sell_blocked[0]:
+            return "limit-down"
+        held = self.positions[data].size
+        sellable = held - (self._bought_today[data] if rules.t_plus_one else 0.0)
+        if abs(size) > sellable + 1e-9:
+            return "T+1" if abs(size) <= held + 1e-9 else "more than held"
+        odd = held % rules.lot  # an odd lot can only be sold whole, in one order
+        if not (
+            _whole_lots(size, rules.lot)
+            or (abs(size) >= odd and _whole_lots(abs(size) - odd, rules.lot))
+        ):
+            return "lot"
+        return None
+
+    def _refuse(self, order: bt.Order, reason: str) -> None:
+        self._log_refusal(order, reason)
+        order.cancel()
+        self.notify(order)
+
+    def _log_refusal(self, order: bt.Order, reason: str) -> None:
+        self.refusals.append(
+            {
+                "date": self._today,
+                "code": order.data._name,
+                "side": "buy" if order.isbuy() else "sell",
+                "size": abs(order.created.size),
+                "reason": reason,
+            }
+        )
+
+    # -- bookkeeping --------------------------------------------------------------
+    def notify(self, order: bt.Order) -> None:
+        if order.status == bt.Order.Margin:
+            self._log_refusal(order, "cash")
+        elif order.status == bt.Order.Completed:
+            executed = order.executed
+            self.fills.append(
+                self._fill_record(order.data, executed.size, executed.price, executed.comm, "")
+            )
+        super().notify(order)
+
+    def _fill_record(
+        self, data: Any, size: float, price: float, costs: float, note: str
+    ) -> dict[str, Any]:
+        return {
+            "date": self._today,
+            "code": data._name,
+            "side": "buy" if size > 0 else "sell",
+            "size": abs(size),
+            "price": price,
+            "value": abs(size) * price,
+            "costs": costs,
+            "note": note,
+        }
+
+
+def _whole_lots(size: float, lot: int) -> bool:
+    return abs(abs(size) / lot - round(abs(size) / lot)) < 1e-9

@@ -1,0 +1,187 @@
+"""Run strategies inside backtrader: one cerebro (one broker, one cash account) per
+strategy, fed only with the codes its plan names, recording the daily net value."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+import pandas as pd
+from tqdm.auto import tqdm
+
+from quant.data import MarketPanel, load_bars, load_index
+from quant.engine.broker import AShareBroker
+from quant.engine.config import BacktestConfig, ConfigError
+from quant.engine.feeds import align, make_feed, window_rows
+from quant.engine.plugins import load_strategy, strategy_name
+from quant.engine.strategy import AShareStrategy, Context, Plan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StrategyResult:
+    """Everything one strategy's run produced. ``nav`` is 1.0 on day 0 (the last trading
+    day before the start), valued at each day's close."""
+
+    name: str
+    nav: pd.Series
+    cash: pd.Series
+    equity: pd.Series
+    fills: pd.DataFrame
+    refusals: pd.DataFrame
+    events: pd.DataFrame
+    positions: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    feeds: int = 0
+    seconds: float = 0.0
+
+    @property
+    def position_ratio(self) -> pd.Series:
+        """Share of equity invested in stocks at each close."""
+        return 1.0 - self.cash / self.equity
+
+
+@dataclass
+class BacktestResult:
+    config: BacktestConfig
+    strategies: list[StrategyResult]
+    notes: list[str] = field(default_factory=list)
+
+    def nav_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({r.name: r.nav for r in self.strategies})
+
+
+class Recorder(bt.Analyzer):
+    """Records, at each bar's close: equity, cash and the positions held."""
+
+    params = (("bar", None),)
+
+    def start(self) -> None:
+        self.dates: list[pd.Timestamp] = []
+        self.equity: list[float] = []
+        self.cash: list[float] = []
+        self.positions: list[tuple[pd.Timestamp, str, float, float]] = []
+
+    def next(self) -> None:
+        broker = self.strategy.broker
+        today = pd.Timestamp(self.strategy.datas[0].datetime.date(0))
+        self.dates.append(today)
+        self.equity.append(broker.getvalue())
+        self.cash.append(broker.getcash())
+        for data, position in broker.positions.items():
+            if position.size:
+                self.positions.append(
+                    (today, data._name, position.size, position.size * data.close[0])
+                )
+        if self.p.bar is not None:
+            self.p.bar.update(1)
+
+
+def prepare_context(
+    config: BacktestConfig, panel: MarketPanel | None = None, index_panel: MarketPanel | None = None
+) -> Context:
+    """Load the data named by the config (unless panels are given) and fix the window."""
+    panel = panel if panel is not None else MarketPanel.from_frame(load_bars(config.data))
+    if index_panel is None:
+        index_panel = MarketPanel.from_frame(load_index(config.index_data))
+    index_panel = align(index_panel, panel.dates)
+    try:
+        rows = window_rows(panel.dates, config.start_date, config.end_date)
+    except ValueError as error:
+        raise ConfigError(f"{config.data}: {error}") from None
+    return Context(panel, index_panel, config, rows, Path(config.cache_dir), config.seed)
+
+
+def run_strategy(
+    spec: str | type[AShareStrategy], context: Context, progress: bool | None = None
+) -> StrategyResult:
+    """Prepare (signals outside backtrader), then run one strategy in its own cerebro.
+    ``spec`` is a strategy name (see plugins) or the class itself."""
+    cls = load_strategy(spec) if isinstance(spec, str) else spec
+    name = strategy_name(spec, cls) if isinstance(spec, str) else cls.__name__
+    params = dict(context.config.params.get(name, {}))
+    started = time.perf_counter()
+    plan: Plan = cls.prepare(context, **params)
+    prepared = time.perf_counter()
+
+    rules = context.config.rules
+    cerebro = bt.Cerebro(stdstats=False, runonce=True, preload=True, quicknotify=True)
+    broker = AShareBroker(rules=rules, frictionless=cls.frictionless)
+    broker.setcash(context.config.cash)
+    if cls.frictionless:
+        broker.set_coc(True)  # reference: held from day 0's close
+    cerebro.broker = broker
+    feeds = [
+        make_feed(context.index_panel, code, context.rows, rules.fill_at)
+        for code in plan.index_codes
+    ]
+    feeds += [make_feed(context.panel, code, context.rows, rules.fill_at) for code in plan.codes]
+    if not feeds:
+        raise ConfigError(f"strategy {name}: its plan names no codes to trade")
+    for feed in feeds:
+        cerebro.adddata(feed, name=feed._name)
+    broker.clock = feeds[0]
+    cerebro.addstrategy(cls, **plan.params)
+    days = len(context.dates)
+    disable = None if progress is None else not progress  # None: a bar only on a terminal
+    with tqdm(total=days, desc=f"backtest {name}", unit="day", leave=False, disable=disable) as bar:
+        cerebro.addanalyzer(Recorder, _name="recorder", bar=bar)
+        strategy = cerebro.run()[0]
+    finished = time.perf_counter()
+    log.info(
+        "%s: prepared in %.1f s, %d feeds x %d days backtested in %.1f s",
+        name,
+        prepared - started,
+        len(feeds),
+        days,
+        finished - prepared,
+    )
+    return _collect(name, strategy, broker, plan, len(feeds), finished - started)
+
+
+def _collect(
+    name: str, strategy: Any, broker: AShareBroker, plan: Plan, feeds: int, seconds: float
+) -> StrategyResult:
+    recorder = strategy.analyzers.recorder
+    dates = pd.DatetimeIndex(recorder.dates, name="date")
+    equity = pd.Series(recorder.equity, index=dates, name=name)
+    return StrategyResult(
+        name=name,
+        nav=equity / equity.iloc[0],
+        cash=pd.Series(recorder.cash, index=dates, name=name),
+        equity=equity,
+        fills=_frame(
+            broker.fills, ["date", "code", "side", "size", "price", "value", "costs", "note"]
+        ),
+        refusals=_frame(broker.refusals, ["date", "code", "side", "size", "reason"]),
+        events=_frame(
+            broker.events, ["date", "code", "event", "shares_before", "shares_after", "cash"]
+        ),
+        positions=pd.DataFrame(recorder.positions, columns=["date", "code", "shares", "value"]),
+        info=plan.info,
+        tables=plan.tables,
+        feeds=feeds,
+        seconds=seconds,
+    )
+
+
+def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def run_backtest(
+    config: BacktestConfig,
+    panel: MarketPanel | None = None,
+    index_panel: MarketPanel | None = None,
+    progress: bool | None = None,
+) -> BacktestResult:
+    """Every strategy of the config, on the same data and window."""
+    context = prepare_context(config, panel, index_panel)
+    results = [run_strategy(spec, context, progress) for spec in config.strategies]
+    return BacktestResult(config, results)

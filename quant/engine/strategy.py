@@ -1,0 +1,160 @@
+"""The base class of every strategy: a backtrader Strategy with A-share helpers.
+
+A strategy has two halves. ``prepare`` (a classmethod) runs once, outside backtrader,
+vectorised over the whole MarketPanel: it computes the strategy's signal tables and says
+which codes it can ever hold (only those become feeds). ``next`` runs at each bar's close
+inside backtrader and only reads those tables, then places orders that fill at the next
+bar (see Rules.fill_at). Subclass, override both, and run it by name::
+
+    quant backtest --strategy path/to/file.py:MyStrategy
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+
+from quant.data.panel import MarketPanel
+from quant.engine.config import BacktestConfig
+
+
+@dataclass
+class Context:
+    """What ``prepare`` may read: the panel (all of it: prepare must itself only use the
+    past of each decision), the index bars, the run's config and the window's rows."""
+
+    panel: MarketPanel
+    index_panel: MarketPanel
+    config: BacktestConfig
+    rows: slice
+    cache_dir: Path
+    seed: int = 0
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        """The backtest window's trading days (day 0 first)."""
+        return self.panel.dates[self.rows]
+
+
+@dataclass
+class Plan:
+    """What ``prepare`` returns: the codes to feed (stocks from the panel, indices from
+    the index data), the keyword params the strategy is built with, and extra results
+    (model quality, signal tables) for the report."""
+
+    codes: list[str] = field(default_factory=list)
+    index_codes: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+class AShareStrategy(bt.Strategy):
+    """Helpers: today's date, holdings, equity, lot-rounded orders by target shares,
+    value or weight (sells placed before buys, a cash buffer kept back)."""
+
+    #: Reference strategies (an index held without costs) set this to True.
+    frictionless: ClassVar[bool] = False
+    #: Strategies whose results depend on a random seed (trained models) set this.
+    uses_seed: ClassVar[bool] = False
+
+    @classmethod
+    def prepare(cls, context: Context, **params: Any) -> Plan:
+        """Default plan: every stock of the panel may be held (slow on a full market:
+        override to name the few codes the strategy can ever hold)."""
+        return Plan(codes=list(context.panel.codes), params=params)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.feeds: dict[str, bt.feed.DataBase] = {data._name: data for data in self.datas}
+
+    def prenext(self) -> None:
+        # Feeds span the same calendar, so this only happens while indicators warm up.
+        self.next()
+
+    # -- state ------------------------------------------------------------------------
+    @property
+    def today(self) -> pd.Timestamp:
+        return pd.Timestamp(self.datas[0].datetime.date(0))
+
+    @property
+    def equity(self) -> float:
+        return self.broker.getvalue()
+
+    def held(self, code: str) -> float:
+        return self.getposition(self.feeds[code]).size
+
+    def holdings(self) -> dict[str, float]:
+        """Codes held now and their share counts."""
+        return {
+            data._name: position.size
+            for data, position in self.broker.positions.items()
+            if position.size
+        }
+
+    def price(self, code: str) -> float:
+        """Today's close (the last close while suspended; 0 before the first bar)."""
+        return self.feeds[code].close[0]
+
+    # -- orders -----------------------------------------------------------------------
+    def order_target_shares(self, code: str, shares: float) -> bt.Order | None:
+        """Buy or sell towards ``shares`` (buys rounded down to whole lots)."""
+        data = self.feeds[code]
+        delta = shares - self.held(code)
+        if delta < 0:
+            return self.sell(data=data, size=-delta)
+        lots = self._lot_size(delta)
+        if lots > 0:
+            return self.buy(data=data, size=lots)
+        return None
+
+    def order_target_value(self, code: str, value: float) -> bt.Order | None:
+        """Hold about ``value`` yuan of ``code`` at today's close (in whole lots)."""
+        price = self.price(code)
+        if not price > 0:
+            return None
+        target = value / price
+        held = self.held(code)
+        if target >= held:
+            return self.order_target_shares(code, held + self._lot_size(target - held))
+        return self.order_target_shares(code, self._sell_target(held, target))
+
+    def order_target_weights(self, weights: Mapping[str, float], close_others: bool = True) -> None:
+        """Rebalance to ``weights`` (share of equity per code; the rest stays cash): all
+        sells first, so that their cash is there when the buys fill."""
+        budget = self.equity * (1.0 - self.broker.rules.cash_buffer)
+        targets = {code: weight * budget for code, weight in weights.items() if code in self.feeds}
+        if close_others:
+            for code in self.holdings():
+                targets.setdefault(code, 0.0)
+        current = {code: self.held(code) * self.price(code) for code in targets}
+        for code in sorted(targets, key=lambda c: targets[c] - current[c]):
+            self.order_target_value(code, targets[code])
+
+    def close_position(self, code: str) -> bt.Order | None:
+        return self.order_target_shares(code, 0.0)
+
+    def close_all(self) -> None:
+        for code in self.holdings():
+            self.close_position(code)
+
+    def _lot_size(self, shares: float) -> float:
+        lot = self.broker.rules.lot if not self.frictionless else None
+        if lot is None:
+            return shares
+        return math.floor(shares / lot + 1e-9) * lot
+
+    def _sell_target(self, held: float, target: float) -> float:
+        """What to keep when selling down to ``target``: whole lots, the odd part sold."""
+        if self.frictionless:
+            return target
+        lot = self.broker.rules.lot
+        keep = math.ceil(target / lot - 1e-9) * lot
+        return float(np.clip(keep, 0.0, held - held % lot))

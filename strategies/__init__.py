@@ -1,0 +1,7 @@
+"""Plug-in strategies. Built-ins are run by name; any other AShareStrategy subclass by
+``module:Class`` or ``path/to/file.py:Class``."""
+
+BUILTINS: dict[str, str] = {
+    "benchmark": "strategies.benchmark:Benchmark",
+    "momentum": "strategies.momentum:Momentum",
+}

@@ -1,0 +1,67 @@
+"""Basic momentum, the paper's comparison: each month rank all tradable stocks by their
+return over months t-12..t-2 (formation 11 months, skipping the most recent month), buy
+the top 1 % (at least one stock) equally weighted, hold one month."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quant.calendar import month_end_rows
+from quant.engine.strategy import Context, Plan
+from strategies.monthly import MonthlyRebalance, decision_rows, equal_weight_plan
+
+
+class Momentum(MonthlyRebalance):
+    @classmethod
+    def prepare(
+        cls,
+        context: Context,
+        formation_months: int = 11,
+        skip_months: int = 1,
+        top_fraction: float = 0.01,
+        **unused: Any,
+    ) -> Plan:
+        rows = decision_rows(context)
+        scores = momentum_scores(
+            context.panel.adj_close,
+            context.panel.tradable,
+            context.panel.dates,
+            rows,
+            formation_months,
+            skip_months,
+        )
+        info = {
+            "formation_months": formation_months,
+            "skip_months": skip_months,
+            "top_fraction": top_fraction,
+        }
+        return equal_weight_plan(context, rows, scores, top_fraction, info)
+
+
+def momentum_scores(
+    adj_close: np.ndarray,
+    tradable: np.ndarray,
+    dates: pd.DatetimeIndex,
+    rows: np.ndarray,
+    formation_months: int,
+    skip_months: int,
+) -> np.ndarray:
+    """Score per (decision row, stock): the adjusted return from the month end
+    ``skip + formation`` months before the decision month end to the one ``skip`` months
+    before it. Only month ends up to the decision date are read. NaN where a stock lacks
+    a price at either end or cannot trade on the decision date."""
+    ends = month_end_rows(dates)
+    prices = pd.DataFrame(adj_close).ffill().to_numpy()  # last price while suspended
+    scores = np.full((len(rows), adj_close.shape[1]), np.nan)
+    for k, row in enumerate(rows):
+        position = int(np.searchsorted(ends, row))
+        if ends[position] != row or position < skip_months + formation_months:
+            continue
+        recent, past = ends[position - skip_months], ends[position - skip_months - formation_months]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scores[k] = prices[recent] / prices[past] - 1.0
+    scores[~tradable[rows]] = np.nan
+    return scores

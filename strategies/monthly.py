@@ -1,0 +1,69 @@
+"""The monthly top-fraction strategies (momentum, reversal, equal weight) read the same
+way: a vectorised ``prepare`` turns scores into a table of target weights per decision
+date, and this class rebalances to it at each decision date's close. Refused orders (price
+limits, suspensions, T+1) are placed again on the following days until the month ends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from quant.calendar import month_end_rows
+from quant.engine.strategy import AShareStrategy, Context, Plan
+from quant.selection import top_fraction
+
+Weights = dict[pd.Timestamp, dict[str, float]]
+
+
+class MonthlyRebalance(AShareStrategy):
+    params = (("weights", None),)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.target: dict[str, float] = {}
+
+    def next(self) -> None:
+        weights = self.p.weights.get(self.today)
+        if weights is not None:
+            self.target = weights
+            self.order_target_weights(weights)
+            return
+        self._retry()
+
+    def _retry(self) -> None:
+        """Orders refused yesterday: sell what should go, buy what is missing."""
+        holdings = self.holdings()
+        for code in holdings:
+            if code not in self.target:
+                self.close_position(code)
+        keep = 1.0 - self.broker.rules.cash_buffer
+        for code, weight in self.target.items():
+            if code not in holdings and self.feeds[code].listed[0]:
+                value = min(weight * self.equity, self.broker.getcash()) * keep
+                self.order_target_value(code, value)
+
+
+def decision_rows(context: Context) -> np.ndarray:
+    """Month-end rows inside the window where a decision can still be executed (not the
+    window's last day)."""
+    rows = month_end_rows(context.panel.dates)
+    return rows[(rows >= context.rows.start) & (rows < context.rows.stop - 1)]
+
+
+def equal_weight_plan(
+    context: Context, rows: np.ndarray, scores: np.ndarray, fraction: float, info: dict
+) -> Plan:
+    """Top ``fraction`` of ``scores`` (one row per decision row; NaN = not eligible),
+    equally weighted, as a MonthlyRebalance plan with its selection table."""
+    chosen = top_fraction(scores, fraction) if fraction < 1 else np.isfinite(scores)
+    codes = context.panel.codes
+    weights: Weights = {}
+    records = []
+    for k, row in enumerate(rows):
+        picked = np.flatnonzero(chosen[k])
+        date = context.panel.dates[row]
+        weights[date] = {codes[j]: 1.0 / len(picked) for j in picked} if len(picked) else {}
+        records += [(date, codes[j], scores[k, j]) for j in picked]
+    selection = pd.DataFrame(records, columns=["decision_date", "code", "score"])
+    held = sorted({code for w in weights.values() for code in w})
+    return Plan(codes=held, params={"weights": weights}, info=info, tables={"selection": selection})

@@ -11,6 +11,7 @@ import pandas as pd
 
 from quant.calendar import month_end_rows
 from quant.engine.strategy import Context, Plan
+from quant.selection import top_fraction as select_top
 from strategies.monthly import MonthlyRebalance, decision_rows, equal_weight_plan
 
 
@@ -38,7 +39,7 @@ class Momentum(MonthlyRebalance):
             "skip_months": skip_months,
             "top_fraction": top_fraction,
         }
-        return equal_weight_plan(context, rows, scores, top_fraction, info)
+        return equal_weight_plan(context, rows, scores, select_top(scores, top_fraction), info)
 
 
 def momentum_scores(

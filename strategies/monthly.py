@@ -10,7 +10,6 @@ import pandas as pd
 
 from quant.calendar import month_end_rows
 from quant.engine.strategy import AShareStrategy, Context, Plan
-from quant.selection import top_fraction
 
 Weights = dict[pd.Timestamp, dict[str, float]]
 
@@ -51,11 +50,10 @@ def decision_rows(context: Context) -> np.ndarray:
 
 
 def equal_weight_plan(
-    context: Context, rows: np.ndarray, scores: np.ndarray, fraction: float, info: dict
+    context: Context, rows: np.ndarray, scores: np.ndarray, chosen: np.ndarray, info: dict
 ) -> Plan:
-    """Top ``fraction`` of ``scores`` (one row per decision row; NaN = not eligible),
-    equally weighted, as a MonthlyRebalance plan with its selection table."""
-    chosen = top_fraction(scores, fraction) if fraction < 1 else np.isfinite(scores)
+    """The ``chosen`` stocks of each decision row (a boolean mask like ``scores``), equally
+    weighted, as a MonthlyRebalance plan with its selection table."""
     codes = context.panel.codes
     weights: Weights = {}
     records = []

@@ -13,11 +13,7 @@ import warnings
 from collections.abc import Sequence
 
 import quant.cli
-from quant.data import DataError
-
-
-class UserError(Exception):
-    """A mistake in the command line or config that the user can fix."""
+from quant.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     try:
         return int(args.run(args) or 0)
-    except (DataError, UserError, FileNotFoundError, KeyError) as error:
+    except (UserError, FileNotFoundError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"error: {message}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from quant.data.schema import (
     PRICE_COLUMNS,
     REQUIRED_COLUMNS,
 )
+from quant.errors import UserError
 
 #: A code whose median gap between bars exceeds this many calendar days is not daily data.
 MAX_MEDIAN_GAP_DAYS = 5
@@ -29,7 +30,7 @@ MAX_MEDIAN_GAP_DAYS = 5
 MARKET_GAP_DAYS = 14
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """Input data that cannot be used; the message says where and why."""
 
 

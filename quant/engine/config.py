@@ -14,6 +14,8 @@ from typing import Any
 import pandas as pd
 import tomli_w
 
+from quant.errors import UserError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -25,7 +27,7 @@ STAMP_DUTY = (("2008-09-19", 0.001), ("2023-08-28", 0.0005))
 STAMP_DUTY_BOTH_SIDES_UNTIL = pd.Timestamp("2008-09-19")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A setting that cannot be used; the message names it."""
 
 

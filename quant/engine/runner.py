@@ -182,6 +182,8 @@ def run_backtest(
     progress: bool | None = None,
 ) -> BacktestResult:
     """Every strategy of the config, on the same data and window."""
+    for spec in config.strategies:  # a misspelt name fails before the data is loaded
+        load_strategy(spec)
     context = prepare_context(config, panel, index_panel)
     results = [run_strategy(spec, context, progress) for spec in config.strategies]
     return BacktestResult(config, results)

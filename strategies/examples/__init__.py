@@ -1,0 +1,1 @@
+"""Example custom strategies: copy one to start your own."""

@@ -1,0 +1,145 @@
+"""Plug-in strategies by name, the run folder, and the backtest and plot commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from quant.cli import main
+from quant.engine import BacktestConfig, ConfigError
+from quant.engine.plugins import load_strategy
+from strategies.examples.low_volatility import LowVolatility
+from strategies.momentum import Momentum
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_FILES = {
+    "config.toml",
+    "metrics.json",
+    "nav.csv",
+    "exposure.csv",
+    "trades.csv",
+    "positions.csv",
+    "refusals.csv",
+    "events.csv",
+    "report.md",
+    "net_value.png",
+    "drawdown.png",
+    "position_ratio.png",
+}
+
+
+def test_strategies_load_by_name_module_or_file():
+    assert load_strategy("momentum") is Momentum
+    assert load_strategy("strategies.examples.low_volatility:LowVolatility") is LowVolatility
+    from_file = load_strategy(f"{ROOT / 'strategies/examples/low_volatility.py'}:LowVolatility")
+    assert from_file.__name__ == "LowVolatility" and from_file.prepare
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("momentun", "unknown strategy 'momentun': built-ins are benchmark, momentum"),
+        ("strategies.momentum:Nope", "has no class 'Nope' (strategies there: Momentum)"),
+        ("no.such.module:X", "cannot import no.such.module"),
+        ("missing/file.py:X", "no such file"),
+        ("strategies.monthly:Weights", "must subclass quant.engine.AShareStrategy"),
+    ],
+)
+def test_bad_strategy_names_get_clear_errors(spec, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_strategy(spec)
+
+
+def test_config_round_trips_through_toml(tmp_path):
+    config = BacktestConfig.from_toml(ROOT / "configs/paper.toml")
+    path = tmp_path / "again.toml"
+    path.write_text(config.to_toml())
+    assert BacktestConfig.from_toml(path) == config
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"strat": ["x"]}, "unknown setting\\(s\\) strat"),
+        ({"start": "2018-01-01", "end": "2017-01-01"}, "is after end"),
+        ({"start": "2008-01-01"}, "stamp duty was then charged on both sides"),
+        ({"rules": {"fill_at": "noon"}}, "fill_at must be 'open' or 'close'"),
+    ],
+)
+def test_bad_configs_are_refused(values, message):
+    with pytest.raises(ConfigError, match=message):
+        BacktestConfig.from_dict(values)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    code = main(
+        [
+            "backtest",
+            "--start",
+            "2014-01-01",
+            "--end",
+            "2014-06-30",
+            "--strategies",
+            "benchmark,momentum",
+            "--strategy",
+            "strategies.examples.low_volatility:LowVolatility",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_backtest_command_writes_the_whole_run_folder(run_dir):
+    assert {p.name for p in run_dir.iterdir()} >= RUN_FILES
+    assert not [p for p in run_dir.iterdir() if p.name.startswith(".")]  # no temporary left
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert list(metrics["strategies"]) == ["benchmark", "momentum", "LowVolatility"]
+    nav = pd.read_csv(run_dir / "nav.csv", index_col=0, parse_dates=True)
+    for name, figures in metrics["strategies"].items():
+        assert figures["annualized_return"] == pytest.approx(
+            (nav[name].iloc[-1]) ** (365.25 / 181) - 1
+        )
+        for key in (
+            "max_drawdown",
+            "volatility",
+            "sharpe",
+            "calmar",
+            "total_return",
+            "turnover",
+            "trades",
+            "costs",
+            "average_position_ratio",
+            "refused_orders",
+        ):
+            assert key in figures
+    trades = pd.read_csv(run_dir / "trades.csv")
+    momentum = trades[trades["strategy"] == "momentum"]
+    assert metrics["strategies"]["momentum"]["trades"] == len(momentum)
+    assert metrics["strategies"]["momentum"]["costs"] == pytest.approx(momentum["costs"].sum())
+    report = (run_dir / "report.md").read_text()
+    assert "| momentum |" in report and "0.136 / 0.443" in report  # paper's benchmark beside ours
+
+
+def test_the_saved_config_repeats_the_run(run_dir, tmp_path):
+    again = tmp_path / "again"
+    assert main(["backtest", "--config", str(run_dir / "config.toml"), "--out", str(again)]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(run_dir / "nav.csv", index_col=0), pd.read_csv(again / "nav.csv", index_col=0)
+    )
+
+
+def test_plot_command_redraws_from_the_csvs(run_dir, capsys):
+    for name in ("net_value.png", "drawdown.png", "position_ratio.png"):
+        (run_dir / name).unlink()
+    assert main(["plot", str(run_dir)]) == 0
+    for name in ("net_value.png", "drawdown.png", "position_ratio.png"):
+        assert (run_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", str(run_dir / "nowhere")]) == 2
+    assert "not a run folder" in capsys.readouterr().err

@@ -1,11 +1,17 @@
-"""``quant data ...``: look at market data."""
+"""``quant data ...``: look at market data, download it with akshare, or generate a
+synthetic market."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import logging
+from pathlib import Path
 
-from quant.data import MarketPanel, load_bars
+from quant.data import DataError, MarketPanel, load_bars
+
+log = logging.getLogger(__name__)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -17,12 +23,93 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(run=run_info)
+    _register_fetch(actions)
+    _register_synth(actions)
+
+
+def _register_fetch(actions: argparse._SubParsersAction) -> None:
+    from quant.data.store import DEFAULT_PAUSE, DEFAULT_RETRIES
+
+    fetch = actions.add_parser(
+        "fetch",
+        help="download daily bars with akshare into a store (resumable)",
+        description="Download daily bars from East Money through akshare into a store folder "
+        "(one Parquet file per code and a manifest). A second call asks only for what the "
+        "store lacks; an interrupted call resumes where it stopped.",
+    )
+    which = fetch.add_mutually_exclusive_group(required=True)
+    which.add_argument("--codes", nargs="+", metavar="CODE", help="e.g. 600000 000001.SZ")
+    which.add_argument(
+        "--all", action="store_true", help="every listed and delisted A-share (stocks only)"
+    )
+    fetch.add_argument(
+        "--index", action="store_true", help="the codes are indices, e.g. 000300.SH 399001.SZ"
+    )
+    fetch.add_argument("--start", required=True, type=_date, help="first date, YYYY-MM-DD")
+    fetch.add_argument(
+        "--end", type=_date, default=None, help="last date (default: the last complete day)"
+    )
+    fetch.add_argument("--store", required=True, type=Path, help="the store folder")
+    fetch.add_argument(
+        "--pause",
+        type=float,
+        default=DEFAULT_PAUSE,
+        help=f"seconds between requests (default {DEFAULT_PAUSE}; East Money blocks rapid ones)",
+    )
+    fetch.add_argument(
+        "--retries",
+        type=int,
+        default=DEFAULT_RETRIES,
+        help=f"retries of a failed request, with doubling waits (default {DEFAULT_RETRIES})",
+    )
+    fetch.add_argument(
+        "--retry-empty", action="store_true", help="ask again for codes that came back empty"
+    )
+    fetch.set_defaults(run=run_fetch)
+
+
+def _register_synth(actions: argparse._SubParsersAction) -> None:
+    synth = actions.add_parser(
+        "synth",
+        help="generate a synthetic A-share-like market (for scale tests)",
+        description="Generate a seeded synthetic market in the tidy schema, with listings, "
+        "delistings, suspensions, ex-rights days and limit moves. Synthetic prices are for "
+        "scale tests only.",
+    )
+    synth.add_argument("--stocks", type=int, default=5000, help="number of stocks (N)")
+    synth.add_argument("--days", type=int, default=2500, help="number of trading days (T)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed")
+    synth.add_argument("--start", type=_date, default=None, help="first trading day")
+    synth.add_argument("--out", required=True, type=Path, help="output folder")
+    synth.set_defaults(run=run_synth)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+# -- info --------------------------------------------------------------------------------
 
 
 def describe(source: str) -> dict[str, object]:
-    """The figures `quant data info` prints."""
+    """The figures `quant data info` prints; a store or synthetic folder adds what its
+    manifest says (survivor bias, or how the market was generated)."""
+    from quant.data.store import read_manifest, survivorship
+
     panel = MarketPanel.from_frame(load_bars(source))
-    return {"source": str(source), **panel.summary()}
+    summary: dict[str, object] = {"source": str(source), **panel.summary()}
+    try:
+        manifest = read_manifest(source) if Path(source).is_dir() else None
+    except DataError:  # someone else's manifest.json: the folder is plain files
+        manifest = None
+    if manifest is not None and manifest.get("kind") == "synthetic":
+        summary["synthetic"] = {k: manifest[k] for k in ("seed", "stocks", "days", "delisted")}
+    elif manifest is not None:
+        summary["store"] = {"kind": manifest["kind"], **survivorship(manifest)}
+    return summary
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -47,4 +134,94 @@ def format_summary(summary: dict[str, object]) -> str:
         f"codes ending early      {summary['codes_ending_early']:,} "
         "(last bar before the data's last day: delisted or suspended)",
     ]
+    if "synthetic" in summary:
+        made = summary["synthetic"]
+        lines.append(
+            f"synthetic market        seed {made['seed']}, {made['stocks']:,} stocks x "
+            f"{made['days']:,} days, {made['delisted']:,} delisted: not real prices"
+        )
+    if "store" in summary:
+        lines.append(f"survivorship            {_survivorship_line(summary['store'])}")
     return "\n".join(lines)
+
+
+def _survivorship_line(store: dict[str, object]) -> str:
+    empty = store["empty_codes"]
+    parts = []
+    if empty:
+        examples = ", ".join(store["empty_examples"]) + (", ..." if empty > 5 else "")
+        parts.append(f"{empty:,} codes came back empty ({examples})")
+    if "delisted_codes" in store:
+        parts.append(
+            f"{store['delisted_with_bars']:,} of {store['delisted_codes']:,} delisted codes "
+            "have bars"
+        )
+    facts = "; ".join(parts)
+    if store["survivor_biased"]:
+        return (
+            f"SURVIVOR-BIASED: {facts}. akshare has no history for most delisted stocks, "
+            "so backtests on this universe overstate returns."
+        )
+    if store["survivor_biased"] is None:
+        return (
+            "unknown: codes chosen by hand, none came back empty; whether delisted stocks "
+            "are missing depends on how they were chosen"
+        )
+    return f"no known gaps: {facts}"
+
+
+# -- fetch -------------------------------------------------------------------------------
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from quant.cli import UserError
+    from quant.data.akshare_source import Akshare, normalize_code
+    from quant.data.store import BlockedError, Store, Throttle, last_complete_day
+
+    if args.all and args.index:
+        raise UserError("--all lists stocks only; name indices with --codes")
+    if args.pause < 1.0:
+        log.warning("a pause under 1 s gets an IP blocked by East Money within minutes")
+    try:
+        throttle = Throttle(pause=args.pause, retries=args.retries)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    client = Akshare(call=throttle)
+    store = Store.open(args.store, "index" if args.index else "stocks")
+    end = args.end or last_complete_day()
+    try:
+        if args.all:
+            report = store.fetch_all(args.start, end, client, retry_empty=args.retry_empty)
+        else:
+            codes = sorted({normalize_code(c, index=args.index) for c in args.codes})
+            report = store.fetch(codes, args.start, end, client, retry_empty=args.retry_empty)
+    except BlockedError as error:
+        raise UserError(str(error)) from None
+    print(
+        f"{report.requested:,} codes: {report.fetched:,} fetched ({report.new_rows:,} new "
+        f"bars, {report.empty:,} empty), {report.up_to_date:,} already up to date; "
+        f"{report.requests:,} requests. Store: {args.store}"
+    )
+    return 0
+
+
+# -- synth -------------------------------------------------------------------------------
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    from quant.cli import UserError
+    from quant.data import synth
+
+    options = {"start": args.start.isoformat()} if args.start else {}
+    try:
+        market = synth.generate(args.stocks, args.days, args.seed, progress=None, **options)
+        synth.write(market, args.out)
+    except (ValueError, FileExistsError) as error:
+        raise UserError(str(error)) from None
+    rows = int(market.has_bar.sum())
+    print(
+        f"{len(market.codes):,} stocks x {len(market.dates):,} days "
+        f"({market.dates[0].date()} .. {market.dates[-1].date()}), {rows:,} bars, seed "
+        f"{args.seed} -> {args.out}"
+    )
+    return 0

@@ -66,3 +66,57 @@ def always_up_accuracy(actual: np.ndarray, mask: np.ndarray | None = None) -> Ac
     """The naive baseline that always predicts a rise, on the same days."""
     actual = np.asarray(actual, dtype=float)
     return direction_accuracy(np.ones_like(actual), actual, mask)
+
+
+def threshold_mask(predicted_change: np.ndarray, threshold: float = 0.01) -> np.ndarray:
+    """Days whose predicted change is large enough to act on: |predicted change| >= threshold
+    (the paper's "threshold filter"; NaN predictions are never kept)."""
+    predicted_change = np.asarray(predicted_change, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.abs(predicted_change) >= threshold
+
+
+def yesterday_direction_accuracy(
+    actual: np.ndarray, previous: np.ndarray, mask: np.ndarray | None = None
+) -> Accuracy:
+    """The naive baseline that predicts each day's direction to be the previous day's
+    (``previous[i]`` is the actual change of the day before day ``i``). A flat previous day
+    predicts zero, which counts as a miss, as for any prediction of zero."""
+    return direction_accuracy(previous, actual, mask)
+
+
+def majority_accuracy(
+    actual: np.ndarray, training: np.ndarray, mask: np.ndarray | None = None
+) -> Accuracy:
+    """The naive baseline that always predicts the direction most frequent in the training
+    span's changes (ties: up), on the same days."""
+    training = np.asarray(training, dtype=float)
+    majority = 1.0 if (training > 0).sum() >= (training < 0).sum() else -1.0
+    actual = np.asarray(actual, dtype=float)
+    return direction_accuracy(np.full_like(actual, majority), actual, mask)
+
+
+def price_accuracy(predicted: np.ndarray, actual: np.ndarray) -> float:
+    """1 - mean absolute percentage error of predicted prices (NaN pairs left out). Next-day
+    prices are close to today's, so this is near 1 even for a model with no skill: compare it
+    with the same score of "tomorrow = today"."""
+    predicted = np.asarray(predicted, dtype=float)
+    actual = np.asarray(actual, dtype=float)
+    keep = np.isfinite(predicted) & np.isfinite(actual)
+    if not keep.any():
+        return math.nan
+    return float(1.0 - np.mean(np.abs(predicted[keep] - actual[keep]) / np.abs(actual[keep])))
+
+
+def change_spread(predicted_change: np.ndarray, actual_change: np.ndarray) -> dict[str, float]:
+    """Standard deviations of predicted and actual changes and their ratio. A ratio far below
+    1 is the paper's "not dare to predict": predictions hugging the average."""
+    predicted_change = np.asarray(predicted_change, dtype=float)
+    actual_change = np.asarray(actual_change, dtype=float)
+    keep = np.isfinite(predicted_change) & np.isfinite(actual_change)
+    if keep.sum() < 2:
+        return {"predicted_std": math.nan, "actual_std": math.nan, "ratio": math.nan}
+    predicted_std = float(np.std(predicted_change[keep], ddof=1))
+    actual_std = float(np.std(actual_change[keep], ddof=1))
+    ratio = predicted_std / actual_std if actual_std > 0 else math.nan
+    return {"predicted_std": predicted_std, "actual_std": actual_std, "ratio": ratio}

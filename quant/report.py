@@ -40,7 +40,8 @@ def strategy_metrics(result: StrategyResult) -> dict[str, Any]:
         "refused_orders": {str(k): int(v) for k, v in refusals.items()},
         "delisted_positions_closed": delisted,
         "feeds": result.feeds,
-        "seconds": result.seconds,
+        "prepare_seconds": result.prepare_seconds,
+        "backtest_seconds": result.backtest_seconds,
         "start": str(result.nav.index[0].date()),
         "end": str(result.nav.index[-1].date()),
     }

@@ -37,7 +37,7 @@ class MonthlyRebalance(AShareStrategy):
                 self.close_position(code)
         keep = 1.0 - self.broker.rules.cash_buffer
         for code, weight in self.target.items():
-            if code not in holdings and self.feeds[code].listed[0]:
+            if code not in holdings and self.feeds[code].listed():
                 value = min(weight * self.equity, self.broker.getcash()) * keep
                 self.order_target_value(code, value)
 

@@ -86,6 +86,8 @@ class AShareBroker(bt.brokers.BackBroker):
             if position.size:
                 self._corporate_action(data, position)
                 self._close_if_delisted(data, position)
+            else:  # backtrader loops over every position ever touched, several times a bar
+                del self.positions[data]
         super().next()
 
     def _corporate_action(self, data: Any, position: Any) -> None:
@@ -112,7 +114,7 @@ class AShareBroker(bt.brokers.BackBroker):
         position.adjbase = reference
 
     def _close_if_delisted(self, data: Any, position: Any) -> None:
-        if data.listed[0] or not position.size:
+        if data.listed() or not position.size:
             return
         price = data.close[0]  # the last close, carried forward
         size = position.size
@@ -164,18 +166,18 @@ class AShareBroker(bt.brokers.BackBroker):
     def _refusal(self, order: bt.Order) -> str | None:
         data = order.data
         size = order.created.size
-        if not data.tradable[0]:
-            return "suspended" if data.listed[0] else "not listed"
+        if not data.tradable():
+            return "suspended" if data.listed() else "not listed"
         if self.p.frictionless:
             return None
         rules = self.rules
         if order.isbuy():
-            if rules.price_limits and data.buy_blocked[0]:
+            if rules.price_limits and data.buy_blocked():
                 return "limit-up"
             if not _whole_lots(size, rules.lot):
                 return "lot"
             return None
-        if rules.price_limits and data.sell_blocked[0]:
+        if rules.price_limits and data.sell_blocked():
             return "limit-down"
         held = self.positions[data].size
         sellable = held - (self._bought_today[data] if rules.t_plus_one else 0.0)

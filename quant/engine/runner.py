@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from quant.data import MarketPanel, load_bars, load_index
 from quant.engine.broker import AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
-from quant.engine.feeds import align, make_feed, window_rows
+from quant.engine.feeds import align, make_feeds, window_rows
 from quant.engine.plugins import load_strategy, strategy_name
 from quant.engine.strategy import AShareStrategy, Context, Plan
 
@@ -39,7 +39,8 @@ class StrategyResult:
     info: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     feeds: int = 0
-    seconds: float = 0.0
+    prepare_seconds: float = 0.0  # signals (and any training) outside backtrader
+    backtest_seconds: float = 0.0
 
     @property
     def position_ratio(self) -> pd.Series:
@@ -117,11 +118,8 @@ def run_strategy(
     if cls.frictionless:
         broker.set_coc(True)  # reference: held from day 0's close
     cerebro.broker = broker
-    feeds = [
-        make_feed(context.index_panel, code, context.rows, rules.fill_at)
-        for code in plan.index_codes
-    ]
-    feeds += [make_feed(context.panel, code, context.rows, rules.fill_at) for code in plan.codes]
+    feeds = make_feeds(context.index_panel, plan.index_codes, context.rows, rules.fill_at)
+    feeds += make_feeds(context.panel, plan.codes, context.rows, rules.fill_at)
     if not feeds:
         raise ConfigError(f"strategy {name}: its plan names no codes to trade")
     for feed in feeds:
@@ -142,7 +140,9 @@ def run_strategy(
         days,
         finished - prepared,
     )
-    return _collect(name, strategy, broker, plan, len(feeds), finished - started)
+    return _collect(
+        name, strategy, broker, plan, len(feeds), (prepared - started, finished - prepared)
+    )
 
 
 def _collect(
@@ -167,7 +167,8 @@ def _collect(
         info=plan.info,
         tables=plan.tables,
         feeds=feeds,
-        seconds=seconds,
+        prepare_seconds=seconds[0],
+        backtest_seconds=seconds[1],
     )
 
 

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m quant demo
+	$(PY) -m quant demo --out runs/demo
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

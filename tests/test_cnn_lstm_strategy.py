@@ -1,0 +1,112 @@
+"""The CNN-LSTM trading rules (hold counter, month-end liquidation, retried sells) on a
+3-stock market with hand-made signal tables, where every trade is known."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from quant.engine import BacktestConfig, Context, Plan, run_strategy
+from quant.engine.runner import prepare_context
+from strategies.cnn_lstm import CnnLstm, timing_plan
+from tests.conftest import make_bars
+from tests.engine_helpers import panel_of
+
+DAYS = pd.bdate_range("2013-12-02", "2014-02-28")
+
+
+class HandTables(CnnLstm):
+    """CnnLstm trading given tables instead of trained models."""
+
+    @classmethod
+    def prepare(cls, context: Context, selection=None, timing=None, **unused: Any) -> Plan:
+        return timing_plan(context, selection, timing)
+
+
+def flat(code: str, limit_down_on: str | None = None) -> pd.DataFrame:
+    close = [10.0] * len(DAYS)
+    open_ = list(close)
+    if limit_down_on:  # opens and stays at limit-down (9.00) from that day on
+        k = DAYS.get_loc(pd.Timestamp(limit_down_on))
+        close[k:] = [9.0] * (len(DAYS) - k)
+        open_[k:] = [9.0] * (len(DAYS) - k)
+    return make_bars(code, DAYS, close, open=open_)
+
+
+SELECTION = pd.DataFrame(
+    [
+        ("2013-12-31", "600000.SH", True),
+        ("2013-12-31", "600004.SH", True),
+        ("2013-12-31", "600006.SH", False),
+        ("2014-01-31", "600006.SH", True),
+        ("2014-01-31", "600000.SH", False),
+    ],
+    columns=["decision_date", "code", "selected"],
+).assign(decision_date=lambda f: pd.to_datetime(f["decision_date"]))
+
+A, B, C = "600000.SH", "600004.SH", "600006.SH"
+TIMING = pd.DataFrame(
+    [
+        ("2013-12-31", A, 1),
+        ("2013-12-31", B, -1),
+        ("2014-01-01", A, -1),
+        ("2014-01-01", B, 1),
+        ("2014-01-02", A, -1),
+        ("2014-01-02", B, -1),
+        ("2014-01-03", A, -1),
+        ("2014-01-03", B, 1),
+        ("2014-01-06", A, -1),
+        ("2014-01-06", B, -1),
+        ("2014-01-07", A, -1),
+        ("2014-01-07", B, -1),  # A's counter reaches 0: sold 01-08
+        ("2014-01-08", A, 1),  # A held until 01-08's open: sold, so this +1 buys it back
+        ("2014-01-08", B, -1),
+        ("2014-01-09", B, -1),  # B: 5 -> 1, still held at month end
+        ("2014-01-31", C, 1),  # February's book
+    ],
+    columns=["date", "code", "signal"],
+).assign(date=lambda f: pd.to_datetime(f["date"]))
+
+
+@pytest.fixture(scope="module")
+def result():
+    panel = panel_of(flat(A), flat(B, limit_down_on="2014-01-31"), flat(C))
+    config = BacktestConfig(
+        start="2014-01-01",
+        end="2014-02-28",
+        strategies=["HandTables"],
+        params={"HandTables": {"selection": SELECTION, "timing": TIMING}},
+    )
+    return run_strategy(
+        HandTables, prepare_context(config, panel, index_panel=panel), progress=False
+    )
+
+
+def test_trades_follow_the_hold_counter_and_the_month_end(result):
+    fills = result.fills[["date", "code", "side"]].itertuples(index=False)
+    trades = [(str(d.date()), c, s) for d, c, s in fills]
+    assert trades == [
+        ("2014-01-01", A, "buy"),  # +1 on 12-31
+        ("2014-01-02", B, "buy"),  # +1 on 01-01
+        ("2014-01-08", A, "sell"),  # five -1s after its +1
+        ("2014-01-09", A, "buy"),  # +1 again on 01-08
+        ("2014-01-31", A, "sell"),  # month end: everything sold at the last day's open
+        ("2014-02-03", B, "sell"),  # B's sell, refused at limit-down on 01-31, retried
+        ("2014-02-03", C, "buy"),  # February's selection, +1 on 01-31
+        ("2014-02-28", C, "sell"),  # February's month end
+    ]
+    refused = result.refusals[["date", "code", "side", "reason"]].values.tolist()
+    assert refused == [[pd.Timestamp("2014-01-31"), B, "sell", "limit-down"]]
+
+
+def test_buys_are_one_nth_of_equity_in_whole_lots(result):
+    fills = result.fills
+    # N = 2: half of 1,000,000, less the 0.2 % cash buffer, at 10.00 -> 49,900 shares
+    assert fills["size"].iloc[0] == 49_900
+    equity, cash = result.equity.loc["2014-01-01"], result.cash.loc["2014-01-01"]
+    assert fills["size"].iloc[1] == min(equity / 2, cash) * 0.998 / 10.0 // 100 * 100
+    # the book is flat on the last day of January but for the refused B
+    on_last_day = result.positions[result.positions["date"] == "2014-01-31"]
+    assert set(on_last_day["code"]) == {B}

@@ -287,6 +287,13 @@ def test_factor_edge_cases():
     assert factor_from_hfq(raw[:1], np.array([20.01]), previous=(2.0, 10.0)).tolist() == [2.0]
 
 
+def test_a_missing_hfq_series_leaves_the_code_without_adj_factor(caplog):
+    raw = FakeEastMoney().stock_zh_a_hist("600000", start_date="20230101")
+    bars = bars_from_hist(raw, pd.DataFrame(), "600000.SH")
+    assert bars["adj_factor"].isna().all() and "no hfq series" in caplog.text
+    assert MarketPanel.from_frame(load_bars_from(bars)).codes_without_adj == ("600000.SH",)
+
+
 def test_index_bars_lots_and_symbol(east):
     client = Akshare(call=no_wait())
     bars = client.index_bars("000300.SH", dt.date(2023, 1, 1), dt.date(2023, 1, 6))
@@ -324,6 +331,16 @@ def test_normalize_code_errors():
         normalize_code("900901")
     with pytest.raises(DataError, match="unknown code format"):
         normalize_code("60000")
+    with pytest.raises(DataError, match=r"not an A-share of SH \(akshare would fetch 000300.SZ"):
+        normalize_code("000300.SH")
+
+
+def test_bars_without_usable_prices_are_dropped(caplog):
+    raw = FakeEastMoney().stock_zh_a_hist("600000", start_date="20230101", end_date="20230106")
+    raw.loc[1, "开盘"] = np.nan  # East Money's "-"
+    raw.loc[2, "收盘"] = 0.0
+    bars = bars_from_hist(raw, raw, "600000.SH")
+    assert bars["date"].dt.day.tolist() == [2, 5, 6] and "dropped 2 bars" in caplog.text
 
 
 def test_a_missing_column_is_a_clear_error(east, tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from quant.data import DataError, MarketPanel, load_bars
+from quant.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +175,8 @@ def _survivorship_line(store: dict[str, object]) -> str:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from quant.cli import UserError
     from quant.data.akshare_source import Akshare, normalize_code
-    from quant.data.store import BlockedError, Store, Throttle, last_complete_day
+    from quant.data.store import Store, Throttle, last_complete_day
 
     if args.all and args.index:
         raise UserError("--all lists stocks only; name indices with --codes")
@@ -189,14 +189,11 @@ def run_fetch(args: argparse.Namespace) -> int:
     client = Akshare(call=throttle)
     store = Store.open(args.store, "index" if args.index else "stocks")
     end = args.end or last_complete_day()
-    try:
-        if args.all:
-            report = store.fetch_all(args.start, end, client, retry_empty=args.retry_empty)
-        else:
-            codes = sorted({normalize_code(c, index=args.index) for c in args.codes})
-            report = store.fetch(codes, args.start, end, client, retry_empty=args.retry_empty)
-    except BlockedError as error:
-        raise UserError(str(error)) from None
+    if args.all:
+        report = store.fetch_all(args.start, end, client, retry_empty=args.retry_empty)
+    else:
+        codes = sorted({normalize_code(c, index=args.index) for c in args.codes})
+        report = store.fetch(codes, args.start, end, client, retry_empty=args.retry_empty)
     print(
         f"{report.requested:,} codes: {report.fetched:,} fetched ({report.new_rows:,} new "
         f"bars, {report.empty:,} empty), {report.up_to_date:,} already up to date; "
@@ -209,7 +206,6 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    from quant.cli import UserError
     from quant.data import synth
 
     options = {"start": args.start.isoformat()} if args.start else {}

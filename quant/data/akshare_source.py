@@ -15,6 +15,7 @@ days only and ``raw x adj_factor`` gives the hfq prices.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,6 +24,8 @@ import pandas as pd
 
 from quant.data.schema import CODE_FORM, CODE_PATTERN, REQUIRED_COLUMNS
 from quant.data.validate import DataError
+
+log = logging.getLogger(__name__)
 
 #: East Money reports volume in lots (手) of 100 shares; the tidy schema wants shares.
 SHARES_PER_LOT = 100
@@ -99,6 +102,11 @@ def normalize_code(text: str, *, index: bool = False) -> str:
         raw = f"{raw}.{exchange}"
     if not CODE_PATTERN.match(raw):
         raise DataError(f"unknown code format {text!r}; expected {CODE_FORM}")
+    if not index and exchange_of(raw[:6]) != raw[7:]:
+        raise DataError(
+            f"{raw} is not an A-share of {raw[7:]} (akshare would fetch "
+            f"{raw[:6]}.{exchange_of(raw[:6])}); for an index use --index"
+        )
     return raw
 
 
@@ -166,6 +174,7 @@ def bars_from_hist(
     bars["date"] = pd.to_datetime(bars["date"])
     bars = _typed(bars, code)
     if hfq is None or hfq.empty:
+        log.warning("%s: no hfq series; %s gets no adj_factor (adjusted = raw)", what, code)
         hfq_close = np.full(len(bars), np.nan)
     else:
         _require(hfq, ["日期", "收盘"], f"{what}, adjust='hfq'")
@@ -195,6 +204,11 @@ def _typed(bars: pd.DataFrame, code: str) -> pd.DataFrame:
     for column in ("open", "high", "low", "close", "volume", "amount"):
         bars[column] = pd.to_numeric(bars[column], errors="coerce").astype("float64")
     bars["volume"] *= SHARES_PER_LOT
+    prices = bars[["open", "high", "low", "close"]]
+    unusable = (prices.isna() | (prices <= 0)).any(axis=1) | bars["date"].isna()
+    if unusable.any():
+        log.warning("%s: dropped %d bars without usable prices", code, int(unusable.sum()))
+        bars = bars[~unusable]
     bars = bars.sort_values("date", kind="stable").drop_duplicates("date", keep="last")
     return bars[list(REQUIRED_COLUMNS)].reset_index(drop=True)
 

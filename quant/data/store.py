@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from quant.data.akshare_source import Akshare, connection_errors
 from quant.data.validate import DataError
+from quant.errors import UserError
 from quant.io import write_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,9 @@ EXCHANGE_TZ = ZoneInfo("Asia/Shanghai")
 DAY_FINAL_AT = dt.time(16, 0)
 
 
-class BlockedError(RuntimeError):
-    """The server refused every try: most likely it has blocked this IP for a while."""
+class BlockedError(UserError):
+    """The server refused every try: most likely it has blocked this IP for a while (the
+    user can wait and resume, so the command prints the message, not a traceback)."""
 
 
 @dataclass

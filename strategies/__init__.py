@@ -4,4 +4,7 @@
 BUILTINS: dict[str, str] = {
     "benchmark": "strategies.benchmark:Benchmark",
     "momentum": "strategies.momentum:Momentum",
+    "cnn_lstm": "strategies.cnn_lstm:CnnLstm",
+    "ew_universe": "strategies.baselines:EqualWeightUniverse",
+    "reversal": "strategies.baselines:Reversal",
 }

@@ -243,3 +243,19 @@ def test_random_orders_never_break_a_rule(seed):
                 )
                 held[fill.code] -= fill.size
     assert all(size >= -1e-9 for size in held.values())
+
+
+def test_a_whole_position_sell_placed_before_the_ex_date_sells_the_bonus_shares_too():
+    bonus = make_bars(
+        "600000.SH", D[:4], close=[10.0, 10.0, 9.52, 9.52], adj_factor=[1.0, 1.0, 1.05, 1.05]
+    )
+    script = {
+        "2023-08-21": [("buy", "600000.SH", 1000)],
+        "2023-08-22": [("target", "600000.SH", 0)],
+    }
+    result = run_script(panel_of(bonus), script, "2023-08-22", "2023-08-24")
+    assert result.fills[["date", "side", "size"]].values.tolist() == [
+        [D[1], "buy", 1000],
+        [D[2], "sell", 1050],
+    ]
+    assert result.refusals.empty

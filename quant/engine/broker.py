@@ -88,7 +88,35 @@ class AShareBroker(bt.brokers.BackBroker):
                 self._close_if_delisted(data, position)
             else:  # backtrader loops over every position ever touched, several times a bar
                 del self.positions[data]
-        super().next()
+        self._process_orders()
+
+    def _process_orders(self) -> None:
+        """BackBroker.next without its two per-position loops, which do nothing for cash
+        stock positions (credit interest on shorts, futures-style cash adjustment) but cost
+        more than the whole strategy on a wide portfolio."""
+        while self._toactivate:
+            self._toactivate.popleft().activate()
+        if self.p.checksubmit:
+            self.check_submitted()
+        self._process_order_history()
+        self.pending.append(None)
+        while True:
+            order = self.pending.popleft()
+            if order is None:
+                break
+            if order.expire():
+                self.notify(order)
+                self._ococheck(order)
+                self._bracketize(order, cancel=True)
+            elif not order.active():
+                self.pending.append(order)
+            else:
+                self._try_exec(order)
+                if order.alive():
+                    self.pending.append(order)
+                elif order.status == bt.Order.Completed:
+                    self._bracketize(order)
+        self._get_value()
 
     def _corporate_action(self, data: Any, position: Any) -> None:
         ratio = data.share_ratio[0]
@@ -110,8 +138,21 @@ class AShareBroker(bt.brokers.BackBroker):
             }
         )
         position.price = position.price / ratio if position.price else position.price
+        self._resize_whole_sells(data, position.size, whole)
         position.size = whole
         position.adjbase = reference
+
+    def _resize_whole_sells(self, data: Any, before: float, after: float) -> None:
+        """An order placed last night to sell the whole position sells the whole position
+        as it stands after the ex-rights change (bonus shares included)."""
+        for order in (*self.submitted, *self.pending):
+            if (
+                order is not None
+                and order.data is data
+                and order.issell()
+                and abs(order.created.size) == before
+            ):
+                order.size = order.created.size = order.executed.remsize = -after
 
     def _close_if_delisted(self, data: Any, position: Any) -> None:
         if data.listed() or not position.size:

@@ -1,0 +1,62 @@
+"""Fair baselines for every report (the same rules and costs as the other strategies):
+
+- ``ew_universe``: equal weight over every stock tradable on the decision date, rebalanced
+  monthly. In 2014-2017 small caps boomed, so this, not the SSE Composite, is the bar a
+  stock-picking strategy must clear.
+- ``reversal``: each month the top 1 % by the lowest return over the last 20 trading days
+  (short-term reversal, strong in A-shares), equally weighted, held one month.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quant.engine.strategy import Context, Plan
+from quant.selection import top_fraction as select_top
+from strategies.monthly import MonthlyRebalance, decision_rows, equal_weight_plan
+
+
+class EqualWeightUniverse(MonthlyRebalance):
+    @classmethod
+    def prepare(cls, context: Context, **unused: Any) -> Plan:
+        rows = decision_rows(context)
+        tradable = context.panel.tradable[rows]
+        scores = np.where(tradable, 0.0, np.nan)
+        return equal_weight_plan(
+            context,
+            rows,
+            scores,
+            tradable,
+            {"universe": "all stocks tradable on the decision date"},
+        )
+
+
+class Reversal(MonthlyRebalance):
+    @classmethod
+    def prepare(
+        cls, context: Context, lookback_days: int = 20, top_fraction: float = 0.01, **unused: Any
+    ) -> Plan:
+        rows = decision_rows(context)
+        scores = reversal_scores(
+            context.panel.adj_close, context.panel.tradable, rows, lookback_days
+        )
+        info = {"lookback_days": lookback_days, "top_fraction": top_fraction}
+        return equal_weight_plan(context, rows, scores, select_top(scores, top_fraction), info)
+
+
+def reversal_scores(
+    adj_close: np.ndarray, tradable: np.ndarray, rows: np.ndarray, lookback: int
+) -> np.ndarray:
+    """Minus the adjusted return over the ``lookback`` trading days up to each decision
+    row (the biggest losers score highest; a suspended stock's last price stands in); NaN
+    without both prices or when not tradable on the decision date."""
+    prices = pd.DataFrame(adj_close).ffill().to_numpy()
+    past = np.clip(rows - lookback, 0, None)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scores = -(prices[rows] / prices[past] - 1.0)
+    scores[(rows < lookback)] = np.nan
+    scores[~tradable[rows]] = np.nan
+    return scores

@@ -143,3 +143,22 @@ def test_plot_command_redraws_from_the_csvs(run_dir, capsys):
         assert (run_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["plot", str(run_dir / "nowhere")]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def test_data_without_amount_runs_end_to_end(tmp_path):
+    bars = pd.read_parquet(ROOT / "quant/data/sample/stocks.parquet")
+    codes = sorted(bars["code"].unique())[:40]
+    bars[bars["code"].isin(codes)].drop(columns="amount").to_parquet(tmp_path / "no_amount.parquet")
+    out = tmp_path / "run"
+    args = [
+        "backtest",
+        "--data",
+        str(tmp_path / "no_amount.parquet"),
+        "--strategies",
+        "benchmark,momentum,reversal",
+    ]
+    assert main([*args, "--start", "2015-01-01", "--end", "2015-06-30", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["strategies"]) == {"benchmark", "momentum", "reversal"}
+    assert any("amount approximated" in note for note in metrics["notes"])
+    assert "amount approximated" in (out / "report.md").read_text()

@@ -207,3 +207,14 @@ def test_gaps_are_warnings(tmp_path):
     late = make_bars("000001.SZ", pd.bdate_range("2014-03-03", periods=3), [10.0] * 3)
     with pytest.warns(DataWarning, match="no bar for any code between 2014-01-15 and 2014-03-03"):
         load_bars(write_csv(tmp_path, pd.concat([good(), late]), "hole.csv"))
+
+
+def test_missing_amount_is_approximated_with_a_warning(tmp_path):
+    frame = good().drop(columns="amount")
+    frame["high"] = frame["close"] + 0.2
+    with pytest.warns(DataWarning, match=r"no amount column in .*bars\.csv"):
+        loaded = load_bars(write_csv(tmp_path, frame))
+    expected = frame["volume"] * (frame["open"] + frame["high"] + frame["low"] + frame["close"]) / 4
+    assert loaded["amount"].tolist() == pytest.approx(expected.tolist())
+    assert loaded.attrs["amount_approximated"] is True
+    assert load_bars(write_csv(tmp_path, good(), "full.csv")).attrs["amount_approximated"] is False

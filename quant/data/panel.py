@@ -52,6 +52,7 @@ class MarketPanel:
     limit_up: np.ndarray
     limit_down: np.ndarray
     codes_without_adj: tuple[str, ...]
+    amount_approximated: bool = False  # the source had no amount column (see validate)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> MarketPanel:
@@ -115,6 +116,7 @@ class MarketPanel:
             limit_up=limit_up,
             limit_down=limit_down,
             codes_without_adj=tuple(codes[without]),
+            amount_approximated=bool(frame.attrs.get("amount_approximated", False)),
         )
 
     # -- derived masks -------------------------------------------------------------
@@ -181,6 +183,7 @@ class MarketPanel:
             "zero_volume_bars": int((self.has_bar & ~self.tradable).sum()),
             "codes_without_adj_factor": len(self.codes_without_adj),
             "codes_ending_early": int((self.last_bar_row < len(self.dates) - 1).sum()),
+            "amount_approximated": self.amount_approximated,
         }
 
 

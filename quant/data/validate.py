@@ -44,18 +44,24 @@ def prepare_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         raise DataError(f"{source}: no rows (empty file)")
     frame = frame.rename(columns=lambda c: str(c).strip().lower())
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
-        extra = [c for c in frame.columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-        hints = []
-        for name in missing:
-            close = difflib.get_close_matches(name, extra, n=1, cutoff=0.6)
-            hints.append(f"'{name}'" + (f" (found '{close[0]}': misspelt?)" if close else ""))
+    extra = [c for c in frame.columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    misspelt = {name: difflib.get_close_matches(name, extra, n=1, cutoff=0.6) for name in missing}
+    # some sources have no amount at all: it is approximated later (a misspelt one is an error)
+    approximate_amount = missing == ["amount"] and not misspelt["amount"]
+    if missing and not approximate_amount:
+        hints = [
+            f"'{name}'" + (f" (found '{close[0]}': misspelt?)" if close else "")
+            for name, close in misspelt.items()
+        ]
         raise DataError(
             f"{source}: missing column(s) {', '.join(hints)}; "
             f"the tidy schema is {', '.join(REQUIRED_COLUMNS)} [+ adj_factor]"
         )
     keep = [c for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c in frame.columns]
     out = frame[keep].copy()
+    if approximate_amount:
+        out["amount"] = np.nan
+    out["_amount_missing"] = approximate_amount
     out["_source"] = source
     out["_row"] = np.arange(1, len(out) + 1)
     return out
@@ -73,6 +79,7 @@ def validate_tidy(frame: pd.DataFrame) -> pd.DataFrame:
     frame["code"] = _check_codes(frame)
     for column in [*NUMERIC_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in frame.columns)]:
         frame[column] = _to_float(frame, column)
+    approximated = _approximate_amount(frame)
 
     prices = frame[list(PRICE_COLUMNS)].to_numpy()
     for j, column in enumerate(PRICE_COLUMNS):
@@ -93,7 +100,27 @@ def validate_tidy(frame: pd.DataFrame) -> pd.DataFrame:
     frame = ordered
     _check_frequency(frame)
     _warn_about(frame)
-    return frame.drop(columns=["_source", "_row"])
+    frame = frame.drop(columns=["_source", "_row", "_amount_missing"])
+    frame.attrs["amount_approximated"] = approximated
+    return frame
+
+
+def _approximate_amount(frame: pd.DataFrame) -> bool:
+    """Fill the amount of files without that column: volume x (open + high + low + close)
+    / 4, the average price of the bar times its shares. Says so in a warning."""
+    missing = frame["_amount_missing"].to_numpy(dtype=bool)
+    if not missing.any():
+        return False
+    mean_price = frame.loc[missing, ["open", "high", "low", "close"]].mean(axis=1)
+    frame.loc[missing, "amount"] = frame.loc[missing, "volume"] * mean_price
+    files = sorted(frame.loc[missing, "_source"].astype(str).unique())
+    warnings.warn(
+        f"no amount column in {', '.join(files[:3])}{' and others' if len(files) > 3 else ''}: "
+        "amount approximated by volume x (open + high + low + close) / 4",
+        DataWarning,
+        stacklevel=3,
+    )
+    return True
 
 
 def _where(frame: pd.DataFrame, i: int) -> str:

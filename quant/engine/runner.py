@@ -187,4 +187,19 @@ def run_backtest(
         load_strategy(spec)
     context = prepare_context(config, panel, index_panel)
     results = [run_strategy(spec, context, progress) for spec in config.strategies]
-    return BacktestResult(config, results)
+    return BacktestResult(config, results, data_notes(context.panel))
+
+
+def data_notes(panel: MarketPanel) -> list[str]:
+    """What a reader of the report must know about the data."""
+    notes = []
+    if panel.amount_approximated:
+        notes.append(
+            "the stock data has no amount column: amount approximated by volume x (open + high + low + close) / 4"
+        )
+    if panel.codes_without_adj:
+        notes.append(
+            f"{len(panel.codes_without_adj)} of {len(panel.codes)} codes have no adjustment factor: their prices are "
+            "unadjusted, so their ex-rights days look like losses"
+        )
+    return notes

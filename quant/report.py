@@ -14,6 +14,7 @@ from matplotlib.figure import Figure  # no pyplot: files only, never a window or
 from quant.engine.runner import BacktestResult, StrategyResult
 from quant.io import write_atomic, write_text_atomic
 from quant.metrics.performance import annual_turnover, finite_or_none, summarize
+from quant.metrics.significance import bootstrap_difference, monthly_returns
 
 #: Liu, Zhang, Ma (2017), Table 2: test span 2014-01-01..2017-03-31, training from 2007.
 PAPER_TABLE = {
@@ -50,28 +51,110 @@ def strategy_metrics(result: StrategyResult) -> dict[str, Any]:
     return {k: finite_or_none(v) if isinstance(v, float) else v for k, v in figures.items()}
 
 
+#: Numeric figures summarised across seeds (mean, std, min, max).
+SEED_SUMMARY = (
+    "annualized_return",
+    "max_drawdown",
+    "sharpe",
+    "volatility",
+    "total_return",
+    "calmar",
+    "turnover",
+    "trades",
+    "costs",
+    "average_position_ratio",
+    "final_equity",
+    "prepare_seconds",
+    "backtest_seconds",
+)
+#: Strategies every other strategy is compared with, when they are in the run.
+BASELINES = ("benchmark", "momentum", "ew_universe", "reversal")
+
+
+def seed_summary(per_seed: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean, standard deviation (ddof=1; 0 for one seed), min and max of each figure."""
+    summary = {}
+    for key in SEED_SUMMARY:
+        values = pd.Series([m[key] for m in per_seed if m.get(key) is not None], dtype=float)
+        if len(values):
+            summary[key] = {
+                "mean": float(values.mean()),
+                "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                "min": float(values.min()),
+                "max": float(values.max()),
+            }
+    return summary
+
+
+def group_metrics(runs: list[StrategyResult]) -> dict[str, Any]:
+    """One strategy's entry in metrics.json. Run once: its figures. Run per seed: the
+    seeds' mean for each figure, plus ``seeds`` (every seed's figures) and ``summary``
+    (mean, std, min, max)."""
+    if len(runs) == 1 and runs[0].seed is None:
+        return strategy_metrics(runs[0])
+    per_seed = {str(run.seed): strategy_metrics(run) for run in runs}
+    summary = seed_summary(list(per_seed.values()))
+    refused: dict[str, int] = {}
+    for figures in per_seed.values():
+        for reason, count in figures["refused_orders"].items():
+            refused[reason] = refused.get(reason, 0) + count
+    return {
+        **{key: values["mean"] for key, values in summary.items()},
+        "refused_orders": refused,
+        "delisted_positions_closed": sum(f["delisted_positions_closed"] for f in per_seed.values()),
+        "seeds": per_seed,
+        "summary": summary,
+    }
+
+
+def significance(nav: pd.DataFrame, names: list[str], seed: int = 0) -> dict[str, dict[str, Any]]:
+    """Each non-baseline strategy against each baseline in the run: the difference in
+    annualised return after costs, with a block-bootstrap 95 % interval over months (on
+    the seed-averaged net value of strategies run per seed)."""
+    out: dict[str, dict[str, Any]] = {}
+    baselines = [b for b in BASELINES if b in names]
+    for name in names:
+        if name in BASELINES:
+            continue
+        out[name] = {}
+        for baseline in baselines:
+            try:
+                difference = bootstrap_difference(
+                    monthly_returns(nav[name]), monthly_returns(nav[baseline]), seed=seed
+                )
+            except ValueError as error:  # too short a window
+                out[name][baseline] = {"error": str(error)}
+                continue
+            out[name][baseline] = difference.as_dict()
+    return out
+
+
 def write_run(result: BacktestResult, out: str | Path) -> Path:
     """Write the whole run folder and return its path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    groups = result.by_name()
+    nav = result.nav_frame()
     metrics = {
-        "strategies": {r.name: strategy_metrics(r) for r in result.strategies},
+        "strategies": {name: group_metrics(runs) for name, runs in groups.items()},
+        "significance": significance(nav, list(groups), result.config.seed),
         "window": {"start": result.config.start, "end": result.config.end},
         "data": {"stocks": result.config.data, "index": result.config.index_data},
+        "seeds": result.config.seed_list,
         "notes": result.notes,
     }
     write_text_atomic(out / "config.toml", result.config.to_toml())
     write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2, default=str) + "\n")
-    _write_csv(out / "nav.csv", result.nav_frame(), index=True)
-    exposure = pd.DataFrame({r.name: r.position_ratio for r in result.strategies})
+    _write_csv(out / "nav.csv", nav, index=True)
+    exposure = pd.DataFrame({r.label: r.position_ratio for r in result.strategies})
     _write_csv(out / "exposure.csv", exposure, index=True)
     for name in ("fills", "positions", "refusals", "events"):
-        frames = [getattr(r, name).assign(strategy=r.name) for r in result.strategies]
+        frames = [getattr(r, name).assign(strategy=r.name, seed=r.seed) for r in result.strategies]
         table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         _write_csv(out / ("trades.csv" if name == "fills" else f"{name}.csv"), table, index=False)
     for r in result.strategies:
         for table_name, table in r.tables.items():
-            _write_csv(out / f"{r.name}_{table_name}.csv", table, index=False)
+            _write_csv(out / f"{r.label.replace('@', '_')}_{table_name}.csv", table, index=False)
     plot_run(out)
     write_text_atomic(out / "report.md", render_report(metrics, result.config.to_toml()))
     return out
@@ -82,39 +165,67 @@ def _write_csv(path: Path, frame: pd.DataFrame, index: bool) -> None:
 
 
 def plot_run(out: str | Path) -> list[Path]:
-    """Draw net_value.png, drawdown.png and position_ratio.png from the run's CSVs."""
+    """Draw net_value.png (with the band of seeds where a strategy ran per seed),
+    drawdown.png and position_ratio.png (the paper's Fig. 3; benchmark left out) from the
+    run's CSVs."""
     out = Path(out)
     nav_path = out / "nav.csv"
     if not nav_path.exists():
         raise FileNotFoundError(f"{out}: not a run folder (no nav.csv)")
     nav = pd.read_csv(nav_path, index_col=0, parse_dates=True)
     exposure = pd.read_csv(out / "exposure.csv", index_col=0, parse_dates=True)
-    drawdown = 1.0 - nav / nav.cummax()
-    drawn = [
-        _line_plot(out / "net_value.png", nav, "Net value", "net value (1 = start)", baseline=1.0),
+    exposure = exposure.T.groupby(_base_name).mean().T  # seeds averaged
+    if len(exposure.columns) > 1:
+        exposure = exposure.drop(columns="benchmark", errors="ignore")
+    lines = nav[[c for c in nav.columns if "@seed" not in c]]
+    return [
+        _line_plot(out / "net_value.png", lines, "Net value", "net value (1 = start)", 1.0, nav),
         _line_plot(
-            out / "drawdown.png", -drawdown, "Drawdown", "fall from the running peak", baseline=0.0
+            out / "drawdown.png",
+            -(1.0 - lines / lines.cummax()),
+            "Drawdown",
+            "fall from the running peak",
+            0.0,
         ),
         _line_plot(
-            out / "position_ratio.png",
-            exposure[[c for c in exposure.columns if c != "benchmark"]]
-            if len(exposure.columns) > 1
-            else exposure,
-            "Position ratio",
-            "share of equity in stocks",
-            baseline=None,
+            out / "position_ratio.png", exposure, "Position ratio", "share of equity in stocks"
         ),
     ]
-    return drawn
+
+
+def _base_name(label: str) -> str:
+    return label.split("@seed")[0]
 
 
 def _line_plot(
-    path: Path, frame: pd.DataFrame, title: str, ylabel: str, baseline: float | None
+    path: Path,
+    frame: pd.DataFrame,
+    title: str,
+    ylabel: str,
+    baseline: float | None = None,
+    seeds: pd.DataFrame | None = None,
 ) -> Path:
+    """One line per column; with ``seeds``, a shaded min-max band behind each column
+    that has ``name@seedN`` columns there."""
     figure = Figure(figsize=(10, 4.8), dpi=110)
     axes = figure.subplots()
     for column in frame.columns:
-        axes.plot(frame.index, frame[column], label=column, linewidth=1.2)
+        (line,) = axes.plot(frame.index, frame[column], label=column, linewidth=1.2)
+        members = [
+            c
+            for c in (seeds.columns if seeds is not None else [])
+            if _base_name(c) == column and c != column
+        ]
+        if len(members) > 1:
+            band = seeds[members]
+            axes.fill_between(
+                band.index,
+                band.min(axis=1),
+                band.max(axis=1),
+                color=line.get_color(),
+                alpha=0.2,
+                label=f"{column}: {len(members)} seeds, min-max",
+            )
     if baseline is not None:
         axes.axhline(baseline, color="grey", linewidth=0.6, linestyle="--")
     axes.set_title(f"{title}, {frame.index[0].date()} .. {frame.index[-1].date()}")
@@ -128,15 +239,26 @@ def _line_plot(
 
 def render_report(metrics: dict[str, Any], config_toml: str) -> str:
     rows = metrics["strategies"]
+    seeds = metrics.get("seeds", [])
     lines = [
         "# Backtest report",
         "",
         f"Window {metrics['window']['start']} .. {metrics['window']['end']}; stocks: "
-        f"`{metrics['data']['stocks']}`, index: `{metrics['data']['index']}`. Net value starts at 1 on the last "
-        "trading day before the start; all figures are after costs (commission, stamp duty, transfer fee) "
-        "under the A-share rules in the config below. Annualised return is geometric over calendar days.",
+        f"`{metrics['data']['stocks']}`, index: `{metrics['data']['index']}`. Net value starts at 1 "
+        "on the last trading day before the start; all figures are after costs (commission, stamp "
+        "duty, transfer fee) under the A-share rules in the config below. Annualised return is "
+        "geometric over calendar days; Sharpe uses daily returns and a zero risk-free rate.",
         "",
-        "| strategy | annualized return | max drawdown | Sharpe | volatility | total return | turnover / yr | trades | costs (yuan) | avg position ratio | paper: ann. return / max dd |",
+    ]
+    if any("summary" in m for m in rows.values()):
+        lines += [
+            f"Strategies with trained models ran once per seed ({', '.join(map(str, seeds))}): "
+            "their cells read mean ± standard deviation over the seeds.",
+            "",
+        ]
+    lines += [
+        "| strategy | annualized return | max drawdown | Sharpe | volatility | total return | "
+        "turnover / yr | trades | costs (yuan) | avg position ratio | paper: ann. return / max dd |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, m in rows.items():
@@ -144,28 +266,37 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
         paper_text = (
             f"{paper['annualized_return']:.3f} / {paper['max_drawdown']:.3f}" if paper else "-"
         )
-        lines.append(
-            f"| {name} | {_fmt(m['annualized_return'])} | {_fmt(m['max_drawdown'])} | {_fmt(m['sharpe'], 2)} | "
-            f"{_fmt(m['volatility'])} | {_fmt(m['total_return'])} | {_fmt(m['turnover'], 2)} | {m['trades']} | "
-            f"{m['costs']:,.0f} | {_fmt(m['average_position_ratio'])} | {paper_text} |"
-        )
+        cells = [
+            _cell(m, "annualized_return"),
+            _cell(m, "max_drawdown"),
+            _cell(m, "sharpe", 2),
+            _cell(m, "volatility"),
+            _cell(m, "total_return"),
+            _cell(m, "turnover", 2),
+            _cell(m, "trades", 0),
+            _cell(m, "costs", 0),
+            _cell(m, "average_position_ratio"),
+        ]
+        lines.append(f"| {name} | {' | '.join(cells)} | {paper_text} |")
     lines += [
         "",
-        "The paper's figures (Liu, Zhang, Ma 2017, Table 2) come from its own data (training from 2007, all "
-        "A-shares, from SINA); ours from the data named above. They are shown for orientation, not as a target.",
-        "",
-        "## Orders the market refused",
+        "The paper's figures (Liu, Zhang, Ma 2017, Table 2) come from its own data (training from "
+        "2007, all A-shares, from SINA); ours from the data named above. They are shown for "
+        "orientation, not as a target.",
         "",
     ]
+    lines += _significance_section(metrics.get("significance", {}))
+    lines += ["## Orders the market refused", ""]
     for name, m in rows.items():
-        refused = (
-            ", ".join(f"{reason}: {count}" for reason, count in m["refused_orders"].items())
-            or "none"
-        )
+        refused = ", ".join(f"{reason}: {count}" for reason, count in m["refused_orders"].items())
         lines.append(
-            f"- **{name}**: {refused}; delisted positions closed at their last close: {m['delisted_positions_closed']}"
+            f"- **{name}**: {refused or 'none'}; delisted positions closed at their last close: "
+            f"{m['delisted_positions_closed']}"
         )
     lines += [
+        "",
+        "Every refused order counts, including the daily retries of an order the market keeps "
+        "refusing (a long suspension).",
         "",
         "## Net value",
         "",
@@ -176,7 +307,8 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
         "![position ratio](position_ratio.png)",
         "",
     ]
-    details = {name: m["info"] for name, m in rows.items() if m.get("info")}
+    details = {name: _details(m) for name, m in rows.items()}
+    details = {name: info for name, info in details.items() if info}
     if details:
         lines += ["## Strategy details", ""]
         for name, info in details.items():
@@ -201,6 +333,53 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
     return "\n".join(lines)
 
 
+def _significance_section(table: dict[str, dict[str, Any]]) -> list[str]:
+    rows = [
+        (name, baseline, d) for name, against in table.items() for baseline, d in against.items()
+    ]
+    if not rows:
+        return []
+    lines = [
+        "## Is the edge more than luck?",
+        "",
+        "Difference in annualised return against each baseline, after costs, with a 95 % "
+        "moving-block bootstrap interval over months (blocks of 3 months; seed-averaged net value "
+        "for strategies run per seed). An interval that contains 0 is no evidence of an edge.",
+        "",
+        "| strategy | against | difference | 95 % interval | months |",
+        "| --- | --- | ---: | --- | ---: |",
+    ]
+    for name, baseline, d in rows:
+        if "error" in d:
+            lines.append(f"| {name} | {baseline} | n/a | {d['error']} | |")
+        else:
+            lines.append(
+                f"| {name} | {baseline} | {d['difference']:+.3f} | "
+                f"[{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] | {d['months']} |"
+            )
+    return [*lines, ""]
+
+
+def _details(figures: dict[str, Any]) -> dict[str, Any]:
+    if "seeds" in figures:
+        return {f"seed {seed}": f["info"] for seed, f in figures["seeds"].items() if f.get("info")}
+    return figures.get("info", {})
+
+
+def _cell(figures: dict[str, Any], key: str, digits: int = 3) -> str:
+    """A figure, or mean ± std over seeds; thousands separators for whole numbers."""
+    summary = figures.get("summary", {}).get(key)
+    if summary is not None:
+        return f"{_number(summary['mean'], digits)} ± {_number(summary['std'], digits)}"
+    return _number(figures.get(key), digits)
+
+
+def _number(value: float | None, digits: int) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if digits == 0 else f"{value:.{digits}f}"
+
+
 def render_table(out: str | Path) -> str:
     """The run's headline figures as a plain-text table for the terminal."""
     metrics = json.loads((Path(out) / "metrics.json").read_text(encoding="utf-8"))["strategies"]
@@ -208,11 +387,7 @@ def render_table(out: str | Path) -> str:
     lines = [header, "-" * len(header)]
     for name, m in metrics.items():
         lines.append(
-            f"{name:<16}{_fmt(m['annualized_return']):>12}{_fmt(m['max_drawdown']):>14}"
-            f"{_fmt(m['sharpe'], 2):>8}{m['trades']:>8}{m['costs']:>12,.0f}"
+            f"{name:<16}{_number(m['annualized_return'], 3):>12}{_number(m['max_drawdown'], 3):>14}"
+            f"{_number(m['sharpe'], 2):>8}{_number(m['trades'], 0):>8}{_number(m['costs'], 0):>12}"
         )
     return "\n".join(lines)
-
-
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from quant.engine import BacktestConfig, run_backtest
+from quant.engine import BacktestConfig, ConfigError, run_backtest
 from quant.report import plot_run, render_table, write_run
 
 
@@ -38,6 +38,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--fill-at", choices=("open", "close"), help="fill orders at the next open or close"
     )
     backtest.add_argument("--seed", type=int, help="random seed for trained strategies")
+    backtest.add_argument(
+        "--seeds",
+        help="comma-separated seeds: trained strategies run once per seed, e.g. 0,1,2,3,4",
+    )
+    backtest.add_argument(
+        "--workers", type=int, help="processes for independent runs (default: one per core)"
+    )
     backtest.add_argument("--out", help="run folder (default runs/<timestamp>)")
     backtest.set_defaults(run=run_backtest_command)
 
@@ -51,10 +58,17 @@ def config_from_args(
 ) -> BacktestConfig:
     config = base or (BacktestConfig.from_toml(args.config) if args.config else BacktestConfig())
     changes: dict[str, Any] = {}
-    for name in ("data", "index_data", "start", "end", "cash", "seed"):
+    for name in ("data", "index_data", "start", "end", "cash", "seed", "workers"):
         value = getattr(args, name)
         if value is not None:
             changes[name] = value
+    if args.seeds:
+        try:
+            changes["seeds"] = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
+        except ValueError:
+            raise ConfigError(
+                f"--seeds takes whole numbers separated by commas, not {args.seeds!r}"
+            ) from None
     strategies = args.strategies.split(",") if args.strategies else list(config.strategies)
     changes["strategies"] = [s.strip() for s in strategies if s.strip()] + list(args.strategy)
     if args.fill_at:

@@ -105,6 +105,8 @@ class BacktestConfig:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     rules: Rules = field(default_factory=Rules)
     seed: int = 0
+    seeds: list[int] = field(default_factory=list)  # empty: just ``seed``
+    workers: int = 0  # processes for independent runs; 0: one per core
     cache_dir: str = ".cache/quant"
 
     def __post_init__(self) -> None:
@@ -121,6 +123,15 @@ class BacktestConfig:
         if not self.strategies:
             raise ConfigError("no strategies to run")
         self.rules.check_dates(start)
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"seeds must differ: {self.seeds}")
+        if self.workers < 0:
+            raise ConfigError(f"workers must be 0 (one per core) or more, not {self.workers}")
+
+    @property
+    def seed_list(self) -> list[int]:
+        """The seeds strategies with randomness run with."""
+        return list(self.seeds) or [self.seed]
 
     @property
     def start_date(self) -> pd.Timestamp:

@@ -4,8 +4,11 @@ strategy, fed only with the codes its plan names, recording the daily net value.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +44,11 @@ class StrategyResult:
     feeds: int = 0
     prepare_seconds: float = 0.0  # signals (and any training) outside backtrader
     backtest_seconds: float = 0.0
+    seed: int | None = None  # set for strategies run once per seed
+
+    @property
+    def label(self) -> str:
+        return self.name if self.seed is None else f"{self.name}@seed{self.seed}"
 
     @property
     def position_ratio(self) -> pd.Series:
@@ -55,7 +63,23 @@ class BacktestResult:
     notes: list[str] = field(default_factory=list)
 
     def nav_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({r.name: r.nav for r in self.strategies})
+        """Net value per run: strategies run once per seed appear once per seed
+        (``name@seedN``) and as ``name``, the mean of their seeds' net values."""
+        columns: dict[str, pd.Series] = {}
+        for name, runs in self.by_name().items():
+            if len(runs) > 1 or runs[0].seed is not None:
+                for run in runs:
+                    columns[run.label] = run.nav
+                columns[name] = pd.concat([run.nav for run in runs], axis=1).mean(axis=1)
+            else:
+                columns[name] = runs[0].nav
+        return pd.DataFrame(columns)
+
+    def by_name(self) -> dict[str, list[StrategyResult]]:
+        groups: dict[str, list[StrategyResult]] = {}
+        for result in self.strategies:
+            groups.setdefault(result.name, []).append(result)
+        return groups
 
 
 class Recorder(bt.Analyzer):
@@ -100,10 +124,16 @@ def prepare_context(
 
 
 def run_strategy(
-    spec: str | type[AShareStrategy], context: Context, progress: bool | None = None
+    spec: str | type[AShareStrategy],
+    context: Context,
+    progress: bool | None = None,
+    seed: int | None = None,
 ) -> StrategyResult:
     """Prepare (signals outside backtrader), then run one strategy in its own cerebro.
-    ``spec`` is a strategy name (see plugins) or the class itself."""
+    ``spec`` is a strategy name (see plugins) or the class itself; ``seed`` (for
+    strategies that use one) replaces the context's."""
+    if seed is not None:
+        context = replace(context, seed=seed)
     cls = load_strategy(spec) if isinstance(spec, str) else spec
     name = strategy_name(spec, cls) if isinstance(spec, str) else cls.__name__
     params = dict(context.config.params.get(name, {}))
@@ -140,13 +170,20 @@ def run_strategy(
         days,
         finished - prepared,
     )
-    return _collect(
+    result = _collect(
         name, strategy, broker, plan, len(feeds), (prepared - started, finished - prepared)
     )
+    result.seed = seed
+    return result
 
 
 def _collect(
-    name: str, strategy: Any, broker: AShareBroker, plan: Plan, feeds: int, seconds: float
+    name: str,
+    strategy: Any,
+    broker: AShareBroker,
+    plan: Plan,
+    feeds: int,
+    seconds: tuple[float, float],
 ) -> StrategyResult:
     recorder = strategy.analyzers.recorder
     dates = pd.DatetimeIndex(recorder.dates, name="date")
@@ -182,12 +219,55 @@ def run_backtest(
     index_panel: MarketPanel | None = None,
     progress: bool | None = None,
 ) -> BacktestResult:
-    """Every strategy of the config, on the same data and window."""
+    """Every strategy of the config on the same data and window; strategies that use a
+    seed run once per seed of ``config.seed_list``. Runs are independent, so with more
+    than one they go to ``config.workers`` processes (0: one per core)."""
+    jobs = []
     for spec in config.strategies:  # a misspelt name fails before the data is loaded
-        load_strategy(spec)
+        seeds = config.seed_list if load_strategy(spec).uses_seed else [None]
+        jobs += [(spec, seed) for seed in seeds]
     context = prepare_context(config, panel, index_panel)
-    results = [run_strategy(spec, context, progress) for spec in config.strategies]
+    workers = min(config.workers or os.cpu_count() or 1, len(jobs))
+    if workers <= 1:
+        results = [run_strategy(spec, context, progress, seed) for spec, seed in jobs]
+    else:
+        results = _run_in_processes(jobs, context, workers, progress)
     return BacktestResult(config, results, data_notes(context.panel))
+
+
+_WORKER_CONTEXT: Context | None = None
+
+
+def _start_worker(context: Context, threads: int) -> None:
+    global _WORKER_CONTEXT
+    _WORKER_CONTEXT = context
+    import torch  # each process trains on its share of the cores
+
+    torch.set_num_threads(threads)
+
+
+def _run_job(spec: str, seed: int | None) -> StrategyResult:
+    return run_strategy(spec, _WORKER_CONTEXT, progress=False, seed=seed)
+
+
+def _run_in_processes(
+    jobs: list[tuple[str, int | None]], context: Context, workers: int, progress: bool | None
+) -> list[StrategyResult]:
+    """Forked workers share the loaded panel without copying it; results keep job order."""
+    methods = multiprocessing.get_all_start_methods()
+    method = "fork" if "fork" in methods else "spawn"
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_start_worker,
+        initargs=(context, threads),
+    ) as pool:
+        futures = [pool.submit(_run_job, spec, seed) for spec, seed in jobs]
+        disable = None if progress is None else not progress
+        for _ in tqdm(as_completed(futures), total=len(futures), desc="runs", disable=disable):
+            pass
+        return [future.result() for future in futures]
 
 
 def data_notes(panel: MarketPanel) -> list[str]:

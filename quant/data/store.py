@@ -360,6 +360,7 @@ class Store:
                 raise DataError(f"{self.root}: another fetch is writing to this store") from None
             for stale in self.root.glob(".*.tmp"):
                 stale.unlink(missing_ok=True)
+            self.manifest = read_manifest(self.root) or self.manifest  # another fetch's work
             try:
                 yield
             finally:

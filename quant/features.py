@@ -85,6 +85,8 @@ class Months:
         """Rows on which month ``k``'s holdings are decided: its decision row up to the day
         before its last day (that day decides month ``k + 1``); to the data's end if the
         month is incomplete."""
+        if self.decision_row[k] < 0:
+            raise ValueError(f"month {self.periods[k]} has no decision date in the data")
         stop = self.last_row[k] if self.complete[k] else self.n_rows
         return np.arange(self.decision_row[k], stop)
 

@@ -61,7 +61,7 @@ from quant.selection import top_fraction
 log = logging.getLogger(__name__)
 
 #: Bump when a change of the code changes the tables, so old caches are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 TABLES = ("selection", "timing", "cnn_monthly")
 
 
@@ -134,13 +134,13 @@ def _settings(kind: type, values: Mapping[str, Any], where: str) -> Any:
 
 
 #: ``paper``: the paper's budget on the shared data. ``sample``: a small budget for the
-#: built-in sample and `make demo` (well under 2 minutes on 2 CPU cores).
+#: built-in sample and `make demo` (about 10 s of training on one CPU thread).
 PRESETS: dict[str, SignalConfig] = {
     "paper": SignalConfig(),
     "sample": SignalConfig(
-        cnn=CNNSettings(max_epochs=20, patience=4),
+        cnn=CNNSettings(max_epochs=30, patience=5),
         lstm=LSTMSettings(
-            max_epochs=6, patience=2, max_train_windows=12_000, max_eval_windows=10_000
+            max_epochs=8, patience=3, max_train_windows=30_000, max_eval_windows=20_000
         ),
     ),
 }
@@ -332,6 +332,15 @@ def _class_one_probability(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
     return torch.softmax(logits.double(), dim=1)[:, 1].numpy()
 
 
+def _load_model(
+    ctx: _Context, path: Path, settings: CNNSettings | LSTMSettings
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """A model saved by an earlier build with the same key, and its training record."""
+    model = settings.build()
+    record = load_checkpoint(path, model)["record"]
+    return model.to(pick_device(ctx.device)), record
+
+
 # -- CNN -----------------------------------------------------------------------------------
 def _cnn_model(
     ctx: _Context, block: Block, inputs: CNNInputs, labels: CNNLabels
@@ -340,9 +349,7 @@ def _cnn_model(
     settings = ctx.config.cnn
     path = ctx.folder / f"cnn_{block.name}.pt"
     if path.exists():
-        model = settings.build()
-        record = load_checkpoint(path, model)["record"]
-        return model.to(pick_device(ctx.device)), record
+        return _load_model(ctx, path, settings)
 
     use = np.isin(inputs.month, block.train_months) & np.isfinite(labels.label)
     if not use.any():
@@ -404,9 +411,7 @@ def _lstm_model(
     settings, bars = ctx.config.lstm, ctx.bars
     path = ctx.folder / f"lstm_{block.name}.pt"
     if path.exists():
-        model = settings.build()
-        record = load_checkpoint(path, model)["record"]
-        return model.to(pick_device(ctx.device)), record
+        return _load_model(ctx, path, settings)
 
     first_row = ctx.months.first_row[block.train_months[0]]
     candidates = np.flatnonzero(
@@ -544,6 +549,10 @@ def _result_record(result: TrainResult, seconds: float) -> dict[str, Any]:
         "best_epoch": result.best_epoch,
         "best_val_loss": result.best_val_loss,
         "seconds": round(seconds, 2),
+        "history": [
+            {k: round(v, 6) for k, v in epoch.items() if k.endswith("loss")}
+            for epoch in result.history
+        ],
     }
 
 
@@ -596,6 +605,10 @@ def load_tables(folder: str | Path) -> SignalTables | None:
     return SignalTables(**frames, report=report, folder=folder)
 
 
+def _without(record: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != key}
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
@@ -634,7 +647,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "selected_rows": int(tables.selection["selected"].sum()),
         "timing_rows": len(tables.timing),
         "quality": tables.quality,
-        "training": tables.report["training"],
+        "training": [  # loss histories: see report.json
+            {k: _without(v, "history") if isinstance(v, dict) else v for k, v in record.items()}
+            for record in tables.report["training"]
+        ],
     }
     print(json.dumps(summary, indent=2, default=_json_default))
     return 0

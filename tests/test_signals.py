@@ -13,6 +13,13 @@ import torch
 from quant import signals
 from quant.data import MarketPanel
 from quant.features import Months
+from quant.metrics.selection import (
+    monthly_selection_quality,
+    rank_ic,
+    summarise_selection,
+    t_statistic,
+    top_mean,
+)
 from quant.models.cnn import CNNSettings
 from quant.models.lstm_timer import LSTMSettings
 from quant.signals import (
@@ -248,3 +255,38 @@ def test_a_test_span_outside_the_data_is_a_clear_error(tmp_path):
     config = dataclasses.replace(TINY, test_start="2019-01", test_end="2019-06")
     with pytest.raises(ValueError, match=r"no test month in 2019-01\.\.2019-06"):
         build(PANEL, config, tmp_path)
+
+
+# -- selection metrics ---------------------------------------------------------------------------
+def test_rank_ic_by_hand():
+    assert rank_ic(np.array([1, 2, 3, 4]), np.array([10, 20, 30, 40])) == pytest.approx(1)
+    assert rank_ic(np.array([1, 2, 3, 4]), np.array([4, 3, 2, 1])) == pytest.approx(-1)
+    # one swapped pair: 1 - 6 * sum(d^2) / (n (n^2 - 1)) = 1 - 6 * 2 / 60
+    assert rank_ic(np.array([1, 2, 3, 4]), np.array([1, 3, 2, 4])) == pytest.approx(0.8)
+    assert np.isnan(rank_ic(np.array([1, 2, 3]), np.array([5, 5, 5])))
+    assert np.isnan(rank_ic(np.array([1.0]), np.array([2.0])))
+
+
+def test_top_mean_uses_the_platform_selection_rule():
+    scores, returns = np.array([0.9, 0.1, 0.5, 0.7]), np.array([1.0, 2.0, 3.0, 4.0])
+    assert top_mean(scores, returns, 0.5) == 2.5  # the two best scores: returns 1 and 4
+    assert top_mean(scores, returns, 0.01) == 1.0  # at least one name
+
+
+def test_monthly_quality_and_summary_by_hand():
+    frame = pd.DataFrame(
+        {
+            "decision_date": pd.to_datetime(["2020-01-31"] * 4 + ["2020-02-28"] * 3),
+            "score": [0.9, 0.1, 0.5, 0.7, 0.3, 0.2, 0.1],
+            "return": [0.04, 0.01, 0.02, 0.03, 0.01, np.nan, 0.03],
+        }
+    )
+    monthly = monthly_selection_quality(frame, top_fraction=0.25)
+    assert list(monthly["n"]) == [4, 2]  # the NaN return is left out
+    assert list(monthly["top_return"]) == [0.04, 0.01]
+    assert monthly["all_return"].tolist() == pytest.approx([0.025, 0.02])
+    assert monthly["rank_ic"].tolist() == pytest.approx([1.0, -1.0])
+    summary = summarise_selection(monthly)
+    assert summary["months"] == 2 and summary["ic_mean"] == pytest.approx(0.0)
+    assert t_statistic(np.array([1.0, 2.0, 3.0])) == pytest.approx(2 * np.sqrt(3))
+    assert np.isnan(t_statistic(np.array([1.0])))

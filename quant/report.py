@@ -13,6 +13,7 @@ from matplotlib.figure import Figure  # no pyplot: files only, never a window or
 
 from quant.engine.runner import BacktestResult, StrategyResult
 from quant.io import write_atomic, write_text_atomic
+from quant.metrics.accuracy import Accuracy
 from quant.metrics.performance import annual_turnover, finite_or_none, summarize
 from quant.metrics.significance import bootstrap_difference, monthly_returns
 
@@ -307,6 +308,7 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
         "![position ratio](position_ratio.png)",
         "",
     ]
+    lines += _model_quality_section(rows)
     details = {name: _details(m) for name, m in rows.items()}
     details = {name: info for name, info in details.items() if info}
     if details:
@@ -361,9 +363,110 @@ def _significance_section(table: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _details(figures: dict[str, Any]) -> dict[str, Any]:
+    """Strategy settings for the report; model quality and training logs have their own
+    sections (and stay whole in metrics.json)."""
+
+    def settings(info: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in info.items() if k not in ("quality", "training")}
+
     if "seeds" in figures:
-        return {f"seed {seed}": f["info"] for seed, f in figures["seeds"].items() if f.get("info")}
-    return figures.get("info", {})
+        per_seed = {f"seed {s}": settings(f.get("info", {})) for s, f in figures["seeds"].items()}
+        return {k: v for k, v in per_seed.items() if v}
+    return settings(figures.get("info", {}))
+
+
+def _per_seed_info(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    if "seeds" in figures:
+        return {seed: f.get("info", {}) for seed, f in figures["seeds"].items()}
+    return {"-": figures.get("info", {})}
+
+
+def _model_quality_section(rows: dict[str, Any]) -> list[str]:
+    """The trained models' own test-span quality, per seed and pooled over seeds."""
+    lines: list[str] = []
+    for name, figures in rows.items():
+        infos = {s: i for s, i in _per_seed_info(figures).items() if "quality" in i}
+        if not infos:
+            continue
+        lines += [
+            f"## {name}: model quality on the test span",
+            "",
+            "CNN ranker: mean monthly return (next month, after the decision date's close, no "
+            "costs) of the top 1 %, the top decile and all scored stocks, and the monthly rank "
+            "IC (Spearman, score vs next-month return) with its t-statistic.",
+            "",
+            "| seed | months | top 1 % | top decile | all stocks | rank IC | IC t |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        cnn = {s: i["quality"]["cnn"] for s, i in infos.items()}
+        for seed, q in cnn.items():
+            lines.append(
+                f"| {seed} | {q['months']} | {q['top_return']:+.4f} | {q['decile_return']:+.4f} | "
+                f"{q['all_return']:+.4f} | {q['ic_mean']:+.4f} | {q['ic_t']:+.2f} |"
+            )
+        if len(cnn) > 1:
+            mean = {
+                k: sum(q[k] for q in cnn.values()) / len(cnn)
+                for k in ("top_return", "decile_return", "all_return", "ic_mean", "ic_t")
+            }
+            lines.append(
+                f"| mean | | {mean['top_return']:+.4f} | {mean['decile_return']:+.4f} | "
+                f"{mean['all_return']:+.4f} | {mean['ic_mean']:+.4f} | {mean['ic_t']:+.2f} |"
+            )
+        lines += [
+            "",
+            "LSTM timer: direction accuracy of the 5-day call with its count and 95 % Wilson "
+            "interval, beside the always-up baseline on the same days; on the strategy's own "
+            "timing rows (selected stocks) and on a sample pooled over all stocks.",
+            "",
+            "| seed | sample | accuracy [95 % CI] | n | always up [95 % CI] | predicted up |",
+            "| --- | --- | --- | ---: | --- | ---: |",
+        ]
+        pooled: dict[str, list[int]] = {}
+        for seed, info in infos.items():
+            for sample, q in info["quality"]["lstm"].items():
+                up = q["always_up"]
+                lines.append(
+                    f"| {seed} | {sample} | {q['accuracy']:.3f} [{q['ci_low']:.3f}, {q['ci_high']:.3f}] | "
+                    f"{q['n']:,} | {up['accuracy']:.3f} [{up['ci_low']:.3f}, {up['ci_high']:.3f}] | "
+                    f"{q['predicted_up_share']:.2f} |"
+                )
+                hits = pooled.setdefault(sample, [0, 0, 0])
+                hits[0] += round(q["accuracy"] * q["n"])
+                hits[1] += q["n"]
+                hits[2] += round(up["accuracy"] * up["n"])
+        if len(infos) > 1:
+            for sample, (hits, n, up_hits) in pooled.items():
+                accuracy, up = Accuracy(hits, n), Accuracy(up_hits, n)
+                lines.append(
+                    f"| all seeds | {sample} | {_interval(accuracy)} | {n:,} | {_interval(up)} | |"
+                )
+        lines += ["", *_training_lines(infos), ""]
+    return lines
+
+
+def _interval(score: Accuracy) -> str:
+    low, high = score.interval
+    return f"{score.value:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def _training_lines(infos: dict[str, dict[str, Any]]) -> list[str]:
+    lines = [
+        "Training (walk-forward blocks; samples = training + validation; seconds of CPU wall time):",
+        "",
+        "| seed | block | CNN samples | CNN epochs (best) | CNN s | LSTM windows | LSTM epochs (best) | LSTM s |",
+        "| --- | --- | ---: | --- | ---: | ---: | --- | ---: |",
+    ]
+    for seed, info in infos.items():
+        for block in info.get("training", []):
+            cnn, lstm = block["cnn"], block["lstm"]
+            lines.append(
+                f"| {seed} | {block['block']} | {cnn['train']:,} + {cnn['validation']:,} | "
+                f"{cnn['epochs_run']} ({cnn['best_epoch']}) | {cnn['seconds']:.0f} | "
+                f"{lstm['train']:,} + {lstm['validation']:,} | {lstm['epochs_run']} ({lstm['best_epoch']}) | "
+                f"{lstm['seconds']:.0f} |"
+            )
+    return lines
 
 
 def _cell(figures: dict[str, Any], key: str, digits: int = 3) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from quant.calendar import month_end_rows
+from quant.engine.config import ConfigError
 from quant.engine.strategy import AShareStrategy, Context, Plan
 
 Selection = dict[pd.Timestamp, list[str]]
@@ -40,12 +41,24 @@ class CnnLstm(AShareStrategy):
     )
 
     @classmethod
-    def prepare(cls, context: Context, hold_days: int = 5, **settings: Any) -> Plan:
-        from quant.signals import build_signals, signal_config
+    def prepare(
+        cls, context: Context, hold_days: int = 5, preset: str = "paper", **settings: Any
+    ) -> Plan:
+        """Train (or reuse from the cache) the walk-forward models for this window and
+        seed, then read their tables. ``settings`` override the preset's SignalConfig
+        (``train_start``, ``train_end``, ``retrain_every``, nested ``cnn``/``lstm``...)."""
+        from quant.signals import build_signals
 
-        config = signal_config(context, settings)
-        tables = build_signals(context.panel, config, context.cache_dir)
-        return timing_plan(context, tables.selection, tables.timing, hold_days, tables.quality)
+        config = signal_config(context, preset, settings)
+        tables = build_signals(context.panel, config, context.cache_dir / "signals")
+        info = {
+            "preset": preset,
+            "train": f"{config.train_start} .. {config.train_end}",
+            "test": f"{config.test_start} .. {config.test_end}",
+            "quality": tables.quality,
+            "training": tables.report.get("training", []),
+        }
+        return timing_plan(context, tables.selection, tables.timing, hold_days, info)
 
     def __init__(self) -> None:
         super().__init__()
@@ -87,6 +100,30 @@ class CnnLstm(AShareStrategy):
             self.order_target_value(
                 code, min(budget, self.broker.getcash()) * (1 - self.broker.rules.cash_buffer)
             )
+
+
+def signal_config(context: Context, preset: str, settings: dict[str, Any]) -> Any:
+    """The SignalConfig of a run: the preset, the run's settings over it, the seed of the
+    run, and the backtest window as the test span (the one place the span is set)."""
+    from quant.signals import SignalConfig
+    from quant.signals import preset as preset_config
+
+    if {"test_start", "test_end", "seed"} & set(settings):
+        raise ConfigError(
+            "cnn_lstm: the test span is the backtest window (start, end) and the seed is the "
+            "run's (seed, seeds); set those instead of test_start / test_end / seed"
+        )
+    try:
+        values = preset_config(preset).to_dict()
+        for key, value in settings.items():
+            nested = isinstance(value, dict) and isinstance(values.get(key), dict)
+            values[key] = {**values[key], **value} if nested else value
+        values["test_start"] = str(context.config.start_date.to_period("M"))
+        values["test_end"] = str(context.config.end_date.to_period("M"))
+        values["seed"] = context.seed
+        return SignalConfig.from_dict(values)
+    except ValueError as error:
+        raise ConfigError(f"cnn_lstm: {error}") from None
 
 
 def timing_plan(

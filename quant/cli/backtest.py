@@ -33,6 +33,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     backtest.add_argument("--start", help="first day of the test window (YYYY-MM-DD)")
     backtest.add_argument("--end", help="last day of the test window (YYYY-MM-DD)")
+    backtest.add_argument(
+        "--train-start", help="cnn_lstm: first month of the training span (YYYY-MM)"
+    )
+    backtest.add_argument(
+        "--train-end",
+        help="cnn_lstm: last month of the training span (YYYY-MM); the test span is --start..--end",
+    )
     backtest.add_argument("--cash", type=float, help="starting cash in yuan (default 1,000,000)")
     backtest.add_argument(
         "--fill-at", choices=("open", "close"), help="fill orders at the next open or close"
@@ -73,6 +80,11 @@ def config_from_args(
     changes["strategies"] = [s.strip() for s in strategies if s.strip()] + list(args.strategy)
     if args.fill_at:
         changes["rules"] = replace(config.rules, fill_at=args.fill_at)
+    spans = {k: getattr(args, k) for k in ("train_start", "train_end") if getattr(args, k)}
+    if spans:
+        params = {name: dict(values) for name, values in config.params.items()}
+        params.setdefault("cnn_lstm", {}).update(spans)
+        changes["params"] = params
     return replace(config, **changes)
 
 

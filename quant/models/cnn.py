@@ -34,17 +34,7 @@ class CNNSettings:
     def train_config(
         self, seed: int, device: str | None = None, progress: bool | None = None
     ) -> TrainConfig:
-        return TrainConfig(
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            patience=self.patience,
-            seed=seed,
-            device=device,
-            progress=progress,
-            desc="CNN",
-        )
+        return TrainConfig.of(self, seed=seed, device=device, progress=progress, desc="CNN")
 
 
 class CNNRanker(nn.Module):

@@ -40,17 +40,7 @@ class LSTMSettings:
     def train_config(
         self, seed: int, device: str | None = None, progress: bool | None = None
     ) -> TrainConfig:
-        return TrainConfig(
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            patience=self.patience,
-            seed=seed,
-            device=device,
-            progress=progress,
-            desc="LSTM",
-        )
+        return TrainConfig.of(self, seed=seed, device=device, progress=progress, desc="LSTM")
 
 
 class LSTMTimer(nn.Module):

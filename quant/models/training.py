@@ -8,7 +8,7 @@ import copy
 import math
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,15 @@ class TrainConfig:
     shuffle: bool = True
     progress: bool | None = None  # None: a bar only on a terminal
     desc: str = "training"
+
+    @classmethod
+    def of(cls, settings: Any, **overrides: Any) -> TrainConfig:
+        """The loop's config from a model's settings: every field they share (lr,
+        batch_size, weight_decay, max_epochs, patience...), then ``overrides``."""
+        shared = {
+            f.name: getattr(settings, f.name) for f in fields(cls) if hasattr(settings, f.name)
+        }
+        return cls(**{**shared, **overrides})
 
 
 @dataclass

@@ -140,6 +140,9 @@ def test_tune_writes_a_library_that_predict_then_uses(market_csv, tmp_path):
     assert source == "library" and params.L == 4 and params.t in (2, 4)
     grid = json.loads((tmp_path / "grid" / "grid.json").read_text())
     assert len(grid["points"]) == 4 and sum(p["chosen"] for p in grid["points"]) == 1
+    assert (
+        "Chosen points (1): mean validation accuracy" in (tmp_path / "grid" / "grid.md").read_text()
+    )
     out = tmp_path / "run"
     code = quant(
         f"predict --data {market_csv} --codes 000538.SZ --models lstm1d {SMALL} "

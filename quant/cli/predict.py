@@ -13,7 +13,7 @@ from quant.denoise import MODES
 from quant.models.predictors import MODELS
 from quant.study.library import Library, Params, make_params, parse_value
 from quant.study.parallel import default_jobs, run_all
-from quant.study.pipeline import STEPS, RunResult, Settings, run_task
+from quant.study.pipeline import STEPS, RunResult, Settings, check_task, run_task
 from quant.study.report import write_grid_report, write_report
 from quant.study.scores import direction_block
 from quant.study.series import StockSeries, load_series
@@ -229,6 +229,8 @@ def run_predict(args: argparse.Namespace) -> int:
                 for step in steps:
                     tasks.append((series[code], model, params, _settings(args, wavelet, step)))
                     sources.append(source)
+    for task in tasks:
+        _guard(lambda t=task: check_task(t))
     results: list[RunResult] = _guard(lambda: run_all(run_task, tasks, args.jobs, desc="trainings"))
     for result, source in zip(results, sources):
         result.info["params_source"] = source

@@ -47,9 +47,13 @@ def run_all(
         out: list[Result | None] = [None] * len(tasks)
         with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context) as pool:
             futures = {pool.submit(function, task): i for i, task in enumerate(tasks)}
-            for future in as_completed(futures):
-                out[futures[future]] = future.result()
-                bar.update()
+            try:
+                for future in as_completed(futures):
+                    out[futures[future]] = future.result()
+                    bar.update()
+            except BaseException:  # a failed or interrupted run: drop the queued ones
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
         return out  # type: ignore[return-value]
     finally:
         bar.close()

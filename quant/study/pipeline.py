@@ -30,6 +30,7 @@ from quant.study.library import Params
 from quant.study.series import CLOSE, StockSeries
 from quant.study.windows import (
     Standardizer,
+    WindowSpec,
     build_inputs,
     build_targets,
     log_features,
@@ -144,25 +145,8 @@ def run_model(series: StockSeries, model: str, params: Params, settings: Setting
     """Train ``model`` on ``series`` with ``params`` and predict its validation and test
     spans. Deterministic for a given seed (same numbers whatever the number of threads)."""
     started = time.perf_counter()
-    split = split_rows(series, settings)
-    features = log_features(series.values)
-    inputs = denoise(features, settings.wavelet, settings.wavelet_window)
+    split, features, inputs, spec, usable = _prepare(series, model, params, settings)
     log_close = features[:, CLOSE]
-    spec = spec_for(model, params.L, params.t)
-
-    anchors = {name: getattr(split, name).rows - 1 for name in ("fit", "val", "test")}
-    usable = {name: valid_anchors(inputs, a, spec) for name, a in anchors.items()}
-    if len(usable["test"]) < len(anchors["test"]):
-        first = series.dates[anchors["test"][0] + 1].date()
-        raise ValueError(
-            f"{series.code}: a {model} window of {spec.days} days does not fit before the test "
-            f"span starting {first}; use fewer window days or fewer test days"
-        )
-    if len(usable["fit"]) < MIN_FIT_DAYS or len(usable["val"]) == 0:
-        raise ValueError(
-            f"{series.code}: only {len(usable['fit'])} training and {len(usable['val'])} "
-            f"validation windows of {spec.days} days for {model}; need more history"
-        )
 
     def samples(name: str) -> tuple[np.ndarray, np.ndarray]:
         a = usable[name]
@@ -242,6 +226,36 @@ def run_model(series: StockSeries, model: str, params: Params, settings: Setting
         training_changes=series.close[past] / series.close[past - 1] - 1,
         info=info,
     )
+
+
+def _prepare(
+    series: StockSeries, model: str, params: Params, settings: Settings
+) -> tuple[Split, np.ndarray, np.ndarray, WindowSpec, dict[str, np.ndarray]]:
+    """Spans, log features, (denoised) inputs, window shape and the usable anchors of each
+    span; a clear error when the series cannot hold them."""
+    split = split_rows(series, settings)
+    features = log_features(series.values)
+    inputs = denoise(features, settings.wavelet, settings.wavelet_window)
+    spec = spec_for(model, params.L, params.t)
+    anchors = {name: getattr(split, name).rows - 1 for name in ("fit", "val", "test")}
+    usable = {name: valid_anchors(inputs, a, spec) for name, a in anchors.items()}
+    if len(usable["test"]) < len(anchors["test"]):
+        first = series.dates[anchors["test"][0] + 1].date()
+        raise ValueError(
+            f"{series.code}: a {model} window of {spec.days} days does not fit before the test "
+            f"span starting {first}; use fewer window days or fewer test days"
+        )
+    if len(usable["fit"]) < MIN_FIT_DAYS or len(usable["val"]) == 0:
+        raise ValueError(
+            f"{series.code}: only {len(usable['fit'])} training and {len(usable['val'])} "
+            f"validation windows of {spec.days} days for {model}; need more history"
+        )
+    return split, features, inputs, spec, usable
+
+
+def check_task(task: tuple[StockSeries, str, Params, Settings]) -> None:
+    """Raise now, before any training, if a task cannot run (series too short, bad window)."""
+    _prepare(*task)
 
 
 def _dates(series: StockSeries, anchors: np.ndarray) -> list[str]:

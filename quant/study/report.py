@@ -11,12 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from quant.io import write_atomic, write_text_atomic
 from quant.metrics.accuracy import Accuracy, threshold_mask
-from quant.study.pipeline import RunResult
-from quant.study.scores import BASELINES, direction_block, score_span
+from quant.study.library import RELEVANT
+from quant.study.pipeline import RunResult, SpanPrediction
+from quant.study.scores import BASELINES, direction_block, log_mse, score_span
 from quant.study.tune import GridRow
 
 
@@ -124,6 +126,8 @@ def pooled_table(results: list[RunResult]) -> list[str]:
         *BASELINES,
         "thr. accuracy [95 % CI] (kept)",
         "thr. always_up",
+        "mean epochs best/run",
+        "mean test log MSE x 1e4 (naive)",
     ]
     rows = []
     for (label, model), runs in groups.items():
@@ -144,9 +148,17 @@ def pooled_table(results: list[RunResult]) -> list[str]:
                 *(fmt_share(pooled[b]) for b in BASELINES),
                 f"{fmt_accuracy(pooled['thr_model'])} ({pooled['thr_model'].n})",
                 fmt_share(pooled["thr_always_up"]),
+                f"{np.mean([r.info['best_epoch'] for r in runs]):.0f}/"
+                f"{np.mean([r.info['epochs_run'] for r in runs]):.0f}",
+                f"{1e4 * np.mean([log_mse(r.test) for r in runs]):.3f} "
+                f"({1e4 * np.mean([_naive_log_mse(r.test) for r in runs]):.3f})",
             ]
         )
     return _table(header, rows)
+
+
+def _naive_log_mse(span: SpanPrediction) -> float:
+    return float(np.mean((np.log(span.previous) - np.log(span.actual)) ** 2))
 
 
 def params_table(results: list[RunResult]) -> list[str]:
@@ -239,7 +251,8 @@ def write_report(
         "## Pooled over stocks",
         "",
         "Hits and days summed over the stocks. The interval treats all days as independent;",
-        "stocks move together, so it is narrower than it should be.",
+        "stocks move together, so it is narrower than it should be. Log MSE: mean squared",
+        'error of the predicted log close; naive: the same for "tomorrow = today".',
         "",
         *pooled_table(results),
         "",
@@ -260,7 +273,9 @@ def write_report(
 def grid_table(rows: list[GridRow], chosen: set[int], show_test: bool) -> list[str]:
     """One line per grid point: its parameters, validation scores (what the choice sees)
     and, with ``show_test``, test scores that played no part in the choice."""
-    header = ["code", "model", "L", "t", "mem", "hidden", "lr", "dropout", "best/run epochs"]
+    models = {row.result.model for row in rows}
+    shown = [k for k in ("L", "t", "mem", "hidden") if any(k in RELEVANT[m] for m in models)]
+    header = ["code", "model", *shown, "lr", "dropout", "best/run epochs"]
     header += ["val accuracy [95 % CI] (n)", "val log MSE"]
     if show_test:
         header += ["test accuracy [95 % CI] (n)", "test always_up", "test thr. accuracy (kept)"]
@@ -270,12 +285,13 @@ def grid_table(rows: list[GridRow], chosen: set[int], show_test: bool) -> list[s
         r, p = row.result, row.result.params
         relevant = p.as_dict(r.model)
         cells = [r.code, r.model]
-        cells += [str(relevant.get(k, "")) for k in ("L", "t", "mem")]
         cells += [
-            "x".join(map(str, p.hidden)) if r.model == "bp" else "",
-            f"{p.lr:g}",
-            f"{p.dropout:g}",
+            "x".join(map(str, relevant[k]))
+            if k == "hidden" and k in relevant
+            else str(relevant.get(k, ""))
+            for k in shown
         ]
+        cells += [f"{p.lr:g}", f"{p.dropout:g}"]
         cells.append(f"{r.info['best_epoch']}/{r.info['epochs_run']}")
         val = _accuracy(row.val["direction"]["model"])
         cells += [f"{fmt_accuracy(val)} ({val.n})", f"{row.val['log_mse']:.3e}"]
@@ -296,6 +312,27 @@ def _accuracy(record: dict[str, Any]) -> Accuracy:
     """Back from :meth:`Accuracy.as_dict` (hits = accuracy x n, exact for integer counts)."""
     n = int(record["n"])
     return Accuracy(round(record["accuracy"] * n) if n else 0, n)
+
+
+def transfer_summary(rows: list[GridRow], chosen: set[int]) -> str:
+    """Does the validation choice carry over to the test span? The chosen points' mean
+    validation and test accuracy, and the correlation of the two over all grid points."""
+
+    def accuracy(row: GridRow, span: str) -> float:
+        return getattr(row, span)["direction"]["model"]["accuracy"]
+
+    val = np.array([accuracy(r, "val") for r in rows])
+    test = np.array([accuracy(r, "test") for r in rows])
+    picked = np.array(sorted(chosen))
+    correlation = (
+        np.corrcoef(val, test)[0, 1] if len(rows) > 2 and val.std() and test.std() else np.nan
+    )
+    return (
+        f"Chosen points ({len(picked)}): mean validation accuracy {val[picked].mean():.1%}, "
+        f"mean test accuracy {test[picked].mean():.1%}. All {len(rows)} points: mean validation "
+        f"{val.mean():.1%}, mean test {test.mean():.1%}, correlation of validation and test "
+        f"accuracy {correlation:.2f}."
+    )
 
 
 def write_grid_report(
@@ -332,7 +369,11 @@ def write_grid_report(
         "(ties: the other score, then grid order).",
     ]
     if show_test:
-        lines += ["Test columns are shown for reading only: they played no part in the choice."]
+        lines += [
+            "Test columns are shown for reading only: they played no part in the choice.",
+            "",
+            transfer_summary(rows, chosen),
+        ]
     lines += ["", *grid_table(rows, chosen, show_test), ""]
     return [
         write_text_atomic(out / "grid.json", json.dumps(_json_ready(payload), indent=2) + "\n"),

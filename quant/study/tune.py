@@ -17,7 +17,7 @@ from typing import Any
 
 from quant.study.library import DEFAULTS, Library, Params, make_params
 from quant.study.parallel import run_all
-from quant.study.pipeline import RunResult, Settings, run_task
+from quant.study.pipeline import RunResult, Settings, check_task, run_task
 from quant.study.scores import score_span
 from quant.study.series import FEATURES, StockSeries
 
@@ -103,6 +103,8 @@ def run_grid(
         for model, grid in grids.items()
         for params in grid
     ]
+    for task in tasks:
+        check_task(task)
     results = run_all(run_task, tasks, jobs, desc="grid points", progress=progress)
     return [
         GridRow(

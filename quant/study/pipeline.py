@@ -165,11 +165,9 @@ def run_model(series: StockSeries, model: str, params: Params, settings: Setting
         network = build_predictor(
             model, spec.n_inputs, hidden=params.hidden, mem=params.mem, dropout=params.dropout
         )
-        config = TrainConfig(
+        config = TrainConfig.of(
+            params,
             max_epochs=params.epochs,
-            batch_size=params.batch_size,
-            lr=params.lr,
-            patience=params.patience,
             seed=settings.seed,
             progress=False,
             desc=f"{series.code} {model}",

@@ -2,7 +2,10 @@
 
 - ``ew_universe``: equal weight over every stock tradable on the decision date, rebalanced
   monthly. In 2014-2017 small caps boomed, so this, not the SSE Composite, is the bar a
-  stock-picking strategy must clear.
+  stock-picking strategy must clear. Holding ~3,000 stocks in lots of 100 shares near equal
+  weights needs far more than the usual 1,000,000 yuan (most stocks would round to zero
+  lots), so it runs with its own capital, 1,000,000,000 yuan by default; returns are
+  comparable, yuan figures (costs, final equity) are at that scale.
 - ``reversal``: each month the top 1 % by the lowest return over the last 20 trading days
   (short-term reversal, strong in A-shares), equally weighted, held one month.
 """
@@ -21,17 +24,14 @@ from strategies.monthly import MonthlyRebalance, decision_rows, equal_weight_pla
 
 class EqualWeightUniverse(MonthlyRebalance):
     @classmethod
-    def prepare(cls, context: Context, **unused: Any) -> Plan:
+    def prepare(cls, context: Context, cash: float = 1e9, **unused: Any) -> Plan:
         rows = decision_rows(context)
         tradable = context.panel.tradable[rows]
         scores = np.where(tradable, 0.0, np.nan)
-        return equal_weight_plan(
-            context,
-            rows,
-            scores,
-            tradable,
-            {"universe": "all stocks tradable on the decision date"},
-        )
+        info = {"universe": "all stocks tradable on the decision date", "cash": cash}
+        plan = equal_weight_plan(context, rows, scores, tradable, info)
+        plan.cash = cash
+        return plan
 
 
 class Reversal(MonthlyRebalance):

@@ -144,7 +144,7 @@ def run_strategy(
     rules = context.config.rules
     cerebro = bt.Cerebro(stdstats=False, runonce=True, preload=True, quicknotify=True)
     broker = AShareBroker(rules=rules, frictionless=cls.frictionless)
-    broker.setcash(context.config.cash)
+    broker.setcash(plan.cash or context.config.cash)
     if cls.frictionless:
         broker.set_coc(True)  # reference: held from day 0's close
     cerebro.broker = broker

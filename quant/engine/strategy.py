@@ -46,14 +46,16 @@ class Context:
 @dataclass
 class Plan:
     """What ``prepare`` returns: the codes to feed (stocks from the panel, indices from
-    the index data), the keyword params the strategy is built with, and extra results
-    (model quality, signal tables) for the report."""
+    the index data), the keyword params the strategy is built with, extra results (model
+    quality, signal tables) for the report, and, rarely, its own starting cash (when the
+    run's cash cannot hold what the strategy must hold in whole lots)."""
 
     codes: list[str] = field(default_factory=list)
     index_codes: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    cash: float | None = None
 
 
 class AShareStrategy(bt.Strategy):

@@ -11,7 +11,7 @@ from strategies.baselines import reversal_scores
 from tests.conftest import make_bars
 from tests.engine_helpers import panel_of
 
-DAYS = pd.bdate_range("2014-11-03", "2015-02-27")
+DAYS = pd.bdate_range("2014-11-03", "2015-03-31")
 
 
 def market():
@@ -56,7 +56,7 @@ def test_reversal_buys_the_biggest_loser():
 
 def test_equal_weight_universe_holds_every_tradable_stock_equally():
     panel = market()
-    config = BacktestConfig(start="2015-01-01", end="2015-02-27", strategies=["ew_universe"])
+    config = BacktestConfig(start="2015-01-01", end="2015-03-31", strategies=["ew_universe"])
     result = run_backtest(config, panel=panel, index_panel=panel, progress=False).strategies[0]
     assert result.equity.iloc[0] == 1e9  # its own capital: whole lots of every stock
     first = result.positions[result.positions["date"] == pd.Timestamp("2015-01-02")]
@@ -64,5 +64,7 @@ def test_equal_weight_universe_holds_every_tradable_stock_equally():
     weights = first["value"] / result.equity.loc["2015-01-02"]
     # bought at equal value at the open; the day's moves (up to 0.4 %) shift them a little
     assert weights.to_numpy() == pytest.approx(0.25, abs=0.003)
-    later = result.positions[result.positions["date"] == pd.Timestamp("2015-02-27")]
-    assert "600008.SH" in set(later["code"])  # joins once listed, at the next rebalance
+    february = result.positions[result.positions["date"] == pd.Timestamp("2015-02-27")]
+    march = result.positions[result.positions["date"] == pd.Timestamp("2015-03-02")]
+    assert "600008.SH" not in set(february["code"])  # listed 02-02, after January's decision
+    assert "600008.SH" in set(march["code"])  # joins at the next month-end rebalance

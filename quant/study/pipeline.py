@@ -206,6 +206,8 @@ def run_model(series: StockSeries, model: str, params: Params, settings: Setting
         "best_epoch": trained.best_epoch,
         "epochs_run": trained.epochs_run,
         "best_val_loss": trained.best_val_loss,
+        "final_train_loss": trained.history[-1]["train_loss"],
+        "final_lr": trained.history[-1]["lr"],
         "fit_samples": len(x_fit),
         "val_samples": len(x_val),
         "test_samples": len(x_test),

@@ -162,3 +162,47 @@ def test_data_without_amount_runs_end_to_end(tmp_path):
     assert set(metrics["strategies"]) == {"benchmark", "momentum", "reversal"}
     assert any("amount approximated" in note for note in metrics["notes"])
     assert "amount approximated" in (out / "report.md").read_text()
+
+
+def test_the_readme_plug_in_example_runs(tmp_path):
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"# my_strategies.py\n(.*?)```", readme, re.S).group(1)
+    (tmp_path / "my_strategies.py").write_text(code)
+    out = tmp_path / "run"
+    spec = f"{tmp_path / 'my_strategies.py'}:HoldTwo"
+    assert (
+        main(
+            [
+                "backtest",
+                "--strategies",
+                "benchmark",
+                "--strategy",
+                spec,
+                "--start",
+                "2016-01-01",
+                "--end",
+                "2016-03-31",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    trades = pd.read_csv(out / "trades.csv")
+    assert sorted(trades.loc[trades["strategy"] == "HoldTwo", "code"]) == ["000858.SZ", "600519.SH"]
+
+
+def test_the_command_table_matches_what_the_modules_register():
+    import argparse
+    import importlib
+
+    from quant.cli import COMMANDS, area_modules
+
+    for name in area_modules():
+        commands = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"quant.cli.{name}").register(commands)
+        for command in commands.choices:
+            assert COMMANDS.get(command) == name, f"add {command!r}: {name!r} to quant.cli.COMMANDS"
+    assert set(COMMANDS.values()) <= set(area_modules())

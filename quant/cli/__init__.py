@@ -1,6 +1,8 @@
 """The ``quant`` command. Each area registers its own sub-commands in a module of this
 package (quant/cli/<area>.py with a ``register(commands)`` function), found automatically.
-User-facing errors (bad data, bad config) print one clear line instead of a traceback."""
+``COMMANDS`` says which module holds which command, so that ``quant data info`` does not
+import torch for ``quant predict`` (a test keeps it in step with the modules). User-facing
+errors (bad data, bad config) print one clear line instead of a traceback."""
 
 from __future__ import annotations
 
@@ -15,15 +17,32 @@ from collections.abc import Sequence
 import quant.cli
 from quant.errors import UserError
 
+#: command -> the module of this package that registers it
+COMMANDS = {
+    "backtest": "backtest",
+    "plot": "backtest",
+    "data": "data",
+    "demo": "demo",
+    "predict": "predict",
+    "tune": "predict",
+    "signals": "signals",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def area_modules() -> list[str]:
+    return sorted(info.name for info in pkgutil.iter_modules(quant.cli.__path__))
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; given the command about to run, only its module is imported."""
     parser = argparse.ArgumentParser(
         prog="quant", description="A-share quant research platform (CNN-LSTM and friends)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(quant.cli.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"quant.cli.{info.name}")
+    names = [COMMANDS[command]] if command in COMMANDS else area_modules()
+    for name in names:
+        module = importlib.import_module(f"quant.cli.{name}")
         if hasattr(module, "register"):
             module.register(commands)
     return parser
@@ -34,7 +53,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((word for word in argv if not word.startswith("-")), None)
+    parser = build_parser(command)
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "passthrough", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

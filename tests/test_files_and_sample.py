@@ -142,3 +142,11 @@ def test_info_prints_a_readable_table_and_errors_are_one_line(capsys, tmp_path):
     assert main(["data", "info", "--data", str(tmp_path / "missing.csv")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "missing.csv: no such file" in err
+
+
+def test_loading_only_some_codes(tmp_path):
+    make_bars("000001.SZ", DAYS, [10.0] * 5).to_parquet(tmp_path / "a.parquet")
+    make_bars("600000.SH", DAYS, [5.0] * 5).to_csv(tmp_path / "b.csv", index=False)
+    assert set(load_bars(tmp_path, codes=["600000.SH"])["code"].astype(str)) == {"600000.SH"}
+    assert set(load_bars(tmp_path, codes=["000001.SZ"])["code"].astype(str)) == {"000001.SZ"}
+    assert load_bars(tmp_path, codes=["600519.SH"]).empty

@@ -6,6 +6,7 @@ Parquet/CSV file or folder in the tidy schema (an akshare store is such a folder
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -33,9 +34,9 @@ def resolve_source(source: str | Path, *, index: bool = False) -> Path:
     return Path(source)
 
 
-def load_bars(source: str | Path) -> pd.DataFrame:
-    """Validated tidy stock bars, sorted by (code, date)."""
-    return read_tidy(resolve_source(source))
+def load_bars(source: str | Path, codes: Sequence[str] | None = None) -> pd.DataFrame:
+    """Validated tidy stock bars, sorted by (code, date); only ``codes`` if given."""
+    return read_tidy(resolve_source(source), codes)
 
 
 def load_index(source: str | Path) -> pd.DataFrame:

@@ -61,8 +61,7 @@ def load_series(sources: Sequence[str | Path], codes: Sequence[str]) -> dict[str
     wanted = set(codes)
     frames = []
     for source in sources:
-        bars = load_bars(source)
-        frames.append(bars[bars["code"].isin(wanted)])
+        frames.append(load_bars(source, codes=sorted(wanted)))
     frame = pd.concat(frames, ignore_index=True)
     duplicated = frame.duplicated(["code", "date"])
     if duplicated.any():

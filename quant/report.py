@@ -30,7 +30,8 @@ def strategy_metrics(result: StrategyResult) -> dict[str, Any]:
     """Every figure of a report row, after costs."""
     fills = result.fills
     refusals = result.refusals["reason"].value_counts().to_dict() if len(result.refusals) else {}
-    delisted = int(fills["note"].str.startswith("delisted").sum()) if len(fills) else 0
+    last = result.positions[result.positions["date"] == result.nav.index[-1]]
+    stuck = last[~last["tradable"].astype(bool)]
     traded = float(fills["value"].sum()) if len(fills) else 0.0
     figures: dict[str, Any] = {
         **summarize(result.nav),
@@ -40,7 +41,8 @@ def strategy_metrics(result: StrategyResult) -> dict[str, Any]:
         "average_position_ratio": float(result.position_ratio.iloc[1:].mean()),
         "final_equity": float(result.equity.iloc[-1]),
         "refused_orders": {str(k): int(v) for k, v in refusals.items()},
-        "delisted_positions_closed": delisted,
+        "held_without_bar_at_end": len(stuck),
+        "held_without_bar_at_end_value": float(stuck["value"].sum()),
         "feeds": result.feeds,
         "prepare_seconds": result.prepare_seconds,
         "backtest_seconds": result.backtest_seconds,
@@ -102,7 +104,7 @@ def group_metrics(runs: list[StrategyResult]) -> dict[str, Any]:
     return {
         **{key: values["mean"] for key, values in summary.items()},
         "refused_orders": refused,
-        "delisted_positions_closed": sum(f["delisted_positions_closed"] for f in per_seed.values()),
+        "held_without_bar_at_end": sum(f["held_without_bar_at_end"] for f in per_seed.values()),
         "seeds": per_seed,
         "summary": summary,
     }
@@ -287,17 +289,22 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
         "",
     ]
     lines += _significance_section(metrics.get("significance", {}))
-    lines += ["## Orders the market refused", ""]
+    lines += [
+        "## Orders the market refused, and positions frozen at the end",
+        "",
+        "Every refused order counts, including the daily retries of an order the market keeps "
+        "refusing (a long suspension); for strategies run per seed, counts are totals over the "
+        "seeds. A stock that stops trading is never sold for the holder (a delisting cannot be "
+        "told from a long suspension without looking ahead): it stays, valued at its last close.",
+        "",
+    ]
     for name, m in rows.items():
         refused = ", ".join(f"{reason}: {count}" for reason, count in m["refused_orders"].items())
         lines.append(
-            f"- **{name}**: {refused or 'none'}; delisted positions closed at their last close: "
-            f"{m['delisted_positions_closed']}"
+            f"- **{name}**: {refused or 'none'}; positions held without a bar on the last day: "
+            f"{m['held_without_bar_at_end']}"
         )
     lines += [
-        "",
-        "Every refused order counts, including the daily retries of an order the market keeps "
-        "refusing (a long suspension).",
         "",
         "## Net value",
         "",
@@ -345,8 +352,10 @@ def _significance_section(table: dict[str, dict[str, Any]]) -> list[str]:
         "## Is the edge more than luck?",
         "",
         "Difference in annualised return against each baseline, after costs, with a 95 % "
-        "moving-block bootstrap interval over months (blocks of 3 months; seed-averaged net value "
-        "for strategies run per seed). An interval that contains 0 is no evidence of an edge.",
+        "moving-block bootstrap interval over months (blocks of 3 months). For strategies run "
+        "per seed it is the seed-averaged portfolio (the mean net value), annualised from "
+        "monthly returns, so it need not equal the gap between the table's per-seed means. "
+        "An interval that contains 0 is no evidence of an edge.",
         "",
         "| strategy | against | difference | 95 % interval | months |",
         "| --- | --- | ---: | --- | ---: |",

@@ -92,14 +92,17 @@ class CnnLstm(AShareStrategy):
                     del self.counters[code]
         # sells first (their cash is there when the buys fill): what has no counter, run
         # down to 0 or left from a refused sell
+        available = self.broker.getcash()
         for code in holdings:
             if code not in self.counters:
                 self.close_position(code)
+                available += holdings[code] * self.price(code)
         budget = self.equity / max(len(self.selected), 1)
-        for code in buys:
-            self.order_target_value(
-                code, min(budget, self.broker.getcash()) * (1 - self.broker.rules.cash_buffer)
-            )
+        for code in buys:  # the cash is shared out as the buys are placed
+            value = min(budget, available) * (1.0 - self.broker.rules.cash_buffer)
+            if value > 0:
+                self.order_target_value(code, value)
+                available -= value
 
 
 def signal_config(context: Context, preset: str, settings: dict[str, Any]) -> Any:

@@ -30,16 +30,18 @@ class MonthlyRebalance(AShareStrategy):
         self._retry()
 
     def _retry(self) -> None:
-        """Orders refused yesterday: sell what should go, buy what is missing."""
+        """Orders refused yesterday: sell what should go, buy what is missing (stocks that
+        traded today; the cash is shared out as the buys are placed)."""
         holdings = self.holdings()
         for code in holdings:
             if code not in self.target:
                 self.close_position(code)
-        keep = 1.0 - self.broker.rules.cash_buffer
+        available = self.broker.getcash() * (1.0 - self.broker.rules.cash_buffer)
         for code, weight in self.target.items():
-            if code not in holdings and self.feeds[code].listed():
-                value = min(weight * self.equity, self.broker.getcash()) * keep
+            if code not in holdings and self.feeds[code].tradable() and available > 0:
+                value = min(weight * self.equity, available)
                 self.order_target_value(code, value)
+                available -= value
 
 
 def decision_rows(context: Context) -> np.ndarray:

@@ -170,22 +170,61 @@ def test_bonus_shares_and_odd_lots():
     )
 
 
-def test_delisted_position_is_closed_at_its_last_close():
-    gone = make_bars("600001.SH", D[:4], close=[8.0, 8.0, 8.2, 8.4])  # last bar on D3
-    result = run_script(
-        panel_of(A, gone), {"2023-08-21": [("buy", "600001.SH", 1000)]}, "2023-08-22", "2023-08-29"
+def test_a_stock_that_stops_trading_stays_held_at_its_last_close():
+    # Its bars end on D3. Delisted or suspended past the data's end? Unknowable at the
+    # time, so the holder stays frozen: sells are refused and its cash is never freed.
+    gone = make_bars("600001.SH", D[:4], close=[8.0, 8.0, 8.2, 8.4])
+    script = {
+        "2023-08-21": [("buy", "600001.SH", 5000)],
+        "2023-08-24": [("sell", "600001.SH", 5000), ("buy", "600000.SH", 9000)],
+    }
+    result = run_script(panel_of(A, gone), script, "2023-08-22", "2023-08-29")
+    assert result.fills["side"].tolist() == ["buy"]
+    assert result.refusals[["date", "code", "reason"]].values.tolist() == [
+        [D[4], "600001.SH", "suspended"],
+        [D[4], "600000.SH", "cash"],  # 94,500 yuan of A with ~60,000 of cash
+    ]
+    held = result.positions[result.positions["date"] == D[6]]
+    assert held[["code", "shares", "value"]].values.tolist() == [["600001.SH", 5000, 42_000.0]]
+    assert result.equity.iloc[-1] == pytest.approx(result.cash.iloc[-1] + 5000 * 8.4)
+
+
+def test_an_order_refused_for_cash_leaves_the_cash_to_the_next_ones():
+    script = {
+        "2023-08-21": [("buy", "600000.SH", 5000)],
+        "2023-08-22": [
+            ("buy", "600519.SH", 6000),  # 120,000 yuan: more than the ~50,000 left
+            ("buy", "000001.SZ", 100),  # 500 yuan: fits
+            ("sell", "600000.SH", 100),  # a sell never fails for cash
+        ],
+    }
+    result = run_script(panel_of(A, B, C), script, "2023-08-22", "2023-08-25")
+    assert result.refusals[["code", "reason"]].values.tolist() == [["600519.SH", "cash"]]
+    assert result.fills[["date", "code", "side"]].values.tolist() == [
+        [D[1], "600000.SH", "buy"],
+        [D[2], "000001.SZ", "buy"],
+        [D[2], "600000.SH", "sell"],
+    ]
+
+
+def test_orders_placed_before_an_ex_date_are_restated_in_the_new_shares():
+    split = make_bars(
+        "600000.SH", D[:4], close=[10.0, 10.0, 5.0, 5.0], adj_factor=[1.0, 1.0, 2.0, 2.0]
     )
-    closing = result.fills.iloc[-1]
-    assert (closing["date"], closing["side"], closing["size"], closing["price"]) == (
-        D[4],
-        "sell",
-        1000,
-        8.4,
-    )
-    assert closing["note"].startswith("delisted")
-    assert closing["costs"] == pytest.approx(costs(8400.0, True, 0.001))
-    assert result.positions["date"].max() == D[3]  # nothing held after the delisting
-    assert result.equity.iloc[-1] == pytest.approx(result.cash.iloc[-1])
+    other = make_bars("600004.SH", D[:4], close=[5.0, 5.0, 5.0, 5.0])
+    script = {
+        "2023-08-21": [("buy", "600000.SH", 1000)],
+        "2023-08-22": [("target", "600000.SH", 500), ("buy", "600004.SH", 100)],  # half
+    }
+    result = run_script(panel_of(split, other), script, "2023-08-22", "2023-08-24")
+    sold = result.fills[(result.fills["side"] == "sell")]
+    assert sold[["date", "size"]].values.tolist() == [[D[2], 1000]]  # half of the 2,000
+    assert result.positions[result.positions["date"] == D[3]].set_index("code")[
+        "shares"
+    ].to_dict() == {
+        "600000.SH": 1000,
+        "600004.SH": 100,  # another stock's order is untouched
+    }
 
 
 @settings(max_examples=12, deadline=None)
@@ -227,10 +266,6 @@ def test_random_orders_never_break_a_rule(seed):
         start_of_day = dict(held)
         for fill in fills.itertuples():
             col = panel.column(fill.code)
-            if fill.note.startswith("delisted"):  # its last bar has passed: closed at last close
-                assert not panel.listed[row, col] and fill.size == held[fill.code]
-                held[fill.code] = 0
-                continue
             assert panel.has_bar[row, col], "filled while suspended"
             if fill.side == "buy":
                 assert fill.size % 100 == 0

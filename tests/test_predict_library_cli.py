@@ -163,3 +163,16 @@ def test_user_mistakes_are_one_line_errors(market_csv, tmp_path, capsys):
     assert "000538.SZ: 420 bars leave" in capsys.readouterr().err
     assert quant(f"{base} --codes 999999.SZ") == 2
     assert "999999.SZ not found" in capsys.readouterr().err
+
+
+def test_library_parameters_chosen_inside_the_test_span_are_refused(tmp_path):
+    from quant.study.library import chosen_before
+
+    library = Library.empty()
+    library.store(
+        "000538.SZ", "lstm1d", Params(L=12, t=4, mem=5), {"val_dates": ["2016-01-04", "2016-06-30"]}
+    )
+    chosen_before(library, "000538.SZ", "lstm1d", pd.Timestamp("2016-07-01"))  # fine
+    with pytest.raises(ValueError, match="chosen on validation days up to 2016-06-30, inside"):
+        chosen_before(library, "000538.SZ", "lstm1d", pd.Timestamp("2016-06-30"))
+    chosen_before(library, "600000.SH", "lstm1d", pd.Timestamp("2010-01-04"))  # not in the library

@@ -63,7 +63,7 @@ def fake_run(seed: int, final: float) -> StrategyResult:
         fills=empty,
         refusals=pd.DataFrame(columns=["date", "code", "side", "size", "reason"]),
         events=pd.DataFrame(),
-        positions=pd.DataFrame(),
+        positions=pd.DataFrame(columns=["date", "code", "shares", "value", "tradable"]),
         seed=seed,
     )
 

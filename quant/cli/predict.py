@@ -11,9 +11,9 @@ from typing import Any
 from quant.cli import UserError
 from quant.denoise import MODES
 from quant.models.predictors import MODELS
-from quant.study.library import Library, Params, make_params, parse_value
+from quant.study.library import Library, Params, chosen_before, make_params, parse_value
 from quant.study.parallel import default_jobs, run_all
-from quant.study.pipeline import STEPS, RunResult, Settings, check_task, run_task
+from quant.study.pipeline import STEPS, RunResult, Settings, check_task, run_task, split_rows
 from quant.study.report import write_grid_report, write_report
 from quant.study.scores import direction_block
 from quant.study.series import StockSeries, load_series
@@ -229,8 +229,12 @@ def run_predict(args: argparse.Namespace) -> int:
                 for step in steps:
                     tasks.append((series[code], model, params, _settings(args, wavelet, step)))
                     sources.append(source)
-    for task in tasks:
+    for task, source in zip(tasks, sources):
         _guard(lambda t=task: check_task(t))
+        if source.startswith("library"):
+            series_, model, _, settings = task
+            first_test = series_.dates[split_rows(series_, settings).test.start]
+            _guard(lambda s=series_, m=model, f=first_test: chosen_before(library, s.code, m, f))
     results: list[RunResult] = _guard(lambda: run_all(run_task, tasks, args.jobs, desc="trainings"))
     for result, source in zip(results, sources):
         result.info["params_source"] = source

@@ -9,8 +9,11 @@ strategy that still wants the trade places it again.
 
 Corporate actions: on an ex-rights day the position's share count is multiplied by the
 adjustment-factor ratio (dividends reinvested at the ex-rights reference price, no tax);
-fractions of a share are paid out in cash. A position whose stock stops being listed (its
-last bar has passed) is closed at its last close, with sell costs, and logged.
+fractions of a share are paid out in cash, and orders pending in the old shares are
+restated. A stock that stops trading is never sold for the holder: a price table cannot
+tell a delisting from a long suspension without looking ahead, so the position stays,
+valued at its last close, and its sells keep being refused (the report counts what is
+still held without a bar at the end).
 """
 
 from __future__ import annotations
@@ -78,14 +81,13 @@ class AShareBroker(bt.brokers.BackBroker):
     # -- the bar's clock and the start-of-day events ------------------------------
     def next(self) -> None:
         """Start of a bar (before orders fill): date the bar, then apply corporate actions
-        and delistings to the positions held."""
+        to the positions held."""
         if self.clock is not None:
             self._today = pd.Timestamp(self.clock.datetime.date(0))
         self._bought_today.clear()
         for data, position in list(self.positions.items()):
             if position.size:
                 self._corporate_action(data, position)
-                self._close_if_delisted(data, position)
             else:  # backtrader loops over every position ever touched, several times a bar
                 del self.positions[data]
         self._process_orders()
@@ -138,44 +140,53 @@ class AShareBroker(bt.brokers.BackBroker):
             }
         )
         position.price = position.price / ratio if position.price else position.price
-        self._resize_whole_sells(data, position.size, whole)
+        self._resize_pending(data, ratio, position.size, whole)
         position.size = whole
         position.adjbase = reference
 
-    def _resize_whole_sells(self, data: Any, before: float, after: float) -> None:
-        """An order placed last night to sell the whole position sells the whole position
-        as it stands after the ex-rights change (bonus shares included)."""
+    def _resize_pending(self, data: Any, ratio: float, before: float, after: float) -> None:
+        """Orders placed last night in the old shares are restated in the new ones (the
+        ex-date is announced, so this is what the strategy would have ordered): a sell of
+        the whole position sells the whole new position, other sizes scale by the ratio,
+        buys rounded down to whole lots, sells to whole lots or the whole position."""
+        lot = 1 if self.p.frictionless else self.rules.lot
         for order in (*self.submitted, *self.pending):
-            if (
-                order is not None
-                and order.data is data
-                and order.issell()
-                and abs(order.created.size) == before
-            ):
-                order.size = order.created.size = order.executed.remsize = -after
+            if order is None or order.data is not data:
+                continue
+            size = abs(order.created.size)
+            if order.issell() and abs(size - before) < 1e-9:
+                scaled = after
+            else:
+                scaled = math.floor(size * ratio / lot + 1e-9) * lot
+                if order.issell():
+                    scaled = min(scaled, after)
+                if scaled == 0:  # less than a lot either way: the rules will refuse it
+                    continue
+            order.size = order.created.size = order.executed.remsize = (
+                scaled if order.isbuy() else -scaled
+            )
 
-    def _close_if_delisted(self, data: Any, position: Any) -> None:
-        if data.listed() or not position.size:
-            return
-        price = data.close[0]  # the last close, carried forward
-        size = position.size
-        costs = 0.0 if self.p.frictionless else trade_costs(self.rules, -size, price, self._today)
-        self.cash += size * price - costs
-        self.fills.append(
-            self._fill_record(data, -size, price, costs, "delisted: closed at last close")
-        )
-        self.events.append(
-            {
-                "date": self._today,
-                "code": data._name,
-                "event": "delisted",
-                "shares_before": size,
-                "shares_after": 0,
-                "cash": size * price - costs,
-            }
-        )
-        position.size = 0
-        position.price = 0.0
+    def check_submitted(self) -> None:
+        """backtrader's check with one fix: an order refused for cash does not take the
+        cash it could not get from the orders after it (a later sell, or a smaller buy,
+        was refused too)."""
+        cash = self.cash
+        positions: dict[Any, Any] = {}
+        while self.submitted:
+            order = self.submitted.popleft()
+            if self._take_children(order) is None:
+                continue
+            position = positions.get(order.data, self.positions[order.data]).clone()
+            after = self._execute(order, cash=cash, position=position)
+            if after >= 0.0:
+                cash = after
+                positions[order.data] = position
+                self.submit_accept(order)
+                continue
+            order.margin()
+            self.notify(order)
+            self._ococheck(order)
+            self._bracketize(order, cancel=True)
 
     # -- the rules, checked when an order would fill ------------------------------
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:

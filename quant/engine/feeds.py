@@ -4,9 +4,9 @@ backtrader's stock PandasData reads one cell at a time; this feed fills each lin
 in one go when cerebro preloads, which is what makes a full-market backtest fast.
 
 Every feed of a run spans the same calendar (the backtest window), bar for bar, so that
-backtrader never waits for a late-listed stock and never keeps a delisted stock's last
-bar forever: days without a real bar carry the last close (0 before the stock's first
-bar: nothing later may leak backwards) with zero volume and not tradable. Two extra lines carry the A-share
+backtrader never waits for a late-listed stock and never repeats a vanished stock's last
+bar as if it traded: days without a real bar carry the last close (0 before the stock's
+first bar: nothing later may leak backwards) with zero volume and not tradable. Two extra lines carry the A-share
 rules: ``flags`` (tradable, listed, buy blocked at limit-up, sell blocked at limit-down at
 the fill price; read them with the feed's methods) and ``share_ratio`` (adjustment factor
 today / yesterday, != 1 on ex-rights days).
@@ -36,6 +36,8 @@ class ArrayFeed(bt.feed.DataBase):
         return bool(int(self.flags[0]) & TRADABLE)
 
     def listed(self) -> bool:
+        """Has had its first bar (false before the IPO). Whether a stock without bars has
+        been delisted cannot be known at the time, so there is no flag for it."""
         return bool(int(self.flags[0]) & LISTED)
 
     def buy_blocked(self) -> bool:
@@ -118,9 +120,10 @@ def make_feeds(panel: MarketPanel, codes: list[str], rows: slice, fill_at: str) 
     columns["volume"] = np.nan_to_num(panel.volume[rows][:, cols])
     at_up = panel.open_at_limit_up if fill_at == "open" else panel.close_at_limit_up
     at_down = panel.open_at_limit_down if fill_at == "open" else panel.close_at_limit_down
+    has_listed = np.cumsum(has_bar, axis=0) > 0  # IPO passed; never "delisted": unknowable
     columns["flags"] = (
         panel.tradable[rows][:, cols] * TRADABLE
-        + panel.listed[rows][:, cols] * LISTED
+        + has_listed[rows] * LISTED
         + at_up[rows][:, cols] * BUY_BLOCKED
         + at_down[rows][:, cols] * SELL_BLOCKED
     ).astype(float)

@@ -91,7 +91,7 @@ class Recorder(bt.Analyzer):
         self.dates: list[pd.Timestamp] = []
         self.equity: list[float] = []
         self.cash: list[float] = []
-        self.positions: list[tuple[pd.Timestamp, str, float, float]] = []
+        self.positions: list[tuple[pd.Timestamp, str, float, float, bool]] = []
 
     def next(self) -> None:
         broker = self.strategy.broker
@@ -102,7 +102,13 @@ class Recorder(bt.Analyzer):
         for data, position in broker.positions.items():
             if position.size:
                 self.positions.append(
-                    (today, data._name, position.size, position.size * data.close[0])
+                    (
+                        today,
+                        data._name,
+                        position.size,
+                        position.size * data.close[0],
+                        data.tradable(),
+                    )
                 )
         if self.p.bar is not None:
             self.p.bar.update(1)
@@ -200,7 +206,9 @@ def _collect(
         events=_frame(
             broker.events, ["date", "code", "event", "shares_before", "shares_after", "cash"]
         ),
-        positions=pd.DataFrame(recorder.positions, columns=["date", "code", "shares", "value"]),
+        positions=pd.DataFrame(
+            recorder.positions, columns=["date", "code", "shares", "value", "tradable"]
+        ),
         info=plan.info,
         tables=plan.tables,
         feeds=feeds,
@@ -253,13 +261,13 @@ def _run_job(spec: str, seed: int | None) -> StrategyResult:
 def _run_in_processes(
     jobs: list[tuple[str, int | None]], context: Context, workers: int, progress: bool | None
 ) -> list[StrategyResult]:
-    """Forked workers share the loaded panel without copying it; results keep job order."""
-    methods = multiprocessing.get_all_start_methods()
-    method = "fork" if "fork" in methods else "spawn"
+    """Workers are spawned, not forked (forking a process whose torch threads have run can
+    deadlock): each gets a copy of the context once, when it starts. Results keep the
+    order of the jobs."""
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context(method),
+        mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
         initargs=(context, threads),
     ) as pool:

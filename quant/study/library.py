@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import tomli_w
 
 from quant.io import write_text_atomic
@@ -152,3 +153,16 @@ def parse_value(key: str, text: str) -> Any:
     except ValueError:
         example = "8x8" if key == "hidden" else repr(getattr(Params(), key))
         raise ValueError(f"bad value {text!r} for {key} (e.g. {example})") from None
+
+
+def chosen_before(library: Library, code: str, model: str, first_test: pd.Timestamp) -> None:
+    """Refuse library parameters chosen on validation days that reach into the test span
+    of this run (a longer --test-days, other data): choosing on the test span is look-ahead
+    in the selection of the model."""
+    chosen = library.scores.get(code, {}).get(model, {}).get("val_dates")
+    if chosen and pd.Timestamp(chosen[1]) >= first_test:
+        raise ValueError(
+            f"{code} {model}: the library's parameters were chosen on validation days up to "
+            f"{chosen[1]}, inside this run's test span (from {first_test.date()}); tune again "
+            "on an earlier span, or run without --library"
+        )

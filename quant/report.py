@@ -41,6 +41,7 @@ def strategy_metrics(result: StrategyResult) -> dict[str, Any]:
         "average_position_ratio": float(result.position_ratio.iloc[1:].mean()),
         "final_equity": float(result.equity.iloc[-1]),
         "refused_orders": {str(k): int(v) for k, v in refusals.items()},
+        "written_off": int(fills["note"].str.startswith("written off").sum()) if len(fills) else 0,
         "held_without_bar_at_end": len(stuck),
         "held_without_bar_at_end_value": float(stuck["value"].sum()),
         "feeds": result.feeds,
@@ -105,6 +106,7 @@ def group_metrics(runs: list[StrategyResult]) -> dict[str, Any]:
         **{key: values["mean"] for key, values in summary.items()},
         "refused_orders": refused,
         "held_without_bar_at_end": sum(f["held_without_bar_at_end"] for f in per_seed.values()),
+        "written_off": sum(f["written_off"] for f in per_seed.values()),
         "seeds": per_seed,
         "summary": summary,
     }
@@ -294,15 +296,17 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
         "",
         "Every refused order counts, including the daily retries of an order the market keeps "
         "refusing (a long suspension); for strategies run per seed, counts are totals over the "
-        "seeds. A stock that stops trading is never sold for the holder (a delisting cannot be "
-        "told from a long suspension without looking ahead): it stays, valued at its last close.",
+        "seeds. A stock that stops trading is not sold for the holder (a delisting cannot be "
+        "told from a long suspension without looking ahead): it stays, valued at its last "
+        "close, unless rules.write_off_after_days closes it after that many days without a bar.",
         "",
     ]
     for name, m in rows.items():
         refused = ", ".join(f"{reason}: {count}" for reason, count in m["refused_orders"].items())
         lines.append(
             f"- **{name}**: {refused or 'none'}; positions held without a bar on the last day: "
-            f"{m['held_without_bar_at_end']}"
+            f"{m['held_without_bar_at_end']}; written off (rules.write_off_after_days): "
+            f"{m['written_off']}"
         )
     lines += [
         "",

@@ -294,3 +294,22 @@ def test_a_whole_position_sell_placed_before_the_ex_date_sells_the_bonus_shares_
         [D[2], "sell", 1050],
     ]
     assert result.refusals.empty
+
+
+def test_write_off_after_days_without_a_bar_uses_only_the_past():
+    gone = make_bars("600001.SH", D[:4], close=[8.0, 8.0, 8.2, 8.4])  # no bar from D4 on
+    script = {"2023-08-21": [("buy", "600001.SH", 1000)]}
+    result = run_script(
+        panel_of(A, gone), script, "2023-08-22", "2023-09-01", rules=Rules(write_off_after_days=3)
+    )
+    closing = result.fills.iloc[-1]
+    # D4, D5, D6 without a bar: written off at the start of D6, at the last close 8.40
+    assert (closing["date"], closing["side"], closing["size"], closing["price"]) == (
+        D[6],
+        "sell",
+        1000,
+        8.4,
+    )
+    assert closing["note"] == "written off at the last close after 3 days without a bar"
+    assert closing["costs"] == pytest.approx(costs(8400.0, True, 0.0005))  # 2023-08-29: 0.05 %
+    assert result.events["event"].tolist() == ["written off"]

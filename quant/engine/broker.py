@@ -10,10 +10,11 @@ strategy that still wants the trade places it again.
 Corporate actions: on an ex-rights day the position's share count is multiplied by the
 adjustment-factor ratio (dividends reinvested at the ex-rights reference price, no tax);
 fractions of a share are paid out in cash, and orders pending in the old shares are
-restated. A stock that stops trading is never sold for the holder: a price table cannot
-tell a delisting from a long suspension without looking ahead, so the position stays,
-valued at its last close, and its sells keep being refused (the report counts what is
-still held without a bar at the end).
+restated. A stock that stops trading is not sold for the holder by default: a price table
+cannot tell a delisting from a long suspension without looking ahead, so the position
+stays, valued at its last close, its sells keep being refused, and the report counts what
+is still held without a bar at the end. ``rules.write_off_after_days = K`` closes such a
+position at its last close after K trading days without a bar, and logs it.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class AShareBroker(bt.brokers.BackBroker):
         self.fills: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self._bought_today: dict[Any, float] = defaultdict(float)
+        self._days_without_bar: dict[Any, int] = {}
         self._today = pd.Timestamp("1970-01-01")
         self.clock: Any = None  # a feed whose datetime dates each bar; set by the runner
         if self.p.frictionless:
@@ -88,6 +90,7 @@ class AShareBroker(bt.brokers.BackBroker):
         for data, position in list(self.positions.items()):
             if position.size:
                 self._corporate_action(data, position)
+                self._write_off_if_gone(data, position)
             else:  # backtrader loops over every position ever touched, several times a bar
                 del self.positions[data]
         self._process_orders()
@@ -143,6 +146,35 @@ class AShareBroker(bt.brokers.BackBroker):
         self._resize_pending(data, ratio, position.size, whole)
         position.size = whole
         position.adjbase = reference
+
+    def _write_off_if_gone(self, data: Any, position: Any) -> None:
+        """With ``rules.write_off_after_days = K``: K trading days in a row without a bar
+        and the position is closed at its last close (decided on the past only)."""
+        if data.tradable():
+            self._days_without_bar.pop(data, None)
+            return
+        days = self._days_without_bar.get(data, 0) + 1
+        self._days_without_bar[data] = days
+        limit = self.rules.write_off_after_days
+        if not limit or days < limit:
+            return
+        price, size = data.close[0], position.size  # the last close, carried forward
+        costs = 0.0 if self.p.frictionless else trade_costs(self.rules, -size, price, self._today)
+        self.cash += size * price - costs
+        note = f"written off at the last close after {days} days without a bar"
+        self.fills.append(self._fill_record(data, -size, price, costs, note))
+        self.events.append(
+            {
+                "date": self._today,
+                "code": data._name,
+                "event": "written off",
+                "shares_before": size,
+                "shares_after": 0,
+                "cash": size * price - costs,
+            }
+        )
+        position.size, position.price = 0, 0.0
+        del self._days_without_bar[data]
 
     def _resize_pending(self, data: Any, ratio: float, before: float, after: float) -> None:
         """Orders placed last night in the old shares are restated in the new ones (the

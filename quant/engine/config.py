@@ -45,6 +45,10 @@ class Rules:
       both sides; ``stamp_duty`` on sells only, at the rate in force on the trade date.
     - ``cash_buffer``: share of equity kept back when sizing buys, because orders are sized
       at today's close and tomorrow may open higher.
+    - ``write_off_after_days``: a held stock without a bar for this many trading days in a
+      row is closed at its last close, with sell costs, and reported (a delisted stock has
+      no more bars, but neither has a long suspension: this decides on the past only).
+      0 (default): never; the position stays, valued at its last close.
     """
 
     fill_at: str = "open"
@@ -56,6 +60,7 @@ class Rules:
     transfer_fee: float = 0.00001
     stamp_duty: tuple[tuple[str, float], ...] = STAMP_DUTY
     cash_buffer: float = 0.002
+    write_off_after_days: int = 0
 
     def __post_init__(self) -> None:
         if self.fill_at not in ("open", "close"):
@@ -65,6 +70,8 @@ class Rules:
         for name in ("commission", "min_commission", "transfer_fee", "cash_buffer"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"rules.{name} must not be negative")
+        if self.write_off_after_days < 0:
+            raise ConfigError("rules.write_off_after_days must be 0 (never) or more")
         if not 0 <= self.cash_buffer < 0.5:
             raise ConfigError("rules.cash_buffer must be in [0, 0.5)")
         self.stamp_duty = tuple((str(d), float(r)) for d, r in self.stamp_duty)

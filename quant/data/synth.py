@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from quant.data.panel import MarketPanel
 from quant.data.schema import limit_free_days, limit_rates, round_to_fen
 from quant.io import write_atomic, write_text_atomic
 
@@ -53,30 +54,12 @@ STOCKS_FILE = "stocks.parquet"
 
 
 @dataclass(frozen=True, eq=False)
-class SynthMarket:
-    """A generated market: (T x N) arrays like :class:`quant.data.MarketPanel`'s, NaN
-    without a bar, plus what the generator did. ``limit_up``/``limit_down`` are the band
-    of days with a bar and a limit (NaN otherwise)."""
+class SynthMarket(MarketPanel):
+    """A generated market, as the MarketPanel the generator itself recorded (what it did:
+    listings, suspensions, limit bands of days with a bar and a limit), which the panel
+    computed from the written files must match; plus its seed."""
 
-    seed: int
-    dates: pd.DatetimeIndex
-    codes: pd.Index
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-    amount: np.ndarray
-    adj_factor: np.ndarray
-    listed: np.ndarray
-    has_bar: np.ndarray
-    new_listing: np.ndarray
-    limit_up: np.ndarray
-    limit_down: np.ndarray
-
-    @property
-    def suspended(self) -> np.ndarray:
-        return self.listed & ~self.has_bar
+    seed: int = 0
 
     @property
     def at_limit_up(self) -> np.ndarray:
@@ -226,6 +209,7 @@ def generate(
         listed=listed,
         has_bar=has_bar,
         new_listing=new_listing,
+        codes_without_adj=(),
     )
 
 

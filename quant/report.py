@@ -23,7 +23,6 @@ PAPER_TABLE = {
     "cnn_lstm": {"annualized_return": 0.309, "max_drawdown": 0.241},
     "momentum": {"annualized_return": -0.118, "max_drawdown": 0.689},
 }
-PLOTS = ("net_value.png", "drawdown.png", "position_ratio.png")
 
 
 def strategy_metrics(result: StrategyResult) -> dict[str, Any]:

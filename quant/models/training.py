@@ -8,7 +8,7 @@ import copy
 import math
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +216,3 @@ def load_checkpoint(path: str | Path, model: nn.Module) -> dict[str, Any]:
     model.load_state_dict(payload["state_dict"])
     model.eval()
     return payload["meta"]
-
-
-def config_dict(config: TrainConfig) -> dict[str, Any]:
-    return asdict(config)

@@ -19,8 +19,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "volume",
     "amount",
 )
-#: raw price x adj_factor = back-adjusted price.
-OPTIONAL_COLUMNS: tuple[str, ...] = ("adj_factor",)
+#: raw price x adj_factor = back-adjusted price; is_st: the stock is under risk warning
+#: (ST or *ST) that day, a boolean (baostock's ``isST``; see quant.market.rules).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("adj_factor", "is_st")
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
 NUMERIC_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, "volume", "amount")
 

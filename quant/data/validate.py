@@ -55,7 +55,7 @@ def prepare_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         ]
         raise DataError(
             f"{source}: missing column(s) {', '.join(hints)}; "
-            f"the tidy schema is {', '.join(REQUIRED_COLUMNS)} [+ adj_factor]"
+            f"the tidy schema is {', '.join(REQUIRED_COLUMNS)} [+ adj_factor, is_st]"
         )
     keep = [c for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c in frame.columns]
     out = frame[keep].copy()
@@ -77,8 +77,10 @@ def validate_tidy(frame: pd.DataFrame) -> pd.DataFrame:
     frame["_source"] = frame["_source"].astype("category")
     frame["date"] = _parse_dates(frame)
     frame["code"] = _check_codes(frame)
-    for column in [*NUMERIC_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in frame.columns)]:
+    for column in [*NUMERIC_COLUMNS, *(c for c in ("adj_factor",) if c in frame.columns)]:
         frame[column] = _to_float(frame, column)
+    if "is_st" in frame.columns:
+        frame["is_st"] = _to_bool(frame, "is_st")
     approximated = _approximate_amount(frame)
 
     prices = frame[list(PRICE_COLUMNS)].to_numpy()
@@ -205,6 +207,31 @@ def _to_float(frame: pd.DataFrame, column: str) -> pd.Series:
             raise DataError(f"{_where(frame, i)}: {column} {raw.iloc[i]!r} is not a number")
         raw = values
     return raw.astype("float64")
+
+
+#: Spellings of a boolean flag accepted in text files (case-insensitive).
+TRUE_WORDS = ("1", "true", "t", "yes", "y")
+FALSE_WORDS = ("0", "false", "f", "no", "n")
+
+
+def _to_bool(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A flag column as bool: booleans, 0/1, or the words of TRUE_WORDS / FALSE_WORDS. Rows
+    of files that lack the column (NaN after concatenation) are False; any other value is
+    an error naming the row."""
+    raw = frame[column]
+    if pd.api.types.is_bool_dtype(raw):
+        return raw.astype(bool)
+    text = raw.astype("string").str.strip().str.lower()
+    text = text.str.replace(r"\.0$", "", regex=True)  # 1.0 / 0.0 from a float column
+    true, false = text.isin(TRUE_WORDS), text.isin(FALSE_WORDS)
+    bad = (~(true | false) & raw.notna()).to_numpy(dtype=bool)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{_where(frame, i)}: {column} {raw.iloc[i]!r} is not a flag "
+            "(true/false, 1/0 or yes/no)"
+        )
+    return true.fillna(False).astype(bool)
 
 
 def _check_order(frame: pd.DataFrame) -> None:

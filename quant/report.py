@@ -1,6 +1,7 @@
 """A run folder: config.toml, metrics.json, nav.csv, exposure.csv, trades.csv,
-positions.csv, refusals.csv, events.csv, report.md and the PNG plots. Every file is written
-atomically; ``quant plot DIR`` redraws the plots from the CSVs alone."""
+positions.parquet, refusals.csv, events.csv, report.md and the PNG plots. The folder is
+written beside its target and put in place whole (see quant.rundir); ``quant plot DIR``
+redraws the plots from the CSVs alone."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from quant.io import write_atomic, write_text_atomic
 from quant.metrics.accuracy import Accuracy
 from quant.metrics.performance import annual_turnover, finite_or_none, summarize
 from quant.metrics.significance import bootstrap_difference, monthly_returns
+from quant.rundir import staged_folder
 
 #: Liu, Zhang, Ma (2017), Table 2: test span 2014-01-01..2017-03-31, training from 2007.
 PAPER_TABLE = {
@@ -133,10 +135,17 @@ def significance(nav: pd.DataFrame, names: list[str], seed: int = 0) -> dict[str
     return out
 
 
-def write_run(result: BacktestResult, out: str | Path) -> Path:
-    """Write the whole run folder and return its path."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+def write_run(result: BacktestResult, out: str | Path, force: bool = False) -> Path:
+    """Write the whole run folder and return its path: into a staging folder beside
+    ``out``, put in place of ``out`` once complete; an earlier run there is replaced whole
+    only with ``force``, anything else there is refused (see quant.rundir, which raises
+    its OutputError)."""
+    with staged_folder(out, force) as folder:
+        _write_files(result, folder)
+    return Path(out)
+
+
+def _write_files(result: BacktestResult, out: Path) -> None:
     groups = result.by_name()
     nav = result.nav_frame()
     metrics = {
@@ -152,20 +161,32 @@ def write_run(result: BacktestResult, out: str | Path) -> Path:
     _write_csv(out / "nav.csv", nav, index=True)
     exposure = pd.DataFrame({r.label: r.position_ratio for r in result.strategies})
     _write_csv(out / "exposure.csv", exposure, index=True)
-    for name in ("fills", "positions", "refusals", "events"):
-        frames = [getattr(r, name).assign(strategy=r.name, seed=r.seed) for r in result.strategies]
-        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        _write_csv(out / ("trades.csv" if name == "fills" else f"{name}.csv"), table, index=False)
+    for name in ("fills", "refusals", "events"):
+        _write_csv(out / ("trades.csv" if name == "fills" else f"{name}.csv"), _all(result, name))
+    write_positions(out / "positions.parquet", _all(result, "positions"))
     for r in result.strategies:
         for table_name, table in r.tables.items():
             _write_csv(out / f"{r.label.replace('@', '_')}_{table_name}.csv", table, index=False)
     plot_run(out)
     write_text_atomic(out / "report.md", render_report(metrics, result.config.to_toml()))
-    return out
 
 
-def _write_csv(path: Path, frame: pd.DataFrame, index: bool) -> None:
+def _all(result: BacktestResult, table: str) -> pd.DataFrame:
+    """One of the strategies' tables, all runs stacked, with their strategy and seed."""
+    frames = [getattr(r, table).assign(strategy=r.name, seed=r.seed) for r in result.strategies]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _write_csv(path: Path, frame: pd.DataFrame, index: bool = False) -> None:
     write_atomic(path, lambda p: frame.to_csv(p, index=index, float_format="%.10g"))
+
+
+def write_positions(path: Path, positions: pd.DataFrame) -> None:
+    """The holdings at each close, one row per non-zero holding (date, code, shares,
+    value in yuan at the close, tradable, strategy, seed), as Parquet: codes and
+    strategies dictionary-encoded, zstd-compressed. Read with ``pandas.read_parquet``."""
+    table = positions.astype({"code": "category", "strategy": "category", "seed": "Int32"})
+    write_atomic(path, lambda p: table.to_parquet(p, index=False, compression="zstd"))
 
 
 def plot_run(out: str | Path) -> list[Path]:

@@ -21,7 +21,7 @@ RUN_FILES = {
     "nav.csv",
     "exposure.csv",
     "trades.csv",
-    "positions.csv",
+    "positions.parquet",
     "refusals.csv",
     "events.csv",
     "report.md",
@@ -125,6 +125,21 @@ def test_backtest_command_writes_the_whole_run_folder(run_dir):
     assert metrics["strategies"]["momentum"]["costs"] == pytest.approx(momentum["costs"].sum())
     report = (run_dir / "report.md").read_text()
     assert "| momentum |" in report and "0.136 / 0.443" in report  # paper's benchmark beside ours
+
+
+def test_positions_are_the_non_zero_holdings_that_make_up_the_exposure(run_dir):
+    positions = pd.read_parquet(run_dir / "positions.parquet")
+    assert list(positions.columns) == [
+        "date", "code", "shares", "value", "tradable", "strategy", "seed"
+    ]  # fmt: skip
+    assert (positions["shares"] != 0).all() and len(positions) > 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    exposure = pd.read_csv(run_dir / "exposure.csv", index_col=0, parse_dates=True)
+    last = exposure.index[-1]
+    for name in ("momentum", "LowVolatility"):
+        held = positions[(positions["strategy"] == name) & (positions["date"] == last)]
+        invested = held["value"].sum() / metrics["strategies"][name]["final_equity"]
+        assert invested == pytest.approx(exposure.loc[last, name], abs=1e-9)
 
 
 def test_the_saved_config_repeats_the_run(run_dir, tmp_path):

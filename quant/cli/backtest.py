@@ -10,6 +10,7 @@ from typing import Any
 
 from quant.engine import BacktestConfig, ConfigError, run_backtest
 from quant.report import plot_run, render_table, write_run
+from quant.rundir import check_output
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -53,6 +54,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--workers", type=int, help="processes for independent runs (default: one per core)"
     )
     backtest.add_argument("--out", help="run folder (default runs/<timestamp>)")
+    backtest.add_argument(
+        "--force", action="store_true", help="replace the run folder --out holds (whole)"
+    )
     backtest.set_defaults(run=run_backtest_command)
 
     plot = commands.add_parser("plot", help="redraw a run folder's plots from its CSVs")
@@ -91,8 +95,9 @@ def config_from_args(
 def run_backtest_command(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}")
+    check_output(out, args.force)  # before any work
     result = run_backtest(config)
-    write_run(result, out)
+    write_run(result, out, args.force)
     print(render_table(out))
     print(f"\nreport: {out / 'report.md'}")
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from quant.cli.data import describe, format_summary
 from quant.engine import BacktestConfig, run_backtest
 from quant.report import render_table, write_run
+from quant.rundir import check_output
 
 #: The demo's strategies and their settings on the built-in sample: the paper's three, with
 #: the CNN-LSTM's small training budget (the ``sample`` preset).
@@ -21,15 +22,20 @@ DEMO = BacktestConfig(
 
 def register(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser("demo", help="run the main job on the built-in sample")
-    demo.add_argument("--out", default="runs/demo", help="run folder (default runs/demo)")
+    demo.add_argument(
+        "--out",
+        default="runs/demo",
+        help="run folder (default runs/demo; an earlier demo's is replaced)",
+    )
     demo.set_defaults(run=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    check_output(args.out, force=True)  # before any work
     print("Built-in sample:")
     print(format_summary(describe("sample")))
     print(f"\nBacktest {DEMO.start} .. {DEMO.end}: {', '.join(DEMO.strategies)}")
-    out = write_run(run_backtest(DEMO), Path(args.out))
+    out = write_run(run_backtest(DEMO), Path(args.out), force=True)
     print(render_table(out))
     print(
         f"\nreport: {out / 'report.md'} (plots: {', '.join(p.name for p in sorted(out.glob('*.png')))})"

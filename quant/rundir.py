@@ -121,6 +121,9 @@ def _not_a_run(folder: Path) -> str:
 
 def _prepare(target: str | Path, force: bool) -> Path:
     target = Path(target).resolve()
+    existing = next(folder for folder in target.parents if folder.exists())
+    if not existing.is_dir():
+        raise OutputError(f"cannot write the run folder {target}: {existing} is a file")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -68,7 +68,7 @@ def main() -> None:
     loaded = time.perf_counter()
     config = BacktestConfig(data=args.data, index_data=args.index_data, strategies=["momentum"])
     context = prepare_context(config, panel)
-    result = run_strategy("momentum", context, progress=False)
+    result = run_strategy("momentum", context)
     days = len(context.dates)
     codes = sorted(set(result.tables["selection"]["code"]))  # exactly the engine's feeds
     engine_seconds = result.backtest_seconds

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from quant import progress
 from quant.data.panel import MarketPanel
 from quant.features import (
     HORIZON,
@@ -44,7 +45,7 @@ from quant.features import (
     lstm_windows,
     window_ends,
 )
-from quant.io import write_atomic, write_text_atomic
+from quant.io import remove_stale_temporaries, write_atomic, write_text_atomic
 from quant.metrics.accuracy import always_up_accuracy, direction_accuracy
 from quant.metrics.selection import monthly_selection_quality, summarise_selection
 from quant.models.cnn import CNNSettings, train_cnn
@@ -219,21 +220,23 @@ def build_signals(
     cache_dir: str | Path,
     *,
     device: str | None = None,
-    progress: bool | None = None,
     threads: int | None = None,
 ) -> SignalTables:
     """Train (or reuse) the models and return the signal tables. A second call with the same
     data and config reads them from ``cache_dir`` and trains nothing; checkpoints of every
-    model are kept there too, so an interrupted build resumes without retraining.
-    ``threads`` caps torch's CPU threads meanwhile (1 is fastest on a busy shared machine)."""
+    model are kept there too, so an interrupted build resumes without retraining (temporary
+    files a killed build left are removed first). ``threads`` caps torch's CPU threads
+    meanwhile (1 is fastest on a busy shared machine). Progress: the ``features`` stage,
+    then each model's training by epoch (see quant.progress)."""
     key = cache_key(panel, config)
     folder = Path(cache_dir) / key
+    remove_stale_temporaries(cache_dir)
     cached = load_tables(folder)
     if cached is not None:
         log.info("signal tables reused from %s", folder)
         return cached
     with _torch_threads(threads):
-        return _build(panel, config, folder, key, device, progress)
+        return _build(panel, config, folder, key, device)
 
 
 @contextmanager
@@ -253,19 +256,24 @@ def _build(
     folder: Path,
     key: str,
     device: str | None,
-    progress: bool | None,
 ) -> SignalTables:
-    months = Months.of(panel.dates)
-    bars = Bars.of(panel)
-    blocks = walk_forward(months, config)
-    inputs = cnn_inputs(panel, months, bars)
-    labels = cnn_labels(panel, months, inputs)
-    window_ok = window_ends(bars, config.lstm.max_span)
-    ctx = _Context(panel, months, bars, config, folder, device, progress)
+    with progress.step("features", 5, "step") as features:
+        months = Months.of(panel.dates)
+        bars = Bars.of(panel)
+        blocks = walk_forward(months, config)
+        features.advance()
+        inputs = cnn_inputs(panel, months, bars)
+        features.advance()
+        labels = cnn_labels(panel, months, inputs)
+        features.advance()
+        window_ok = window_ends(bars, config.lstm.max_span)
+        features.advance()
+        ctx = _Context(panel, months, bars, config, folder, device)
+        eval_positions = _pooled_test_sample(ctx, blocks, window_ok)
+        features.advance()
 
     selections, returns, timings, training = [], [], [], []
     pooled: list[tuple[np.ndarray, np.ndarray]] = []
-    eval_positions = _pooled_test_sample(ctx, blocks, window_ok)
     for block in blocks:
         cnn, cnn_record = _cnn_model(ctx, block, inputs, labels)
         lstm, lstm_record = _lstm_model(ctx, block, window_ok)
@@ -314,7 +322,6 @@ class _Context:
     config: SignalConfig
     folder: Path
     device: str | None
-    progress: bool | None
 
 
 def _holding_month(ctx: _Context, rows: np.ndarray) -> np.ndarray:
@@ -367,7 +374,7 @@ def _cnn_model(
         settings,
         seed=ctx.config.seed,
         device=ctx.device,
-        progress=ctx.progress,
+        stage=f"CNN {block.name}",
     )
     periods = ctx.months.periods
     record = {
@@ -451,7 +458,7 @@ def _lstm_model(
         settings,
         seed=ctx.config.seed,
         device=ctx.device,
-        progress=ctx.progress,
+        stage=f"LSTM {block.name}",
     )
     dates = ctx.panel.dates
     record = {

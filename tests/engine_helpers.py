@@ -62,4 +62,4 @@ def run_script(
         rules=rules or Rules(),
     )
     context = prepare_context(config, panel, index_panel=panel)
-    return run_strategy(strategy, context, progress=False)
+    return run_strategy(strategy, context)

@@ -50,14 +50,14 @@ def test_reversal_buys_the_biggest_loser():
         strategies=["reversal"],
         params={"reversal": {"top_fraction": 0.2}},
     )
-    result = run_backtest(config, panel=panel, index_panel=panel, progress=False).strategies[0]
+    result = run_backtest(config, panel=panel, index_panel=panel).strategies[0]
     assert result.fills.iloc[0][["code", "side"]].tolist() == ["600004.SH", "buy"]
 
 
 def test_equal_weight_universe_holds_every_tradable_stock_equally():
     panel = market()
     config = BacktestConfig(start="2015-01-01", end="2015-03-31", strategies=["ew_universe"])
-    result = run_backtest(config, panel=panel, index_panel=panel, progress=False).strategies[0]
+    result = run_backtest(config, panel=panel, index_panel=panel).strategies[0]
     assert result.equity.iloc[0] == 1e9  # its own capital: whole lots of every stock
     first = result.positions[result.positions["date"] == pd.Timestamp("2015-01-02")]
     assert sorted(first["code"]) == ["600000.SH", "600004.SH", "600006.SH", "600007.SH"]

@@ -79,9 +79,7 @@ def result():
         strategies=["HandTables"],
         params={"HandTables": {"selection": SELECTION, "timing": TIMING}},
     )
-    return run_strategy(
-        HandTables, prepare_context(config, panel, index_panel=panel), progress=False
-    )
+    return run_strategy(HandTables, prepare_context(config, panel, index_panel=panel))
 
 
 def test_trades_follow_the_hold_counter_and_the_month_end(result):

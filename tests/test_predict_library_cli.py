@@ -64,8 +64,8 @@ def test_grid_search_chooses_on_validation_and_runs_the_same_in_parallel():
     series = {"000001.SZ": synthetic_series(mean_reverting(500, -0.6, seed=1))}
     grid = {"lstm1d": [Params(L=4, t=4, mem=m, epochs=8, lr=1e-2, dropout=0.0) for m in (1, 4)]}
     settings = Settings(train_days=300, val_days=100, test_days=100)
-    serial = run_grid(series, grid, settings, jobs=1, progress=False)
-    parallel = run_grid(series, grid, settings, jobs=2, progress=False)
+    serial = run_grid(series, grid, settings, jobs=1)
+    parallel = run_grid(series, grid, settings, jobs=2)
     for a, b in zip(serial, parallel):
         assert np.array_equal(a.result.val.predicted, b.result.val.predicted)
     best = select(serial, "accuracy")[("000001.SZ", "lstm1d")]

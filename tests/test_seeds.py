@@ -84,12 +84,11 @@ def test_seeds_run_in_processes_and_are_reported(tmp_path):
         workers=2,
         strategies=["benchmark", "tests.test_seeds:SeededPick"],
     )
-    result = run_backtest(config, progress=False)
+    result = run_backtest(config)
     labels = [r.label for r in result.strategies]
     assert labels == ["benchmark", "SeededPick@seed0", "SeededPick@seed1", "SeededPick@seed2"]
     sequential = run_backtest(
         BacktestConfig(**{**config.to_dict(), "workers": 1, "strategies": config.strategies}),
-        progress=False,
     )
     for parallel_run, serial_run in zip(result.strategies, sequential.strategies, strict=True):
         pd.testing.assert_series_equal(parallel_run.nav, serial_run.nav)  # same numbers either way

@@ -30,7 +30,7 @@ def test_benchmark_is_the_index_path(shared_data, sample_panel, index, annual, d
         strategies=["benchmark"],
         params={"benchmark": {"index": index}},
     )
-    nav = run_backtest(config, panel=sample_panel, progress=False).strategies[0].nav
+    nav = run_backtest(config, panel=sample_panel).strategies[0].nav
 
     # independent computation straight from the index file
     bars = pd.read_parquet(SHARED_INDEX)
@@ -47,7 +47,7 @@ def test_benchmark_is_the_index_path(shared_data, sample_panel, index, annual, d
 def test_benchmark_names_a_missing_index(sample_panel):
     config = BacktestConfig(strategies=["benchmark"], params={"benchmark": {"index": "399006.SZ"}})
     with pytest.raises(KeyError, match=r"399006\.SZ is not in the index data"):
-        run_backtest(config, panel=sample_panel, progress=False)
+        run_backtest(config, panel=sample_panel)
 
 
 # -- momentum ---------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def test_momentum_buys_the_top_stock_at_the_first_open():
         strategies=["momentum"],
         params={"momentum": {"top_fraction": 0.2}},
     )
-    result = run_backtest(config, panel=panel, index_panel=panel, progress=False).strategies[0]
+    result = run_backtest(config, panel=panel, index_panel=panel).strategies[0]
     first = result.fills.iloc[0]
     assert (first["date"], first["code"], first["side"]) == (
         pd.Timestamp("2014-01-01"),

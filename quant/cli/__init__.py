@@ -2,7 +2,9 @@
 package (quant/cli/<area>.py with a ``register(commands)`` function), found automatically.
 ``COMMANDS`` says which module holds which command, so that ``quant data info`` does not
 import torch for ``quant predict`` (a test keeps it in step with the modules). User-facing
-errors (bad data, bad config) print one clear line instead of a traceback."""
+errors (bad data, bad config) print one clear line instead of a traceback, and so does
+Ctrl-C (``interrupted``, exit status 130 = 128 + SIGINT). Long steps show their progress
+on a terminal, or as lines with ``-v`` (see quant.progress)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import warnings
 from collections.abc import Sequence
 
 import quant.cli
+from quant import progress
 from quant.errors import UserError
 
 #: command -> the module of this package that registers it
@@ -38,7 +41,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quant", description="A-share quant research platform (CNN-LSTM and friends)"
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="debug logging, and progress as lines when stderr is not a terminal",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     names = [COMMANDS[command]] if command in COMMANDS else area_modules()
     for name in names:
@@ -53,7 +61,14 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # Ctrl-C: workers and staging folders are gone already
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str]) -> int:
     command = next((word for word in argv if not word.startswith("-")), None)
     parser = build_parser(command)
     args, extra = parser.parse_known_args(argv)
@@ -66,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     warnings.showwarning = _show_warning
     try:
-        return int(args.run(args) or 0)
+        with progress.display(verbose=args.verbose):
+            return int(args.run(args) or 0)
     except (UserError, FileNotFoundError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"error: {message}", file=sys.stderr)

@@ -4,24 +4,24 @@ strategy, fed only with the codes its plan names, recording the daily net value.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import backtrader as bt
 import pandas as pd
-from tqdm.auto import tqdm
 
+from quant import progress
 from quant.data import MarketPanel, load_bars, load_index
 from quant.engine.broker import AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
 from quant.engine.feeds import align, make_feeds, window_rows
 from quant.engine.plugins import load_strategy, strategy_name
 from quant.engine.strategy import AShareStrategy, Context, Plan
+from quant.shared import Shared, shared
+from quant.workers import run_in_workers
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,10 @@ class BacktestResult:
 
 
 class Recorder(bt.Analyzer):
-    """Records, at each bar's close: equity, cash and the positions held."""
+    """Records, at each bar's close: equity, cash and the positions held (only non-zero
+    holdings); advances the backtest's progress step by a day."""
 
-    params = (("bar", None),)
+    params = (("step", None),)
 
     def start(self) -> None:
         self.dates: list[pd.Timestamp] = []
@@ -110,17 +111,20 @@ class Recorder(bt.Analyzer):
                         data.tradable(),
                     )
                 )
-        if self.p.bar is not None:
-            self.p.bar.update(1)
+        if self.p.step is not None:
+            self.p.step.advance()
 
 
 def prepare_context(
     config: BacktestConfig, panel: MarketPanel | None = None, index_panel: MarketPanel | None = None
 ) -> Context:
     """Load the data named by the config (unless panels are given) and fix the window."""
-    panel = panel if panel is not None else MarketPanel.from_frame(load_bars(config.data))
-    if index_panel is None:
-        index_panel = MarketPanel.from_frame(load_index(config.index_data))
+    with progress.task("data"), progress.step("load", 2, "file") as loaded:
+        panel = panel if panel is not None else MarketPanel.from_frame(load_bars(config.data))
+        loaded.advance()
+        if index_panel is None:
+            index_panel = MarketPanel.from_frame(load_index(config.index_data))
+        loaded.advance()
     index_panel = align(index_panel, panel.dates)
     try:
         rows = window_rows(panel.dates, config.start_date, config.end_date)
@@ -130,18 +134,23 @@ def prepare_context(
 
 
 def run_strategy(
-    spec: str | type[AShareStrategy],
-    context: Context,
-    progress: bool | None = None,
-    seed: int | None = None,
+    spec: str | type[AShareStrategy], context: Context, seed: int | None = None
 ) -> StrategyResult:
     """Prepare (signals outside backtrader), then run one strategy in its own cerebro.
     ``spec`` is a strategy name (see plugins) or the class itself; ``seed`` (for
-    strategies that use one) replaces the context's."""
-    if seed is not None:
-        context = replace(context, seed=seed)
+    strategies that use one) replaces the context's. Progress is reported as task
+    ``name`` (with the seed)."""
     cls = load_strategy(spec) if isinstance(spec, str) else spec
     name = strategy_name(spec, cls) if isinstance(spec, str) else cls.__name__
+    if seed is not None:
+        context = replace(context, seed=seed)
+    with progress.task(name, seed):
+        result = _run_strategy(cls, name, context)
+    result.seed = seed
+    return result
+
+
+def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> StrategyResult:
     params = dict(context.config.params.get(name, {}))
     started = time.perf_counter()
     plan: Plan = cls.prepare(context, **params)
@@ -163,9 +172,8 @@ def run_strategy(
     broker.clock = feeds[0]
     cerebro.addstrategy(cls, **plan.params)
     days = len(context.dates)
-    disable = None if progress is None else not progress  # None: a bar only on a terminal
-    with tqdm(total=days, desc=f"backtest {name}", unit="day", leave=False, disable=disable) as bar:
-        cerebro.addanalyzer(Recorder, _name="recorder", bar=bar)
+    with progress.step("backtest", days, "day") as step:
+        cerebro.addanalyzer(Recorder, _name="recorder", step=step)
         strategy = cerebro.run()[0]
     finished = time.perf_counter()
     log.info(
@@ -176,11 +184,9 @@ def run_strategy(
         days,
         finished - prepared,
     )
-    result = _collect(
+    return _collect(
         name, strategy, broker, plan, len(feeds), (prepared - started, finished - prepared)
     )
-    result.seed = seed
-    return result
 
 
 def _collect(
@@ -225,57 +231,42 @@ def run_backtest(
     config: BacktestConfig,
     panel: MarketPanel | None = None,
     index_panel: MarketPanel | None = None,
-    progress: bool | None = None,
 ) -> BacktestResult:
     """Every strategy of the config on the same data and window; strategies that use a
     seed run once per seed of ``config.seed_list``. Runs are independent, so with more
-    than one they go to ``config.workers`` processes (0: one per core)."""
+    than one they go to ``config.workers`` processes (0: one per core; see quant.workers),
+    which read one copy of the data in shared memory (see quant.shared)."""
     jobs = []
     for spec in config.strategies:  # a misspelt name fails before the data is loaded
         seeds = config.seed_list if load_strategy(spec).uses_seed else [None]
         jobs += [(spec, seed) for seed in seeds]
     context = prepare_context(config, panel, index_panel)
+    notes = data_notes(context.panel)
     workers = min(config.workers or os.cpu_count() or 1, len(jobs))
     if workers <= 1:
-        results = [run_strategy(spec, context, progress, seed) for spec, seed in jobs]
-    else:
-        results = _run_in_processes(jobs, context, workers, progress)
-    return BacktestResult(config, results, data_notes(context.panel))
+        results = [run_strategy(spec, context, seed) for spec, seed in jobs]
+        return BacktestResult(config, results, notes)
+    threads = max(1, (os.cpu_count() or 1) // workers)  # each process trains on its share
+    with shared(context) as handle:
+        del context, panel, index_panel  # the workers read the shared copy: this one can go
+        results = run_in_workers(_run_job, jobs, workers, _start_worker, (handle, threads))
+    return BacktestResult(config, results, notes)
 
 
 _WORKER_CONTEXT: Context | None = None
 
 
-def _start_worker(context: Context, threads: int) -> None:
+def _start_worker(handle: Shared, threads: int) -> None:
     global _WORKER_CONTEXT
-    _WORKER_CONTEXT = context
-    import torch  # each process trains on its share of the cores
+    _WORKER_CONTEXT = handle.load()
+    import torch
 
     torch.set_num_threads(threads)
 
 
 def _run_job(spec: str, seed: int | None) -> StrategyResult:
-    return run_strategy(spec, _WORKER_CONTEXT, progress=False, seed=seed)
-
-
-def _run_in_processes(
-    jobs: list[tuple[str, int | None]], context: Context, workers: int, progress: bool | None
-) -> list[StrategyResult]:
-    """Workers are spawned, not forked (forking a process whose torch threads have run can
-    deadlock): each gets a copy of the context once, when it starts. Results keep the
-    order of the jobs."""
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(context, threads),
-    ) as pool:
-        futures = [pool.submit(_run_job, spec, seed) for spec, seed in jobs]
-        disable = None if progress is None else not progress
-        for _ in tqdm(as_completed(futures), total=len(futures), desc="runs", disable=disable):
-            pass
-        return [future.result() for future in futures]
+    assert _WORKER_CONTEXT is not None, "a worker runs jobs only after _start_worker"
+    return run_strategy(spec, _WORKER_CONTEXT, seed)
 
 
 def data_notes(panel: MarketPanel) -> list[str]:

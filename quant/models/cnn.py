@@ -32,9 +32,9 @@ class CNNSettings:
         return CNNRanker(n_inputs, self.channels, self.kernel_size, self.hidden, self.dropout)
 
     def train_config(
-        self, seed: int, device: str | None = None, progress: bool | None = None
+        self, seed: int, device: str | None = None, progress: bool = True, stage: str = "CNN"
     ) -> TrainConfig:
-        return TrainConfig.of(self, seed=seed, device=device, progress=progress, desc="CNN")
+        return TrainConfig.of(self, seed=seed, device=device, progress=progress, desc=stage)
 
 
 class CNNRanker(nn.Module):
@@ -83,10 +83,11 @@ def train_cnn(
     *,
     seed: int,
     device: str | None = None,
-    progress: bool | None = None,
+    progress: bool = True,
+    stage: str = "CNN",
 ) -> tuple[CNNRanker, TrainResult]:
     """A fresh ranker (weights drawn from ``seed``) trained on (inputs, 0/1 labels)."""
     seed_everything(seed)
     model = settings.build(train[0].shape[1])
-    config = settings.train_config(seed, device, progress)
+    config = settings.train_config(seed, device, progress, stage)
     return model, fit(model, train, nn.CrossEntropyLoss(), config, validation)

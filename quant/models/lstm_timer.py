@@ -38,9 +38,9 @@ class LSTMSettings:
         return LSTMTimer(n_features, self.hidden, self.dense, self.dropout)
 
     def train_config(
-        self, seed: int, device: str | None = None, progress: bool | None = None
+        self, seed: int, device: str | None = None, progress: bool = True, stage: str = "LSTM"
     ) -> TrainConfig:
-        return TrainConfig.of(self, seed=seed, device=device, progress=progress, desc="LSTM")
+        return TrainConfig.of(self, seed=seed, device=device, progress=progress, desc=stage)
 
 
 class LSTMTimer(nn.Module):
@@ -75,10 +75,11 @@ def train_lstm(
     *,
     seed: int,
     device: str | None = None,
-    progress: bool | None = None,
+    progress: bool = True,
+    stage: str = "LSTM",
 ) -> tuple[LSTMTimer, TrainResult]:
     """A fresh timer (weights drawn from ``seed``) trained on (windows, 0/1 labels)."""
     seed_everything(seed)
     model = settings.build(train[0].shape[2])
-    config = settings.train_config(seed, device, progress)
+    config = settings.train_config(seed, device, progress, stage)
     return model, fit(model, train, nn.CrossEntropyLoss(), config, validation)

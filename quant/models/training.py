@@ -1,9 +1,11 @@
 """The one training loop every model of the platform uses: seeded, mini-batched, with L2
 (weight decay), early stopping on a chronological validation split (best weights are
-restored), an optional loss-dependent step size, a progress bar, and checkpoints."""
+restored), an optional loss-dependent step size, progress by epoch (quant.progress), and
+checkpoints."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import random
@@ -15,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from quant import progress
 from quant.io import atomic_path
 
 Arrays = tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor]
@@ -35,8 +37,8 @@ class TrainConfig:
     seed: int = 0
     device: str | None = None
     shuffle: bool = True
-    progress: bool | None = None  # None: a bar only on a terminal
-    desc: str = "training"
+    progress: bool = True  # report each epoch (False: trainings too small to be worth it)
+    desc: str = "training"  # the stage's name in progress reports
 
     @classmethod
     def of(cls, settings: Any, **overrides: Any) -> TrainConfig:
@@ -112,55 +114,51 @@ def fit(
     history: list[dict[str, float]] = []
     last_loss: float | None = None
 
-    bar = tqdm(
-        range(1, config.max_epochs + 1),
-        desc=config.desc,
-        unit="epoch",
-        disable=(not config.progress) if config.progress is not None else None,
-        leave=False,
-    )
-    epoch = 0
-    for epoch in bar:
-        model.train()
-        order = (
-            torch.randperm(len(x_train), generator=generator)
-            if config.shuffle
-            else torch.arange(len(x_train))
-        )
-        total, count = 0.0, 0
-        for start in range(0, len(order), config.batch_size):
-            index = order[start : start + config.batch_size]
-            xb, yb = x_train[index].to(device), y_train[index].to(device)
-            if step_size is not None and last_loss is not None:
-                for group in optimizer.param_groups:
-                    group["lr"] = step_size(last_loss)
-            optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            last_loss = float(loss.detach())
-            total += last_loss * len(index)
-            count += len(index)
-        record = {
-            "epoch": epoch,
-            "train_loss": total / count,
-            "lr": optimizer.param_groups[0]["lr"],
-        }
-        if validation is not None:
-            record["val_loss"] = evaluate(model, validation, loss_fn, config.batch_size, device)
-            monitored = record["val_loss"]
-        else:
-            monitored = record["train_loss"]
-        history.append(record)
-        bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.endswith("loss")})
-        if monitored < best_loss - 1e-12:
-            best_loss, best_epoch, stale = monitored, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            stale += 1
-            if validation is not None and config.patience and stale >= config.patience:
-                break
-    bar.close()
+    quiet = contextlib.nullcontext() if config.progress else progress.sink(None)
+    with quiet, progress.step(config.desc, config.max_epochs, "epoch") as epochs:
+        epoch = 0
+        for epoch in range(1, config.max_epochs + 1):
+            model.train()
+            order = (
+                torch.randperm(len(x_train), generator=generator)
+                if config.shuffle
+                else torch.arange(len(x_train))
+            )
+            total, count = 0.0, 0
+            for start in range(0, len(order), config.batch_size):
+                index = order[start : start + config.batch_size]
+                xb, yb = x_train[index].to(device), y_train[index].to(device)
+                if step_size is not None and last_loss is not None:
+                    for group in optimizer.param_groups:
+                        group["lr"] = step_size(last_loss)
+                optimizer.zero_grad()
+                loss = loss_fn(model(xb), yb)
+                loss.backward()
+                optimizer.step()
+                last_loss = float(loss.detach())
+                total += last_loss * len(index)
+                count += len(index)
+            record = {
+                "epoch": epoch,
+                "train_loss": total / count,
+                "lr": optimizer.param_groups[0]["lr"],
+            }
+            if validation is not None:
+                record["val_loss"] = evaluate(model, validation, loss_fn, config.batch_size, device)
+                monitored = record["val_loss"]
+            else:
+                monitored = record["train_loss"]
+            history.append(record)
+            epochs.advance(
+                note=" ".join(f"{k} {v:.4g}" for k, v in record.items() if k.endswith("loss"))
+            )
+            if monitored < best_loss - 1e-12:
+                best_loss, best_epoch, stale = monitored, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                stale += 1
+                if validation is not None and config.patience and stale >= config.patience:
+                    break
     model.load_state_dict(best_state)
     model.eval()
     return TrainResult(best_epoch, best_loss, epoch, history)

@@ -94,7 +94,6 @@ def run_grid(
     grids: dict[str, list[Params]],
     settings: Settings,
     jobs: int = 1,
-    progress: bool | None = None,
 ) -> list[GridRow]:
     """Train every grid point of every code; grid points run in ``jobs`` processes."""
     tasks = [
@@ -105,7 +104,7 @@ def run_grid(
     ]
     for task in tasks:
         check_task(task)
-    results = run_all(run_task, tasks, jobs, desc="grid points", progress=progress)
+    results = run_all(run_task, tasks, jobs, desc="grid points")
     return [
         GridRow(
             r,

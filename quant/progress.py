@@ -1,0 +1,255 @@
+"""Progress of long steps (loading, features, each model's training, each backtest), from
+whichever process runs them, shown on the terminal of the command that started them.
+
+A long step reports through :func:`step`, inside the :func:`task` it belongs to::
+
+    with progress.task("cnn_lstm", seed=1), progress.step("CNN 2014-01", 25, "epoch") as s:
+        for epoch in range(25):
+            ...
+            s.advance()
+
+Each report is an :class:`Event` handed to the process's sink (any callable): nothing is
+reported while there is none. The ``quant`` command installs a :class:`Display` (tqdm bars
+on a terminal; with ``-v`` and no terminal, a line at each tenth; otherwise nothing). A
+worker process forwards its events to a queue (:func:`forward`) that a thread of the parent
+hands to the parent's sink (:func:`relay`), so progress shows the same whatever the number
+of workers; tasks of a sweep can feed the same sink by sending it their events.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from tqdm.auto import tqdm
+
+
+@dataclass(frozen=True)
+class Event:
+    """How far one stage of one task has come: ``done`` of ``total`` ``unit``s;
+    ``final`` when the stage ended (early stopping may end it before ``total``)."""
+
+    task: str  # what the stage belongs to: "data", a strategy's name, "runs"
+    stage: str  # "load", "features", "CNN 2014-01", "backtest", ...
+    done: int
+    total: int
+    unit: str = ""
+    seed: int | None = None
+    final: bool = False
+    note: str = ""  # e.g. the last epoch's losses
+
+    @property
+    def label(self) -> str:
+        who = self.task if self.seed is None else f"{self.task} seed {self.seed}"
+        return f"{who}: {self.stage}" if who else self.stage
+
+    @property
+    def percent(self) -> int:
+        return _percent(self.done, self.total)
+
+
+def _percent(done: int, total: int) -> int:
+    return 100 if total <= 0 else int(100 * min(done, total) / total)
+
+
+Sink = Callable[[Event], Any]
+
+_sink: Sink | None = None
+_task: ContextVar[tuple[str, int | None]] = ContextVar("progress_task", default=("", None))
+
+
+def active() -> bool:
+    """Whether this process reports progress anywhere."""
+    return _sink is not None
+
+
+@contextmanager
+def sink(receiver: Sink | None) -> Iterator[None]:
+    """Send this process's events to ``receiver`` (None: nowhere) inside the block."""
+    previous = _sink
+    install(receiver)
+    try:
+        yield
+    finally:
+        install(previous)
+
+
+def install(receiver: Sink | None) -> None:
+    """Send this process's events to ``receiver`` from now on (a worker's start-up)."""
+    global _sink
+    _sink = receiver
+
+
+@contextmanager
+def task(name: str, seed: int | None = None) -> Iterator[None]:
+    """Label the steps inside the block (in this thread) as parts of task ``name``."""
+    token = _task.set((name, seed))
+    try:
+        yield
+    finally:
+        _task.reset(token)
+
+
+class Step:
+    """A stage under way; reports when its whole percent changes, and at the end."""
+
+    def __init__(self, stage: str, total: int, unit: str) -> None:
+        self.task, self.seed = _task.get()
+        self.stage, self.total, self.unit = stage, total, unit
+        self.done = 0
+        self.note = ""
+        self._reported = -1
+
+    def advance(self, count: int = 1, note: str = "") -> None:
+        self.done += count
+        self.note = note or self.note
+        if _sink is not None and _percent(self.done, self.total) != self._reported:
+            self._report(final=False)
+
+    def _report(self, final: bool) -> None:
+        self._reported = _percent(self.done, self.total)
+        event = Event(
+            self.task, self.stage, self.done, self.total, self.unit, self.seed, final, self.note
+        )
+        if _sink is not None:
+            _sink(event)
+
+
+@contextmanager
+def step(stage: str, total: int, unit: str = "") -> Iterator[Step]:
+    """A stage of ``total`` units: 0 % when it starts, its progress as it goes, and a final
+    report when the block ends (however it ends)."""
+    current = Step(stage, total, unit)
+    if _sink is not None:
+        current._report(final=False)
+    try:
+        yield current
+    finally:
+        if _sink is not None:
+            current._report(final=True)
+
+
+# -- across processes ------------------------------------------------------------------------
+def forward(events: Any) -> Sink:
+    """A worker's sink: put each event on ``events`` (a multiprocessing queue)."""
+    return events.put
+
+
+@contextmanager
+def relay(events: Any | None, poll_seconds: float = 0.1) -> Iterator[None]:
+    """Inside the block, a thread hands every event that workers put on ``events`` to this
+    process's sink; what is still queued when the block ends is handed on too."""
+    if events is None:
+        yield
+        return
+    receiver = _sink
+    done = threading.Event()
+
+    def drain(block: bool) -> None:
+        while True:
+            try:
+                event = events.get(timeout=poll_seconds) if block else events.get_nowait()
+            except queue.Empty:
+                return
+            if receiver is not None:
+                receiver(event)
+
+    def run() -> None:
+        while not done.is_set():
+            drain(block=True)
+
+    thread = threading.Thread(target=run, name="progress-relay", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        drain(block=False)
+
+
+# -- on the terminal -------------------------------------------------------------------------
+class Display:
+    """Shows events on ``stream``: with ``bars``, a tqdm bar per running stage (closed when
+    it ends); otherwise one line when a stage starts, at each tenth, and when it ends.
+    Safe to call from several threads."""
+
+    def __init__(self, bars: bool, stream: TextIO | None = None) -> None:
+        self.bars = bars
+        self.stream = stream or sys.stderr
+        self._open: dict[tuple[str, int | None, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if self.bars:
+                self._bar(event)
+            else:
+                self._line(event)
+
+    def _bar(self, event: Event) -> None:
+        key = (event.task, event.seed, event.stage)
+        bar = self._open.get(key)
+        if bar is None:
+            if event.final:
+                return
+            bar = tqdm(
+                total=event.total, desc=event.label, unit=event.unit or "it", leave=False,
+                file=self.stream, dynamic_ncols=True,
+            )  # fmt: skip
+            self._open[key] = bar
+        bar.n = event.done
+        if event.note:
+            bar.set_postfix_str(event.note, refresh=False)
+        bar.refresh()
+        if event.final:
+            bar.close()
+            del self._open[key]
+
+    def _line(self, event: Event) -> None:
+        key = (event.task, event.seed, event.stage)
+        tenth = event.percent // 10
+        if not event.final and self._open.get(key) == tenth:
+            return
+        self._open[key] = tenth
+        if event.final:
+            del self._open[key]
+        unit = f" {event.unit}" if event.unit else ""
+        state = "done" if event.final else f"{event.percent:3d} %"
+        note = f"  {event.note}" if event.note else ""
+        print(
+            f"{event.label}: {state} ({event.done}/{event.total}{unit}){note}",
+            file=self.stream,
+            flush=True,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            for bar in self._open.values():
+                if not isinstance(bar, int):
+                    bar.close()
+            self._open.clear()
+
+
+@contextmanager
+def display(verbose: bool = False, stream: TextIO | None = None) -> Iterator[None]:
+    """Show this process's progress (and its workers') inside the block: bars when
+    ``stream`` (default stderr) is a terminal, lines when it is not and ``verbose`` is set,
+    nothing otherwise."""
+    stream = stream or sys.stderr
+    terminal = bool(getattr(stream, "isatty", lambda: False)())
+    if not terminal and not verbose:
+        yield
+        return
+    shown = Display(bars=terminal, stream=stream)
+    try:
+        with sink(shown):
+            yield
+    finally:
+        shown.close()

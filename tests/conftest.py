@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +28,14 @@ def require_shared() -> Path:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return require_shared()
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    """The pid of a process that has ended (as a killed writer's is)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
 
 
 def make_bars(

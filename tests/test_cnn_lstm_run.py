@@ -9,6 +9,7 @@ import json
 import pandas as pd
 import pytest
 
+from quant import signals
 from quant.cli import main
 from quant.engine import BacktestConfig, ConfigError, run_backtest
 from quant.engine.runner import prepare_context
@@ -57,14 +58,23 @@ def test_trained_on_its_span_tested_on_the_window(run_dir):
     assert "cnn_lstm: model quality on the test span" in report and "always up" in report
 
 
-def test_a_second_run_reuses_the_cached_models(run_dir):
+def test_a_second_run_reuses_the_cached_models(run_dir, monkeypatch):
+    trained = []
+    for name in ("train_cnn", "train_lstm"):
+        train = getattr(signals, name)
+        monkeypatch.setattr(
+            signals,
+            name,
+            lambda *a, _train=train, _name=name, **k: (trained.append(_name), _train(*a, **k))[1],
+        )
     config = BacktestConfig.from_toml(run_dir / "run" / "config.toml")
     config.strategies = ["cnn_lstm"]
-    result = run_backtest(config, progress=False).strategies[0]
+    assert config.workers == 1  # in this process, where the training functions are counted
+    result = run_backtest(config).strategies[0]
     first = pd.read_csv(run_dir / "run" / "nav.csv", index_col=0, parse_dates=True)["cnn_lstm"]
     assert list(result.nav.index) == list(first.index)
     assert result.nav.to_numpy() == pytest.approx(first.to_numpy(), abs=1e-9)
-    assert result.prepare_seconds < 5  # no training
+    assert trained == []  # no model trained again
 
 
 def test_the_window_sets_the_test_span_and_seeds_come_from_the_run():

@@ -4,6 +4,7 @@ cache, one seed one result, and no look-ahead from the data to the signals."""
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ def built(tmp_path_factory) -> signals.SignalTables:
 
 
 def build(panel: MarketPanel, config: SignalConfig, folder) -> signals.SignalTables:
-    return build_signals(panel, config, folder, progress=False, threads=1)
+    return build_signals(panel, config, folder, threads=1)
 
 
 def test_selection_table(built):
@@ -131,13 +132,21 @@ def test_quality_report(built):
     )
 
 
-def test_second_call_trains_nothing(built, monkeypatch):
+def test_second_call_trains_nothing(built, monkeypatch, dead_pid):
     def refuse(*args, **kwargs):
         raise AssertionError("trained again")
 
     monkeypatch.setattr(signals, "train_cnn", refuse)
     monkeypatch.setattr(signals, "train_lstm", refuse)
+    dead, alive = dead_pid, os.getpid()
+    # what a build killed between writing and renaming a checkpoint leaves, and a live one's
+    stale = built.folder / f".cnn_x.pt.{dead}.abc123.tmp"
+    busy = built.folder / f".lstm_x.pt.{alive}.def456.tmp"
+    for path in (stale, busy):
+        path.write_bytes(b"half")
     again = build(PANEL, TINY, built.folder.parent)
+    assert not stale.exists() and busy.exists()  # only the dead writer's is removed
+    busy.unlink()
     for name in signals.TABLES:
         pd.testing.assert_frame_equal(getattr(again, name), getattr(built, name))
     # without the tables, the checkpoints alone rebuild them, still without training

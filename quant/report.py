@@ -517,13 +517,15 @@ def _number(value: float | None, digits: int) -> str:
 
 
 def render_table(out: str | Path) -> str:
-    """The run's headline figures as a plain-text table for the terminal."""
+    """The run's headline figures as a plain-text table for the terminal ("n/a" for a
+    figure that is undefined, e.g. the Sharpe ratio of a flat net value, in every seed)."""
     metrics = json.loads((Path(out) / "metrics.json").read_text(encoding="utf-8"))["strategies"]
     header = f"{'strategy':<16}{'ann. return':>12}{'max drawdown':>14}{'Sharpe':>8}{'trades':>8}{'costs':>12}"
     lines = [header, "-" * len(header)]
     for name, m in metrics.items():
         lines.append(
-            f"{name:<16}{_number(m['annualized_return'], 3):>12}{_number(m['max_drawdown'], 3):>14}"
-            f"{_number(m['sharpe'], 2):>8}{_number(m['trades'], 0):>8}{_number(m['costs'], 0):>12}"
+            f"{name:<16}{_number(m.get('annualized_return'), 3):>12}"
+            f"{_number(m.get('max_drawdown'), 3):>14}{_number(m.get('sharpe'), 2):>8}"
+            f"{_number(m.get('trades'), 0):>8}{_number(m.get('costs'), 0):>12}"
         )
     return "\n".join(lines)

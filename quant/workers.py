@@ -51,7 +51,7 @@ def run_in_workers(
         pool = ProcessPoolExecutor(workers, context, initializer=_start, initargs=start)
         futures = {pool.submit(function, *job): i for i, job in enumerate(jobs)}
     try:
-        with progress.relay(events), progress.step(desc, len(jobs), "run") as done:
+        with progress.step(desc, len(jobs), "run") as done, progress.relay(events):
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 done.advance()

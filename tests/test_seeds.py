@@ -12,8 +12,8 @@ import pytest
 
 from quant.cli import main
 from quant.engine import AShareStrategy, BacktestConfig, Context, Plan, run_backtest
-from quant.engine.runner import StrategyResult
-from quant.report import group_metrics, seed_summary, write_run
+from quant.engine.runner import BacktestResult, StrategyResult
+from quant.report import group_metrics, render_table, seed_summary, write_run
 
 
 class SeededPick(AShareStrategy):
@@ -74,6 +74,15 @@ def test_group_metrics_keep_every_seed_and_the_means():
     assert entry["seeds"]["0"]["total_return"] == pytest.approx(0.10)
     assert entry["total_return"] == pytest.approx(0.20)  # the mean
     assert entry["summary"]["total_return"]["max"] == pytest.approx(0.30)
+
+
+def test_a_figure_undefined_in_every_seed_reads_n_a(tmp_path):
+    runs = [fake_run(0, 1.0), fake_run(1, 1.0)]  # flat: no volatility, so no Sharpe ratio
+    config = BacktestConfig(start="2014-01-02", end="2015-01-01", seeds=[0, 1])
+    out = write_run(BacktestResult(config, runs), tmp_path / "run")
+    assert "sharpe" not in json.loads((out / "metrics.json").read_text())["strategies"]["model"]
+    row = render_table(out).splitlines()[-1].split()
+    assert row[0] == "model" and row[3] == "n/a"
 
 
 def test_seeds_run_in_processes_and_are_reported(tmp_path):

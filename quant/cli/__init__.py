@@ -75,10 +75,10 @@ def _main(argv: list[str]) -> int:
     if extra and not getattr(args, "passthrough", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.verbose:  # our own debug lines, not every library's (matplotlib's fill pages)
+        for name in ("quant", "strategies"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
     warnings.showwarning = _show_warning
     try:
         with progress.display(verbose=args.verbose):

@@ -1,0 +1,113 @@
+"""Worker processes end with their parent, however it ends: killed (SIGKILL), or on
+Ctrl-C, which prints one line, exits with 130 and leaves no run folder, no worker and no
+shared memory behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from quant.engine import AShareStrategy, BacktestConfig, Context, Plan
+
+ROOT = Path(__file__).resolve().parents[1]
+SHM = Path("/dev/shm")
+
+
+class Sleeper(AShareStrategy):
+    """Marks that a worker is inside its run (a file named after its pid), then sleeps:
+    a run that is still busy when the test acts."""
+
+    uses_seed = True
+
+    @classmethod
+    def prepare(cls, context: Context, marks: str = "", **unused: Any) -> Plan:
+        Path(marks, f"{os.getpid()}.pid").write_text(str(context.seed))
+        time.sleep(300)
+        return Plan(codes=list(context.panel.codes[:1]))
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    """Poll ``condition`` until it holds (a bound on waiting, not a measured time)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def shared_blocks() -> set[str]:
+    return {p.name for p in SHM.glob("psm_*")} if SHM.is_dir() else set()
+
+
+@pytest.fixture
+def busy_run(tmp_path):
+    """``quant backtest`` with two seeds of Sleeper in two workers, in its own process
+    group (as a terminal's foreground job is), once both workers are inside their runs."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    config = BacktestConfig(
+        start="2015-01-01",
+        end="2015-03-31",
+        strategies=["tests.test_processes:Sleeper"],
+        seeds=[0, 1],
+        workers=2,
+        params={"Sleeper": {"marks": str(marks)}},
+    )
+    (tmp_path / "config.toml").write_text(config.to_toml())
+    before = shared_blocks()
+    command = [sys.executable, "-m", "quant", "backtest", "--config", str(tmp_path / "config.toml")]
+    parent = subprocess.Popen(
+        [*command, "--out", str(tmp_path / "run")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: len(list(marks.glob("*.pid"))) == 2, 180, "two workers in their runs")
+        workers = [int(p.stem) for p in marks.glob("*.pid")]
+        assert parent.pid not in workers
+        yield parent, workers, before
+    finally:
+        for pid in [parent.pid, *[int(p.stem) for p in marks.glob("*.pid")]]:
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
+        parent.wait()
+
+
+def test_workers_end_when_the_parent_is_killed(busy_run):
+    parent, workers, before = busy_run
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    wait_for(lambda: all(gone(pid) for pid in workers), 10, "the workers to end")
+    # the resource tracker frees the shared panel once the workers are gone
+    wait_for(lambda: shared_blocks() <= before, 10, "the shared memory to be freed")
+
+
+def test_ctrl_c_prints_one_line_exits_130_and_leaves_nothing(busy_run, tmp_path):
+    parent, workers, before = busy_run
+    os.killpg(parent.pid, signal.SIGINT)  # what the terminal does: the whole group
+    _, err = parent.communicate(timeout=60)
+    assert parent.returncode == 130
+    assert err.splitlines()[-1] == "interrupted"
+    assert "Traceback" not in err and "leaked" not in err and "KeyboardInterrupt" not in err
+    assert all(gone(pid) for pid in workers)
+    assert not (tmp_path / "run").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run.")]
+    assert shared_blocks() <= before

@@ -1,5 +1,6 @@
-"""A run folder: config.toml, metrics.json, nav.csv, exposure.csv, trades.csv,
-positions.parquet, refusals.csv, events.csv, report.md and the PNG plots. The folder is
+"""A run folder: config.toml, metrics.json, nav.csv, exposure.csv, trades.parquet,
+positions.parquet, refusals.parquet, events.parquet, the strategies' own tables
+(``<strategy>[_seedN]_<table>.parquet``), report.md and the PNG plots. The folder is
 written beside its target and put in place whole (see quant.rundir); ``quant plot DIR``
 redraws the plots from the CSVs alone."""
 
@@ -161,12 +162,11 @@ def _write_files(result: BacktestResult, out: Path) -> None:
     _write_csv(out / "nav.csv", nav, index=True)
     exposure = pd.DataFrame({r.label: r.position_ratio for r in result.strategies})
     _write_csv(out / "exposure.csv", exposure, index=True)
-    for name in ("fills", "refusals", "events"):
-        _write_csv(out / ("trades.csv" if name == "fills" else f"{name}.csv"), _all(result, name))
-    write_positions(out / "positions.parquet", _all(result, "positions"))
+    for name in ("fills", "positions", "refusals", "events"):
+        write_table(out / f"{'trades' if name == 'fills' else name}.parquet", _all(result, name))
     for r in result.strategies:
         for table_name, table in r.tables.items():
-            _write_csv(out / f"{r.label.replace('@', '_')}_{table_name}.csv", table, index=False)
+            write_table(out / f"{r.label.replace('@', '_')}_{table_name}.parquet", table)
     plot_run(out)
     write_text_atomic(out / "report.md", render_report(metrics, result.config.to_toml()))
 
@@ -174,19 +174,29 @@ def _write_files(result: BacktestResult, out: Path) -> None:
 def _all(result: BacktestResult, table: str) -> pd.DataFrame:
     """One of the strategies' tables, all runs stacked, with their strategy and seed."""
     frames = [getattr(r, table).assign(strategy=r.name, seed=r.seed) for r in result.strategies]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    stacked = pd.concat(frames, ignore_index=True)
+    return stacked.astype({"seed": "Int32"})
 
 
-def _write_csv(path: Path, frame: pd.DataFrame, index: bool = False) -> None:
+def _write_csv(path: Path, frame: pd.DataFrame, index: bool) -> None:
     write_atomic(path, lambda p: frame.to_csv(p, index=index, float_format="%.10g"))
 
 
-def write_positions(path: Path, positions: pd.DataFrame) -> None:
-    """The holdings at each close, one row per non-zero holding (date, code, shares,
-    value in yuan at the close, tradable, strategy, seed), as Parquet: codes and
-    strategies dictionary-encoded, zstd-compressed. Read with ``pandas.read_parquet``."""
-    table = positions.astype({"code": "category", "strategy": "category", "seed": "Int32"})
-    write_atomic(path, lambda p: table.to_parquet(p, index=False, compression="zstd"))
+def write_table(path: Path, frame: pd.DataFrame) -> None:
+    """One of the run folder's long tables (a row per trade, refusal, event, holding or
+    signal) as Parquet, zstd-compressed: text columns dictionary-encoded, float columns
+    byte-stream-split (the Parquet spec's encoding for floats), exact values. Read with
+    ``pandas.read_parquet``. (As CSV, the positions alone took 496 MB of the 585 MB run
+    folder of a full-market run.)"""
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
+    table = frame.astype({c: "category" for c in text})
+    floats = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
+    options = {
+        "compression": "zstd",
+        "use_byte_stream_split": floats,
+        "use_dictionary": [c for c in table.columns if c not in floats],
+    }
+    write_atomic(path, lambda p: table.to_parquet(p, index=False, **options))
 
 
 def plot_run(out: str | Path) -> list[Path]:

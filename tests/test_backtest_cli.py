@@ -20,10 +20,11 @@ RUN_FILES = {
     "metrics.json",
     "nav.csv",
     "exposure.csv",
-    "trades.csv",
+    "trades.parquet",
     "positions.parquet",
-    "refusals.csv",
-    "events.csv",
+    "refusals.parquet",
+    "events.parquet",
+    "momentum_selection.parquet",  # a strategy's own table
     "report.md",
     "net_value.png",
     "drawdown.png",
@@ -119,7 +120,7 @@ def test_backtest_command_writes_the_whole_run_folder(run_dir):
             "refused_orders",
         ):
             assert key in figures
-    trades = pd.read_csv(run_dir / "trades.csv")
+    trades = pd.read_parquet(run_dir / "trades.parquet")
     momentum = trades[trades["strategy"] == "momentum"]
     assert metrics["strategies"]["momentum"]["trades"] == len(momentum)
     assert metrics["strategies"]["momentum"]["costs"] == pytest.approx(momentum["costs"].sum())
@@ -205,7 +206,7 @@ def test_the_readme_plug_in_example_runs(tmp_path):
         )
         == 0
     )
-    trades = pd.read_csv(out / "trades.csv")
+    trades = pd.read_parquet(out / "trades.parquet")
     assert sorted(trades.loc[trades["strategy"] == "HoldTwo", "code"]) == ["000858.SZ", "600519.SH"]
 
 

@@ -50,9 +50,7 @@ def test_trained_on_its_span_tested_on_the_window(run_dir):
     assert pd.Timestamp(block["lstm"]["validation_days"].split("..")[1]) < pd.Timestamp(
         "2015-12-31"
     )
-    selection = pd.read_csv(
-        run_dir / "run" / "cnn_lstm_seed0_selection.csv", parse_dates=["decision_date"]
-    )
+    selection = pd.read_parquet(run_dir / "run" / "cnn_lstm_seed0_selection.parquet")
     assert selection["decision_date"].min() >= pd.Timestamp("2015-12-31")
     report = (run_dir / "run" / "report.md").read_text()
     assert "cnn_lstm: model quality on the test span" in report and "always up" in report

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from quant.data import DataError, DataWarning, load_bars
-from tests.conftest import make_bars
+from tests.conftest import make_bars, sessions
 
-DAYS = pd.bdate_range("2014-01-06", periods=8)
+DAYS = sessions("2014-01-06", periods=8)
 
 
 def good(code: str = "600000.SH") -> pd.DataFrame:
@@ -204,7 +204,7 @@ def test_gaps_are_warnings(tmp_path):
     assert re.search(r"1 codes have trading days without a bar .*\(2 stock-days", text)
     assert "600000.SH 2014-01-09..2014-01-10 (2 days)" in text
 
-    late = make_bars("000001.SZ", pd.bdate_range("2014-03-03", periods=3), [10.0] * 3)
+    late = make_bars("000001.SZ", sessions("2014-03-03", periods=3), [10.0] * 3)
     with pytest.warns(DataWarning, match="no bar for any code between 2014-01-15 and 2014-03-03"):
         load_bars(write_csv(tmp_path, pd.concat([good(), late]), "hole.csv"))
 

@@ -9,7 +9,7 @@ import json
 import logging
 from pathlib import Path
 
-from quant.data import DataError, MarketPanel, load_bars
+from quant.data import DataError, MarketPanel, load_any
 from quant.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--data", default="sample", help="'sample' (built-in) or a Parquet/CSV file or folder"
     )
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_market_options(info)
     info.set_defaults(run=run_info)
     _register_fetch(actions)
     _register_synth(actions)
@@ -85,6 +86,25 @@ def _register_synth(actions: argparse._SubParsersAction) -> None:
     synth.set_defaults(run=run_synth)
 
 
+def add_market_options(parser: argparse.ArgumentParser) -> None:
+    """The options that say how bars become a panel (shared by data info and backtest)."""
+    parser.add_argument(
+        "--calendar",
+        choices=("exchange", "data"),
+        help="trading days: the exchange's sessions (XSHG, default) or the data's own dates",
+    )
+    parser.add_argument(
+        "--code-changes",
+        metavar="FILE",
+        help="CSV of old_code,new_code,date: merge re-coded securities under the new code",
+    )
+    parser.add_argument(
+        "--drop-non-stocks",
+        action="store_true",
+        help="drop indices, funds, bonds and B shares found in stock data (default: an error)",
+    )
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -95,13 +115,27 @@ def _date(text: str) -> dt.date:
 # -- info --------------------------------------------------------------------------------
 
 
-def describe(source: str) -> dict[str, object]:
-    """The figures `quant data info` prints; a store or synthetic folder adds what its
-    manifest says (survivor bias, or how the market was generated)."""
+def describe(
+    source: str,
+    calendar: str = "exchange",
+    code_changes: str | None = None,
+    drop_non_stocks: bool = False,
+) -> dict[str, object]:
+    """The figures `quant data info` prints for stock or index data; a store or synthetic
+    folder adds what its manifest says (survivor bias, or how the market was generated)."""
     from quant.data.store import read_manifest, survivorship
 
-    panel = MarketPanel.from_frame(load_bars(source))
-    summary: dict[str, object] = {"source": str(source), **panel.summary()}
+    frame, kind = load_any(
+        source,
+        code_changes=code_changes,
+        non_stocks="drop" if drop_non_stocks else "error",
+    )
+    panel = MarketPanel.from_frame(frame, calendar=calendar)
+    summary: dict[str, object] = {"source": str(source), "kind": kind, **panel.summary()}
+    if kind == "stock":
+        summary["code_changes"] = frame.attrs.get("code_changes", [])
+        candidates = panel.code_change_candidates()
+        summary["possible_code_changes"] = candidates.to_dict("records")
     try:
         manifest = read_manifest(source) if Path(source).is_dir() else None
     except DataError:  # someone else's manifest.json: the folder is plain files
@@ -114,7 +148,9 @@ def describe(source: str) -> dict[str, object]:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    summary = describe(args.data)
+    summary = describe(
+        args.data, args.calendar or "exchange", args.code_changes, args.drop_non_stocks
+    )
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -125,9 +161,9 @@ def run_info(args: argparse.Namespace) -> int:
 def format_summary(summary: dict[str, object]) -> str:
     lines = [
         f"source                  {summary['source']}",
-        f"codes                   {summary['codes']:,}",
+        f"codes                   {summary['codes']:,} {_kinds(summary)}",
         f"dates                   {summary['first_date']} .. {summary['last_date']} "
-        f"({summary['trading_days']:,} trading days)",
+        f"({summary['trading_days']:,} sessions, calendar {summary['calendar']})",
         f"rows                    {summary['rows']:,}",
         f"suspended stock-days    {summary['suspended_share']:.2%} of listed stock-days",
         f"zero-volume bars        {summary['zero_volume_bars']:,}",
@@ -135,6 +171,17 @@ def format_summary(summary: dict[str, object]) -> str:
         f"codes ending early      {summary['codes_ending_early']:,} "
         "(last bar before the data's last day: delisted or suspended)",
     ]
+    if summary["kind"] == "stock":
+        st_days = summary["st_stock_days"]
+        lines.append(
+            "ST stock-days           "
+            + (
+                f"{st_days:,} (risk-warning limits applied)"
+                if st_days is not None
+                else "unknown: no is_st column, ST stocks get their board's normal limit"
+            )
+        )
+        lines += _code_change_lines(summary)
     if "synthetic" in summary:
         made = summary["synthetic"]
         lines.append(
@@ -144,6 +191,34 @@ def format_summary(summary: dict[str, object]) -> str:
     if "store" in summary:
         lines.append(f"survivorship            {_survivorship_line(summary['store'])}")
     return "\n".join(lines)
+
+
+def _kinds(summary: dict[str, object]) -> str:
+    if summary["kind"] == "index":
+        return "(indices)"
+    boards = ", ".join(f"{board} {count:,}" for board, count in summary["boards"].items())
+    return f"(A-share stocks: {boards})"
+
+
+def _code_change_lines(summary: dict[str, object]) -> list[str]:
+    lines = [
+        f"code changes merged     {c['old']} -> {c['new']} from {c['date']}"
+        for c in summary["code_changes"]
+    ]
+    possible = summary["possible_code_changes"]
+    if possible:
+        shown = "; ".join(
+            f"{c['old']} ({c['last_date']}, {c['last_close']:.2f}) -> {c['new']} "
+            f"({c['first_date']}, open {c['first_open']:.2f})"
+            for c in possible[:3]
+        )
+        lines.append(
+            f"possible code changes   {len(possible):,}: a code's bars stop and another's start "
+            f"the next session within 5 % of its last close ({shown}"
+            f"{'; ...' if len(possible) > 3 else ''}). Most are coincidences (an IPO beside a "
+            "suspension); name real ones with --code-changes FILE"
+        )
+    return lines
 
 
 def _survivorship_line(store: dict[str, object]) -> str:

@@ -134,7 +134,7 @@ def describe(
     summary: dict[str, object] = {"source": str(source), "kind": kind, **panel.summary()}
     if kind == "stock":
         summary["code_changes"] = frame.attrs.get("code_changes", [])
-        candidates = panel.code_change_candidates()
+        candidates = panel.code_change_candidates
         summary["possible_code_changes"] = candidates.to_dict("records")
     try:
         manifest = read_manifest(source) if Path(source).is_dir() else None

@@ -213,6 +213,7 @@ class MarketPanel:
         """Row of each code's first bar."""
         return np.argmax(self.has_bar, axis=0)
 
+    @cached_property
     def code_change_candidates(self) -> pd.DataFrame:
         """Pairs of codes that look like one security re-coded: the old code's bars stop,
         the new code's start on the next session, on the same exchange and board, with a

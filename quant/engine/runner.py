@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,7 +17,7 @@ import backtrader as bt
 import pandas as pd
 from tqdm.auto import tqdm
 
-from quant.data import MarketPanel, load_bars, load_index
+from quant.data import DataWarning, MarketPanel, load_bars, load_index
 from quant.engine.broker import AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
 from quant.engine.feeds import align, make_feeds
@@ -45,6 +46,7 @@ class StrategyResult:
     prepare_seconds: float = 0.0  # signals (and any training) outside backtrader
     backtest_seconds: float = 0.0
     seed: int | None = None  # set for strategies run once per seed
+    notes: list[str] = field(default_factory=list)  # what the reader must know of this run
     #: the calendar's sessions per year over the window (annualises volatility, Sharpe)
     sessions_per_year: float = 0.0
 
@@ -128,7 +130,9 @@ def prepare_context(
         )
         panel = MarketPanel.from_frame(bars, calendar=config.calendar)
     if index_panel is None:
-        index_panel = MarketPanel.from_frame(load_index(config.index_data), calendar="data")
+        index_panel = MarketPanel.from_frame(
+            load_index(config.index_data), calendar=config.calendar
+        )
     index_panel = align(index_panel, panel.calendar)
     try:
         rows = panel.calendar.window(config.start_date, config.end_date)
@@ -162,6 +166,11 @@ def run_strategy(
     if cls.frictionless:
         broker.set_coc(True)  # reference: held from day 0's close
     cerebro.broker = broker
+    if plan.index_codes and not cls.frictionless:
+        raise ConfigError(
+            f"strategy {name}: its plan names indices ({', '.join(plan.index_codes)}), which "
+            "cannot be traded; only frictionless reference strategies hold an index"
+        )
     feeds = make_feeds(context.index_panel, plan.index_codes, context.rows, rules.fill_at)
     feeds += make_feeds(context.panel, plan.codes, context.rows, rules.fill_at)
     if not feeds:
@@ -189,7 +198,28 @@ def run_strategy(
     )
     result.seed = seed
     result.sessions_per_year = context.panel.calendar.sessions_per_year(context.rows)
+    result.notes = code_change_notes(context.panel, name, result.positions)
+    for note in result.notes:
+        warnings.warn(note, DataWarning, stacklevel=2)
     return result
+
+
+def code_change_notes(panel: MarketPanel, name: str, positions: pd.DataFrame) -> list[str]:
+    """A warning for each stock the strategy held when its bars stopped while another code
+    started the next session near its last close (MarketPanel.code_change_candidates):
+    probably one security re-coded, which a code-changes file would merge."""
+    candidates = panel.code_change_candidates
+    if candidates.empty or positions.empty:
+        return []
+    held = set(zip(positions["date"], positions["code"]))
+    return [
+        f"{name} held {c.old} when its bars stopped on {c.last_date}; {c.new} started the next "
+        f"session at {c.first_open:.2f} against its last close {c.last_close:.2f}: if this is one "
+        "security re-coded, name it in a code-changes file (--code-changes) so the position "
+        "carries over instead of being frozen"
+        for c in candidates.itertuples(index=False)
+        if (pd.Timestamp(c.last_date), c.old) in held
+    ]
 
 
 def _collect(
@@ -249,7 +279,9 @@ def run_backtest(
         results = [run_strategy(spec, context, progress, seed) for spec, seed in jobs]
     else:
         results = _run_in_processes(jobs, context, workers, progress)
-    return BacktestResult(config, results, data_notes(context.panel))
+    notes = data_notes(context.panel)
+    notes += [note for result in results for note in result.notes if note not in notes]
+    return BacktestResult(config, results, notes)
 
 
 _WORKER_CONTEXT: Context | None = None
@@ -293,6 +325,11 @@ def data_notes(panel: MarketPanel) -> list[str]:
     if panel.amount_approximated:
         notes.append(
             "the stock data has no amount column: amount approximated by volume x (open + high + low + close) / 4"
+        )
+    if not panel.st_known:
+        notes.append(
+            "the stock data has no is_st column: ST/*ST stocks trade under their board's normal "
+            "price limit instead of the risk-warning one (5 % on the main board until 2026-07-05)"
         )
     if panel.codes_without_adj:
         notes.append(

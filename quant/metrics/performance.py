@@ -77,7 +77,10 @@ def annual_turnover(traded_value: float, equity: pd.Series) -> float:
 
 
 def summarize(nav: pd.Series, sessions_per_year: float) -> dict[str, float]:
-    """The NAV-only figures of a report row."""
+    """The NAV-only figures of a report row. ValueError if ``sessions_per_year`` is not
+    positive (it comes from the run's trading calendar)."""
+    if not sessions_per_year > 0:
+        raise ValueError(f"sessions_per_year must be positive, not {sessions_per_year}")
     return {
         "annualized_return": annualized_return(nav),
         "max_drawdown": max_drawdown(nav),

@@ -1,5 +1,5 @@
-"""``quant data ...``: look at market data, download it with akshare, or generate a
-synthetic market."""
+"""``quant data ...``: look at market data, download it with akshare, import it from the
+layouts people hold (akshare, tushare, baostock, qlib), or generate a synthetic market."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(run=run_info)
     _register_fetch(actions)
+    _register_import(actions)
     _register_synth(actions)
 
 
@@ -69,6 +70,42 @@ def _register_fetch(actions: argparse._SubParsersAction) -> None:
     fetch.set_defaults(run=run_fetch)
 
 
+def _register_import(actions: argparse._SubParsersAction) -> None:
+    from quant.data.layouts import FORMATS, QLIB_VOLUMES
+
+    command = actions.add_parser(
+        "import",
+        help="convert akshare, tushare, baostock or qlib files into a store (offline)",
+        description="Read daily bars in a known layout, map names, codes, units and dates "
+        "into the tidy schema, check them as any data is checked, and write a store folder "
+        "(one Parquet file per code and a manifest) that --data reads. See "
+        "docs/data_sources.md for each layout's mapping.",
+    )
+    command.add_argument("source", type=Path, metavar="SRC", help="a file or a folder of files")
+    command.add_argument("--format", required=True, choices=FORMATS, help="the layout of SRC")
+    command.add_argument("--out", required=True, type=Path, help="the store folder (new or empty)")
+    command.add_argument(
+        "--encoding", default=None, help="encoding of CSV files (default: UTF-8, else GBK)"
+    )
+    command.add_argument(
+        "--date-format",
+        default=None,
+        help="strptime format of text dates, e.g. %%d/%%m/%%Y; needed for day- or month-first "
+        "dates such as 03/01/2017",
+    )
+    command.add_argument(
+        "--index", action="store_true", help="the bars are indices (codes name their exchange)"
+    )
+    command.add_argument(
+        "--qlib-volume",
+        choices=QLIB_VOLUMES,
+        default="adjusted",
+        help="qlib only: volume is adjusted (raw = volume x factor, qlib's convention; the "
+        "default) or raw shares",
+    )
+    command.set_defaults(run=run_import)
+
+
 def _register_synth(actions: argparse._SubParsersAction) -> None:
     synth = actions.add_parser(
         "synth",
@@ -97,7 +134,8 @@ def _date(text: str) -> dt.date:
 
 def describe(source: str) -> dict[str, object]:
     """The figures `quant data info` prints; a store or synthetic folder adds what its
-    manifest says (survivor bias, or how the market was generated)."""
+    manifest says (survivor bias, how the market was generated, where it was imported
+    from)."""
     from quant.data.store import read_manifest, survivorship
 
     panel = MarketPanel.from_frame(load_bars(source))
@@ -108,6 +146,8 @@ def describe(source: str) -> dict[str, object]:
         manifest = None
     if manifest is not None and manifest.get("kind") == "synthetic":
         summary["synthetic"] = {k: manifest[k] for k in ("seed", "stocks", "days", "delisted")}
+    elif manifest is not None and "imported" in manifest:
+        summary["imported"] = manifest["imported"]
     elif manifest is not None:
         summary["store"] = {"kind": manifest["kind"], **survivorship(manifest)}
     return summary
@@ -143,6 +183,11 @@ def format_summary(summary: dict[str, object]) -> str:
         )
     if "store" in summary:
         lines.append(f"survivorship            {_survivorship_line(summary['store'])}")
+    if "imported" in summary:
+        made = summary["imported"]
+        lines.append(
+            f"imported                from {made['format']} files at {made['from']} ({made['at']})"
+        )
     return "\n".join(lines)
 
 
@@ -198,6 +243,43 @@ def run_fetch(args: argparse.Namespace) -> int:
         f"{report.requested:,} codes: {report.fetched:,} fetched ({report.new_rows:,} new "
         f"bars, {report.empty:,} empty), {report.up_to_date:,} already up to date; "
         f"{report.requests:,} requests. Store: {args.store}"
+    )
+    return 0
+
+
+# -- import ------------------------------------------------------------------------------
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from quant.data import load_bars, load_index
+    from quant.data.layouts import ReadOptions
+    from quant.data.store import write_imported
+
+    options = ReadOptions(
+        encoding=args.encoding,
+        date_format=args.date_format,
+        index=args.index,
+        qlib_volume=args.qlib_volume,
+    )
+    load = load_index if args.index else load_bars
+    bars = load(args.source, format=args.format, options=options)
+    imported = {
+        "format": args.format,
+        "from": str(args.source.resolve()),
+        "options": {
+            k: v
+            for k, v in vars(options).items()
+            if v not in (None, False) and (k != "qlib_volume" or args.format == "qlib")
+        },
+    }
+    try:
+        write_imported(bars, args.out, kind="index" if args.index else "stocks", imported=imported)
+    except FileExistsError as error:
+        raise UserError(f"{error}: choose a new or empty folder for --out") from None
+    print(
+        f"{bars['code'].nunique():,} codes, {len(bars):,} bars "
+        f"({bars['date'].min().date()} .. {bars['date'].max().date()}) from {args.source} "
+        f"({args.format}) -> {args.out}"
     )
     return 0
 

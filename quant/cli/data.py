@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import sys
 from pathlib import Path
 
 from quant.data import DataError, MarketPanel, load_bars
@@ -135,7 +136,8 @@ def _date(text: str) -> dt.date:
 def describe(source: str) -> dict[str, object]:
     """The figures `quant data info` prints; a store or synthetic folder adds what its
     manifest says (survivor bias, how the market was generated, where it was imported
-    from)."""
+    from). ``warnings`` lists what the panel-wide plausibility checks found."""
+    from quant.data.plausibility import factor_change_warning, survivorship_warning
     from quant.data.store import read_manifest, survivorship
 
     panel = MarketPanel.from_frame(load_bars(source))
@@ -150,15 +152,16 @@ def describe(source: str) -> dict[str, object]:
         summary["imported"] = manifest["imported"]
     elif manifest is not None:
         summary["store"] = {"kind": manifest["kind"], **survivorship(manifest)}
+    checks = (factor_change_warning(panel), survivorship_warning(panel))
+    summary["warnings"] = [line for line in checks if line is not None]
     return summary
 
 
 def run_info(args: argparse.Namespace) -> int:
     summary = describe(args.data)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-        return 0
-    print(format_summary(summary))
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    for line in summary["warnings"]:
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 

@@ -51,7 +51,8 @@ ZONE_SUFFIX = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::
 #: amount / volume is the day's average traded price, which lies in [low, high]; this
 #: much room is left on either side (lots rounding the volume of small bars, float32
 #: amounts). Unit mistakes are factors of 10, 100 or 1,000; on the shared 2010-2017 data
-#: all but 4 of 4.0 M bars lie within 0.04 % of [low, high] (docs/data_sources.md).
+#: all but 4 of 4.0 M bars lie within 0.04 % of [low, high], and those 4 are ~100 times
+#: off (scripts/plausibility_figures.py).
 UNITS_TOLERANCE = 0.01
 #: A code with more than this share of its traded bars outside is in the wrong units (or
 #: adjusted prices); fewer bars outside are single bad rows, which get a warning.
@@ -116,9 +117,10 @@ def validate_tidy(frame: pd.DataFrame, *, ordered: bool = True) -> pd.DataFrame:
     ``ordered``: each file must list a code's dates in increasing order (a plain tidy file;
     layouts documented newest first pass False). The bars of A-share stock codes must have
     whole share counts and an amount / volume that matches their prices; index codes
-    (000300.SH, 399001.SZ) have neither property and are not checked for them. Raises DataError on the first kind of problem found; warns
-    (DataWarning) on zero-volume bars, bars whose open/close lie outside [low, high],
-    single bars whose amount / volume lies outside [low, high], and gaps.
+    (000300.SH, 399001.SZ) have neither property and are not checked for them. Raises
+    DataError on the first kind of problem found; warns (DataWarning) on zero-volume bars,
+    bars whose open/close lie outside [low, high], single bars whose amount / volume lies
+    outside [low, high], and gaps.
     """
     frame = frame.reset_index(drop=True)
     frame["_source"] = frame["_source"].astype("category")

@@ -33,7 +33,7 @@ def strategy_metrics(result: StrategyResult) -> dict[str, Any]:
     stuck = last[~last["tradable"].astype(bool)]
     traded = float(fills["value"].sum()) if len(fills) else 0.0
     figures: dict[str, Any] = {
-        **summarize(result.nav),
+        **summarize(result.nav, result.sessions_per_year),
         "turnover": annual_turnover(traded, result.equity),
         "trades": len(fills),
         "costs": float(fills["costs"].sum()) if len(fills) else 0.0,

@@ -37,7 +37,6 @@ from quant.features import (
     Bars,
     CNNInputs,
     CNNLabels,
-    Months,
     cnn_inputs,
     cnn_labels,
     forward_returns,
@@ -45,6 +44,7 @@ from quant.features import (
     window_ends,
 )
 from quant.io import write_atomic, write_text_atomic
+from quant.market.calendar import Months
 from quant.metrics.accuracy import always_up_accuracy, direction_accuracy
 from quant.metrics.selection import monthly_selection_quality, summarise_selection
 from quant.models.cnn import CNNSettings, train_cnn
@@ -255,7 +255,7 @@ def _build(
     device: str | None,
     progress: bool | None,
 ) -> SignalTables:
-    months = Months.of(panel.dates)
+    months = panel.calendar.months
     bars = Bars.of(panel)
     blocks = walk_forward(months, config)
     inputs = cnn_inputs(panel, months, bars)

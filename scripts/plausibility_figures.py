@@ -19,7 +19,7 @@ import numpy as np
 
 from quant.data import DataWarning, MarketPanel, load_bars
 from quant.data.plausibility import suspect_factor_changes
-from quant.data.schema import limit_rates
+from quant.market.rules import limit_rates
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "ashare_daily_2010_2017.parquet"
 
@@ -49,7 +49,7 @@ def units(bars) -> None:
 
 
 def factors(panel: MarketPanel) -> None:
-    rates = limit_rates(panel.codes, panel.dates)
+    rates = limit_rates(panel.board, panel.dates, panel.is_st)
     previous = np.vstack([np.full((1, panel.adj_factor.shape[1]), np.nan), panel.adj_factor[:-1]])
     with np.errstate(invalid="ignore"):
         changes = panel.has_bar & (np.abs(previous / panel.adj_factor - 1) > 1e-6)

@@ -23,7 +23,7 @@ from tests.test_layouts import (
 )
 
 #: qlib's cn_data lists indices among its instruments: reading stocks skips them.
-pytestmark = pytest.mark.filterwarnings("ignore:.*skipped 1 indices:UserWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:.*skipped 1 instruments:UserWarning")
 
 
 def layout_sources(tmp_path: Path) -> dict[str, Path]:

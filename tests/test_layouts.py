@@ -17,7 +17,7 @@ from quant.data import DataError, DataWarning, ReadOptions, load_bars, load_inde
 
 #: qlib's cn_data lists indices among its instruments: reading stocks skips them, with a
 #: warning that the qlib tests check where it matters.
-pytestmark = pytest.mark.filterwarnings("ignore:.*skipped 1 indices:UserWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:.*skipped 1 instruments:UserWarning")
 
 # -- akshare: stock_zh_a_hist ------------------------------------------------------------
 
@@ -270,14 +270,17 @@ def check_qlib_values(bars: pd.DataFrame) -> None:
 def test_qlib_folder_with_adjusted_volume(tmp_path):
     # adjusted volume = raw shares / factor: 2e6 / 0.1, 4e6 / 0.1, 3e6 / 0.11
     folder = qlib_folder(tmp_path / "cn_data", [2.0e7, 4.0e7, np.nan, 3.0e6 / 0.11])
-    with pytest.warns(DataWarning, match=r"skipped 1 indices .*SH000300.*--index"):
+    with pytest.warns(
+        DataWarning,
+        match=r"skipped 1 instruments that are not A-share stocks \(SH000300\).*--index",
+    ):
         bars = load_bars(folder, format="qlib")
     check_qlib_values(bars)
 
 
 def test_qlib_folder_with_raw_volume(tmp_path):
     folder = qlib_folder(tmp_path / "cn_data", [2.0e6, 4.0e6, np.nan, 3.0e6])
-    with pytest.warns(DataWarning, match="skipped 1 indices"):
+    with pytest.warns(DataWarning, match="skipped 1 instruments"):
         check_qlib_values(load_bars(folder, format="qlib", options=ReadOptions(qlib_volume="raw")))
     # the same folder read with the default (adjusted volume): amount / volume is 10x the
     # price on every bar, and the units check says so
@@ -290,7 +293,8 @@ def test_qlib_folder_indices_and_faults(tmp_path):
     with pytest.warns(DataWarning) as caught:
         index = load_index(folder, format="qlib")
     said = " ".join(str(w.message) for w in caught)
-    assert "skipped 1 A-share stocks (SH600000)" in said and "no amount column" in said
+    assert "skipped 1 instruments that are not indices (SH600000)" in said
+    assert "no amount column" in said
     assert index["code"].astype(str).unique().tolist() == ["000300.SH"]
     assert len(index) == 5
     with pytest.raises(DataError, match=r"this is a qlib data folder.*--format qlib"):

@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from quant.data import DataError, DataWarning, ReadOptions, load_bars
+from quant.data import DataError, DataWarning, ReadOptions, load_bars, load_index
 from quant.data.validate import prepare_columns, validate_tidy
-from tests.conftest import make_bars
+from tests.conftest import make_bars, sessions
 
-DAYS = pd.bdate_range("2014-01-06", periods=8)
+DAYS = sessions("2014-01-06", periods=8)
 
 
 def good(code: str = "600000.SH") -> pd.DataFrame:
@@ -206,7 +206,7 @@ def test_gaps_are_warnings(tmp_path):
     assert re.search(r"1 codes have trading days without a bar .*\(2 stock-days", text)
     assert "600000.SH 2014-01-09..2014-01-10 (2 days)" in text
 
-    late = make_bars("000001.SZ", pd.bdate_range("2014-03-03", periods=3), [10.0] * 3)
+    late = make_bars("000001.SZ", sessions("2014-03-03", periods=3), [10.0] * 3)
     with pytest.warns(DataWarning, match="no bar for any code between 2014-01-15 and 2014-03-03"):
         load_bars(write_csv(tmp_path, pd.concat([good(), late]), "hole.csv"))
 
@@ -259,7 +259,7 @@ def test_units_tolerance_is_one_percent_beyond_low_and_high(tmp_path):
 def test_index_bars_are_not_held_to_share_prices(tmp_path):
     index = make_bars("000300.SH", DAYS, [3500.0] * 8, volume=1.5e9)
     index["amount"] = 1.7e11  # amount / volume = 113 yuan, no price of a 3,500-point index
-    assert len(load_bars(write_csv(tmp_path, index))) == 8
+    assert len(load_index(write_csv(tmp_path, index))) == 8
 
 
 def test_fractional_share_counts_are_an_error(tmp_path):

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from quant.data.panel import MarketPanel
-from quant.data.schema import limit_rates
+from quant.market.rules import limit_rates
 
 #: Room beyond the day's price limit for an ex-rights day's move from its reference price:
 #: the reference and the close are rounded to the fen and vendors round their factors.
@@ -45,7 +45,8 @@ def suspect_factor_changes(
     ``close``: raw closes (NaN without a bar); ``adj_factor``: raw x adj_factor =
     back-adjusted price, filled forward within each code as MarketPanel.adj_factor is;
     ``has_bar``: bool; ``limit_rate``: the daily price-limit rate, a number or a (T, N)
-    array (e.g. :func:`quant.data.schema.limit_rates`). All (T, N). ``slack``: see
+    array (e.g. :func:`quant.market.rules.limit_rates`; NaN: no limit, not judged). All
+    (T, N). ``slack``: see
     FACTOR_MOVE_SLACK.
 
     A change from factor f0 to f1 is an ex-rights day: the exchange's reference price (除权
@@ -77,10 +78,10 @@ def suspect_factor_changes(
 
 def factor_change_warning(panel: MarketPanel, most: int = 5) -> str | None:
     """A one-line warning naming the panel's suspect factor changes (see
-    :func:`suspect_factor_changes`, with each board's limit rate), or None."""
-    suspect = suspect_factor_changes(
-        panel.close, panel.adj_factor, panel.has_bar, limit_rates(panel.codes, panel.dates)
-    )
+    :func:`suspect_factor_changes`, with each board's limit rate on each day, the
+    risk-warning rate on ST days), or None."""
+    rates = limit_rates(panel.board, panel.dates, panel.is_st)
+    suspect = suspect_factor_changes(panel.close, panel.adj_factor, panel.has_bar, rates)
     rows, cols = np.nonzero(suspect)
     if not len(rows):
         return None

@@ -30,6 +30,7 @@ from quant.data.schema import (
     REQUIRED_COLUMNS,
 )
 from quant.errors import UserError
+from quant.market.securities import classify
 
 #: A code whose median gap between bars exceeds this many calendar days is not daily data.
 MAX_MEDIAN_GAP_DAYS = 5
@@ -411,13 +412,11 @@ def to_bool(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _stock_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Rows of A-share stock codes: the exchange their digits belong to is the one named
-    (000001.SZ is Ping An Bank; 000001.SH and 399001.SZ are indices)."""
-    from quant.data.akshare_source import exchange_of  # it imports this module
-
+    """Rows of A-share stock codes by the securities master (quant.market.securities):
+    000001.SZ is Ping An Bank, 000001.SH and 399001.SZ are indices, 510300.SH a fund."""
     names = frame["code"].cat.categories
-    stock = np.array([exchange_of(name[:6]) == name[7:] for name in names], dtype=bool)
-    return stock[frame["code"].cat.codes.to_numpy()]
+    stock = (classify(names)["kind"] == "stock").to_numpy() if len(names) else np.array([])
+    return stock.astype(bool)[frame["code"].cat.codes.to_numpy()]
 
 
 def _check_whole_shares(frame: pd.DataFrame, stock: np.ndarray) -> None:

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from quant.data import MarketPanel, load_bars, load_index
 from quant.engine.broker import AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
-from quant.engine.feeds import align, make_feeds, window_rows
+from quant.engine.feeds import align, make_feeds
 from quant.engine.plugins import load_strategy, strategy_name
 from quant.engine.strategy import AShareStrategy, Context, Plan
 
@@ -45,6 +45,8 @@ class StrategyResult:
     prepare_seconds: float = 0.0  # signals (and any training) outside backtrader
     backtest_seconds: float = 0.0
     seed: int | None = None  # set for strategies run once per seed
+    #: the calendar's sessions per year over the window (annualises volatility, Sharpe)
+    sessions_per_year: float = 0.0
 
     @property
     def label(self) -> str:
@@ -118,12 +120,18 @@ def prepare_context(
     config: BacktestConfig, panel: MarketPanel | None = None, index_panel: MarketPanel | None = None
 ) -> Context:
     """Load the data named by the config (unless panels are given) and fix the window."""
-    panel = panel if panel is not None else MarketPanel.from_frame(load_bars(config.data))
+    if panel is None:
+        bars = load_bars(
+            config.data,
+            code_changes=config.code_changes or None,
+            non_stocks=config.non_stocks,
+        )
+        panel = MarketPanel.from_frame(bars, calendar=config.calendar)
     if index_panel is None:
-        index_panel = MarketPanel.from_frame(load_index(config.index_data))
-    index_panel = align(index_panel, panel.dates)
+        index_panel = MarketPanel.from_frame(load_index(config.index_data), calendar="data")
+    index_panel = align(index_panel, panel.calendar)
     try:
-        rows = window_rows(panel.dates, config.start_date, config.end_date)
+        rows = panel.calendar.window(config.start_date, config.end_date)
     except ValueError as error:
         raise ConfigError(f"{config.data}: {error}") from None
     return Context(panel, index_panel, config, rows, Path(config.cache_dir), config.seed)
@@ -180,6 +188,7 @@ def run_strategy(
         name, strategy, broker, plan, len(feeds), (prepared - started, finished - prepared)
     )
     result.seed = seed
+    result.sessions_per_year = context.panel.calendar.sessions_per_year(context.rows)
     return result
 
 

@@ -22,9 +22,9 @@ field, else ``money``, taken as yuan (qlib documents no unit; the units check co
 with the prices); without either it is approximated, as for any file without amount.
 adj_factor = factor / the code's first factor, so that raw x adj_factor is back-adjusted
 and equals raw on the code's first day. A day whose close is NaN has no bar (suspended).
-Codes: SH600000 -> 600000.SH; instruments that are not A-share stocks (qlib's cn_data lists
-indices such as SH000300 among them) are skipped with a warning, or are the only ones kept
-when reading indices. Errors name the features folder and the line of calendars/day.txt.
+Codes: SH600000 -> 600000.SH; instruments that are not A-share stocks by the securities
+master (quant.market.securities; qlib's cn_data lists indices such as SH000300 among
+them) are skipped with a warning, and reading indices keeps the indices only. Errors name the features folder and the line of calendars/day.txt.
 
 Precision: float32 keeps about seven significant digits, so a raw volume of 50 million
 shares is known to a few shares.
@@ -38,10 +38,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quant.data.akshare_source import exchange_of
 from quant.data.layouts.common import Layout, ReadOptions
-from quant.data.schema import round_to_fen
 from quant.data.validate import DataError, DataWarning, prepare_columns
+from quant.market.rules import round_to_fen
+from quant.market.securities import KIND_NAMES, classify
 
 CALENDAR = Path("calendars") / "day.txt"
 INSTRUMENTS = Path("instruments") / "all.txt"
@@ -59,21 +59,22 @@ def read(path: Path, options: ReadOptions) -> list[pd.DataFrame]:
     if not matches(path, None):
         raise DataError(f"{path}: not a qlib data folder (no {CALENDAR} and {FEATURES}/)")
     calendar = _calendar(path / CALENDAR)
-    frames, skipped = [], []
-    for symbol in _instruments(path / INSTRUMENTS):
-        code, is_stock = _code(symbol, path / INSTRUMENTS)
-        if is_stock == options.index:
-            skipped.append(symbol)
-            continue
-        frame = _bars(path / FEATURES / symbol.lower(), code, calendar, options)
-        if len(frame):
-            frames.append(frame)
+    symbols = _instruments(path / INSTRUMENTS)
+    codes = [_code(symbol, path / INSTRUMENTS) for symbol in symbols]
+    kinds = classify(codes)["kind"].to_numpy() if codes else np.array([])
+    wanted = "index" if options.index else "stock"
+    frames = []
+    for symbol, code, kind in zip(symbols, codes, kinds):
+        if kind == wanted:
+            frame = _bars(path / FEATURES / symbol.lower(), code, calendar, options)
+            if len(frame):
+                frames.append(frame)
+    skipped = [symbol for symbol, kind in zip(symbols, kinds) if kind != wanted]
     if skipped:
-        what = "A-share stocks" if options.index else "indices or other non-A-share instruments"
-        hint = "" if options.index else " (import them separately with --index)"
+        hint = "" if options.index else " (import indices separately with --index)"
         warnings.warn(
-            f"{path}: skipped {len(skipped)} {what} ({', '.join(skipped[:5])}"
-            f"{', ...' if len(skipped) > 5 else ''}){hint}",
+            f"{path}: skipped {len(skipped)} instruments that are not {KIND_NAMES[wanted]} "
+            f"({', '.join(skipped[:5])}{', ...' if len(skipped) > 5 else ''}){hint}",
             DataWarning,
             stacklevel=3,
         )
@@ -98,11 +99,11 @@ def _instruments(path: Path) -> list[str]:
     return [line.split("\t")[0].strip() for line in lines if line.strip()]
 
 
-def _code(symbol: str, source: Path) -> tuple[str, bool]:
+def _code(symbol: str, source: Path) -> str:
     exchange, digits = symbol[:2].upper(), symbol[2:]
     if exchange not in ("SH", "SZ", "BJ") or len(digits) != 6 or not digits.isdigit():
         raise DataError(f"{source}: instrument {symbol!r} is not SH/SZ/BJ + six digits")
-    return f"{digits}.{exchange}", exchange_of(digits) == exchange
+    return f"{digits}.{exchange}"
 
 
 def _field(path: Path, days: int) -> tuple[int, np.ndarray]:

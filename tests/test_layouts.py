@@ -305,3 +305,13 @@ def test_qlib_folder_indices_and_faults(tmp_path):
     write_bin(folder / "features" / "sh600000" / "factor.day.bin", 3, [0.1] * 4)  # past the end
     with pytest.raises(DataError, match=r"factor\.day\.bin: not a qlib \.day\.bin file"):
         load_bars(folder, format="qlib")
+
+
+def test_baostock_export_loaded_as_tidy_names_the_layout(tmp_path):
+    baostock_rows().to_csv(tmp_path / "k.csv", index=False)
+    with pytest.raises(DataError, match=r"k\.csv: this is a baostock .*--format baostock"):
+        load_bars(tmp_path / "k.csv")
+    tidy_with_a_pctchg = baostock_rows().iloc[:2].assign(code="600000.SH")
+    tidy_with_a_pctchg[["date", "code", "open", "high", "low", "close", "volume", "amount",
+                        "pctChg"]].to_csv(tmp_path / "mine.csv", index=False)  # fmt: skip
+    assert len(load_bars(tmp_path / "mine.csv")) == 2  # one baostock-like column is not enough

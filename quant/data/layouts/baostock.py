@@ -48,7 +48,8 @@ MARKERS = frozenset({"adjustflag", "tradestatus", "isST", "preclose", "pctChg"})
 
 
 def matches(path: Path, columns: frozenset[str] | None) -> bool:
-    return columns is not None and "code" in columns and bool(MARKERS & columns)
+    """Two of baostock's own field names beside ``code`` (one could be a user's column)."""
+    return columns is not None and "code" in columns and len(MARKERS & columns) >= 2
 
 
 def read(path: Path, options: ReadOptions) -> list[pd.DataFrame]:

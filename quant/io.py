@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,3 +42,24 @@ def write_atomic(target: str | Path, write: Callable[[Path], object]) -> Path:
 
 def write_text_atomic(target: str | Path, text: str) -> Path:
     return write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+@contextmanager
+def atomic_folder(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; rename it onto ``target`` only if the
+    block finishes without error, otherwise delete it. ``target`` must not exist or be an
+    empty folder (a folder with files is never replaced: FileExistsError)."""
+    target = Path(target)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise FileExistsError(f"{target} exists and is not an empty folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield temporary
+        os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp makes 0700 folders
+        if target.exists():
+            target.rmdir()
+        os.replace(temporary, target)
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary)

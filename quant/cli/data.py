@@ -1,5 +1,5 @@
-"""``quant data ...``: look at market data, download it with akshare, or generate a
-synthetic market."""
+"""``quant data ...``: look at market data, download it with akshare, import it from the
+layouts people hold (akshare, tushare, baostock, qlib), or generate a synthetic market."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import sys
 from pathlib import Path
 
 from quant.data import DataError, MarketPanel, load_any
@@ -26,6 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_market_options(info)
     info.set_defaults(run=run_info)
     _register_fetch(actions)
+    _register_import(actions)
     _register_synth(actions)
 
 
@@ -68,6 +70,42 @@ def _register_fetch(actions: argparse._SubParsersAction) -> None:
         "--retry-empty", action="store_true", help="ask again for codes that came back empty"
     )
     fetch.set_defaults(run=run_fetch)
+
+
+def _register_import(actions: argparse._SubParsersAction) -> None:
+    from quant.data.layouts import FORMATS, QLIB_VOLUMES
+
+    command = actions.add_parser(
+        "import",
+        help="convert akshare, tushare, baostock or qlib files into a store (offline)",
+        description="Read daily bars in a known layout, map names, codes, units and dates "
+        "into the tidy schema, check them as any data is checked, and write a store folder "
+        "(one Parquet file per code and a manifest) that --data reads. See "
+        "docs/data_sources.md for each layout's mapping.",
+    )
+    command.add_argument("source", type=Path, metavar="SRC", help="a file or a folder of files")
+    command.add_argument("--format", required=True, choices=FORMATS, help="the layout of SRC")
+    command.add_argument("--out", required=True, type=Path, help="the store folder (new or empty)")
+    command.add_argument(
+        "--encoding", default=None, help="encoding of CSV files (default: UTF-8, else GBK)"
+    )
+    command.add_argument(
+        "--date-format",
+        default=None,
+        help="strptime format of text dates, e.g. %%d/%%m/%%Y; needed for day- or month-first "
+        "dates such as 03/01/2017",
+    )
+    command.add_argument(
+        "--index", action="store_true", help="the bars are indices (codes name their exchange)"
+    )
+    command.add_argument(
+        "--qlib-volume",
+        choices=QLIB_VOLUMES,
+        default="adjusted",
+        help="qlib only: volume is adjusted (raw = volume x factor, qlib's convention; the "
+        "default) or raw shares",
+    )
+    command.set_defaults(run=run_import)
 
 
 def _register_synth(actions: argparse._SubParsersAction) -> None:
@@ -122,7 +160,10 @@ def describe(
     drop_non_stocks: bool = False,
 ) -> dict[str, object]:
     """The figures `quant data info` prints for stock or index data; a store or synthetic
-    folder adds what its manifest says (survivor bias, or how the market was generated)."""
+    folder adds what its manifest says (survivor bias, how the market was generated, where
+    it was imported from). ``warnings`` lists what the panel-wide plausibility checks of
+    stock data found (quant.data.plausibility)."""
+    from quant.data.plausibility import factor_change_warning, survivorship_warning
     from quant.data.store import read_manifest, survivorship
 
     frame, kind = load_any(
@@ -142,8 +183,12 @@ def describe(
         manifest = None
     if manifest is not None and manifest.get("kind") == "synthetic":
         summary["synthetic"] = {k: manifest[k] for k in ("seed", "stocks", "days", "delisted")}
+    elif manifest is not None and "imported" in manifest:
+        summary["imported"] = manifest["imported"]
     elif manifest is not None:
         summary["store"] = {"kind": manifest["kind"], **survivorship(manifest)}
+    checks = (factor_change_warning(panel), survivorship_warning(panel)) if kind == "stock" else ()
+    summary["warnings"] = [line for line in checks if line is not None]
     return summary
 
 
@@ -151,10 +196,9 @@ def run_info(args: argparse.Namespace) -> int:
     summary = describe(
         args.data, args.calendar or "exchange", args.code_changes, args.drop_non_stocks
     )
-    if args.json:
-        print(json.dumps(summary, indent=2))
-        return 0
-    print(format_summary(summary))
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    for line in summary["warnings"]:
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 
@@ -190,6 +234,11 @@ def format_summary(summary: dict[str, object]) -> str:
         )
     if "store" in summary:
         lines.append(f"survivorship            {_survivorship_line(summary['store'])}")
+    if "imported" in summary:
+        made = summary["imported"]
+        lines.append(
+            f"imported                from {made['format']} files at {made['from']} ({made['at']})"
+        )
     return "\n".join(lines)
 
 
@@ -273,6 +322,43 @@ def run_fetch(args: argparse.Namespace) -> int:
         f"{report.requested:,} codes: {report.fetched:,} fetched ({report.new_rows:,} new "
         f"bars, {report.empty:,} empty), {report.up_to_date:,} already up to date; "
         f"{report.requests:,} requests. Store: {args.store}"
+    )
+    return 0
+
+
+# -- import ------------------------------------------------------------------------------
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from quant.data import load_bars, load_index
+    from quant.data.layouts import ReadOptions
+    from quant.data.store import write_imported
+
+    options = ReadOptions(
+        encoding=args.encoding,
+        date_format=args.date_format,
+        index=args.index,
+        qlib_volume=args.qlib_volume,
+    )
+    load = load_index if args.index else load_bars
+    bars = load(args.source, format=args.format, options=options)
+    imported = {
+        "format": args.format,
+        "from": str(args.source.resolve()),
+        "options": {
+            k: v
+            for k, v in vars(options).items()
+            if v not in (None, False) and (k != "qlib_volume" or args.format == "qlib")
+        },
+    }
+    try:
+        write_imported(bars, args.out, kind="index" if args.index else "stocks", imported=imported)
+    except FileExistsError as error:
+        raise UserError(f"{error}: choose a new or empty folder for --out") from None
+    print(
+        f"{bars['code'].nunique():,} codes, {len(bars):,} bars "
+        f"({bars['date'].min().date()} .. {bars['date'].max().date()}) from {args.source} "
+        f"({args.format}) -> {args.out}"
     )
     return 0
 

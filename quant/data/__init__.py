@@ -1,19 +1,23 @@
 """Market data: sources -> one tidy table -> MarketPanel.
 
 ``load_bars(source)`` accepts ``"sample"`` (the built-in real subset) or a path to a
-Parquet/CSV file or folder in the tidy schema (an akshare store is such a folder).
+Parquet/CSV file or folder in the tidy schema (an akshare store or an imported store is
+such a folder); with ``format=`` one of the layouts of :mod:`quant.data.layouts`
+(akshare, tushare, baostock, qlib), it reads that layout directly.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from quant.data.code_changes import apply_code_changes, codes_to_read, read_code_changes
 from quant.data.files import read_tidy
+from quant.data.layouts import ReadOptions, read_layout
 from quant.data.panel import MarketPanel
 from quant.data.sample import SAMPLE_INDEX, SAMPLE_STOCKS
 from quant.data.validate import DataError, DataWarning
@@ -23,6 +27,7 @@ __all__ = [
     "DataError",
     "DataWarning",
     "MarketPanel",
+    "ReadOptions",
     "load_any",
     "load_bars",
     "load_index",
@@ -45,20 +50,26 @@ def load_bars(
     source: str | Path,
     codes: Sequence[str] | None = None,
     *,
+    format: str = "tidy",
+    options: ReadOptions | None = None,
     code_changes: str | Path | pd.DataFrame | None = None,
     non_stocks: str = "error",
 ) -> pd.DataFrame:
     """Validated tidy stock bars, sorted by (code, date); only ``codes`` if given.
 
-    ``code_changes`` (a file, see quant.data.code_changes, or its table) merges re-coded
-    securities under their new codes. Codes that are not A-share stocks (indices, funds,
-    bonds, B shares: quant.market.securities) are an error naming them, or with
-    ``non_stocks = "drop"`` dropped with a warning.
+    ``format``: "tidy" or a layout of :mod:`quant.data.layouts` (akshare, tushare,
+    baostock, qlib); ``options``: encoding, date format and layout options
+    (:class:`quant.data.layouts.ReadOptions`). ``code_changes`` (a file, see
+    quant.data.code_changes, or its table) merges re-coded securities under their new
+    codes. Codes that are not A-share stocks (indices, funds, bonds, B shares:
+    quant.market.securities) are an error naming them, or with ``non_stocks = "drop"``
+    dropped with a warning. Raises DataError naming the file, row, code and date at fault.
     """
     changes = _code_changes(code_changes)
     if codes is not None and changes is not None:
         codes = codes_to_read(list(codes), changes)
-    return _stock_bars(read_tidy(resolve_source(source), codes), str(source), changes, non_stocks)
+    frame = _read(resolve_source(source), codes, format, options)
+    return _stock_bars(frame, str(source), changes, non_stocks)
 
 
 def load_any(
@@ -76,10 +87,24 @@ def load_any(
     return _stock_bars(frame, str(source), _code_changes(code_changes), non_stocks), "stock"
 
 
-def load_index(source: str | Path) -> pd.DataFrame:
+def load_index(
+    source: str | Path, *, format: str = "tidy", options: ReadOptions | None = None
+) -> pd.DataFrame:
     """Validated tidy index bars (same schema, no adj_factor needed); every code must be an
-    index (quant.market.securities)."""
-    return _only(read_tidy(resolve_source(source, index=True)), "index", str(source))
+    index (quant.market.securities). ``format`` and ``options`` as for :func:`load_bars`
+    (a layout's index codes must name their exchange, e.g. 000300.SH)."""
+    options = replace(options or ReadOptions(), index=True)
+    frame = _read(resolve_source(source, index=True), None, format, options)
+    return _only(frame, "index", str(source))
+
+
+def _read(
+    path: Path, codes: Sequence[str] | None, format: str, options: ReadOptions | None
+) -> pd.DataFrame:
+    options = options or ReadOptions()
+    if format != "tidy":
+        return read_layout(path, format, options, codes)
+    return read_tidy(path, codes, encoding=options.encoding, date_format=options.date_format)
 
 
 def load_panel(source: str | Path, **options) -> MarketPanel:

@@ -20,9 +20,9 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.offsets import BDay
 
 from quant.data.panel import MarketPanel
+from quant.market.calendar import Months
 
 MONTHLY_RETURNS = 12  # months t-13 .. t-2
 DAILY_RETURNS = 20  # the 20 most recent daily returns, up to the decision day
@@ -39,67 +39,6 @@ def carried_close(panel: MarketPanel) -> np.ndarray:
     before its first. A holder of a suspended or delisted code is marked at this price."""
     close = np.where(panel.tradable, panel.adj_close, np.nan)
     return pd.DataFrame(close).ffill().to_numpy()
-
-
-# -- the monthly calendar ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Months:
-    """The panel's calendar cut into calendar months (only months with trading days)."""
-
-    periods: pd.PeriodIndex
-    first_row: np.ndarray
-    last_row: np.ndarray
-    #: False only for the data's last month when the data stops before that month's end.
-    complete: np.ndarray
-    n_rows: int
-
-    @classmethod
-    def of(cls, dates: pd.DatetimeIndex) -> Months:
-        periods = dates.to_period("M")
-        change = np.flatnonzero(periods[1:] != periods[:-1]) + 1
-        first_row = np.r_[0, change]
-        last_row = np.r_[change - 1, len(dates) - 1]
-        complete = np.ones(len(first_row), dtype=bool)
-        complete[-1] = (dates[-1] + BDay(1)).to_period("M") != periods[-1]
-        return cls(periods[first_row], first_row, last_row, complete, len(dates))
-
-    @cached_property
-    def ordinal(self) -> np.ndarray:
-        return np.asarray(self.periods.year * 12 + self.periods.month)
-
-    def consecutive(self, k: np.ndarray, back: int) -> np.ndarray:
-        """Whether month ``k`` and the ``back`` months before it are all in the calendar."""
-        k = np.asarray(k)
-        ok = k >= back
-        earlier = np.where(ok, k - back, 0)
-        return ok & (self.ordinal[k] - self.ordinal[earlier] == back)
-
-    @cached_property
-    def decision_row(self) -> np.ndarray:
-        """Row deciding each month (last day of the previous month), -1 where there is none."""
-        k = np.arange(len(self.periods))
-        has = self.consecutive(k, 1)
-        return np.where(has, self.last_row[np.maximum(k - 1, 0)], -1)
-
-    def holding_rows(self, k: int) -> np.ndarray:
-        """Rows on which month ``k``'s holdings are decided: its decision row up to the day
-        before its last day (that day decides month ``k + 1``); to the data's end if the
-        month is incomplete."""
-        if self.decision_row[k] < 0:
-            raise ValueError(f"month {self.periods[k]} has no decision date in the data")
-        stop = self.last_row[k] if self.complete[k] else self.n_rows
-        return np.arange(self.decision_row[k], stop)
-
-    def index(self, month: str | pd.Period) -> int:
-        """Position of a calendar month; a clear error if the data has no day in it."""
-        period = pd.Period(month, freq="M")
-        found = np.flatnonzero(self.periods == period)
-        if not len(found):
-            raise ValueError(
-                f"month {period} has no trading day in the data "
-                f"({self.periods[0]}..{self.periods[-1]})"
-            )
-        return int(found[0])
 
 
 # -- bars of each code, stacked ------------------------------------------------------------
@@ -207,7 +146,7 @@ def cnn_inputs(
     panel: MarketPanel, months: Months | None = None, bars: Bars | None = None
 ) -> CNNInputs:
     """Standardised CNN inputs of every decision date of the panel."""
-    months = months or Months.of(panel.dates)
+    months = months or panel.calendar.months
     bars = bars or Bars.of(panel)
     return standardise(cnn_returns(panel, months, bars))
 

@@ -1,14 +1,21 @@
-"""Atomic file writing: a reader never sees a half-written file, even if the writer dies.
+"""Atomic writing of files and folders: a reader never sees a half-written one, even if the
+writer dies.
 
-A temporary file is named ``.<target>.<pid>.<random>.tmp``, beside its target, so that a
-later run can tell the temporaries of a process that died (killed between writing and
-renaming) from those of one still writing, and remove only the former
-(:func:`remove_stale_temporaries`)."""
+A temporary is made beside its target and named ``.<target>.<pid>.<random>.tmp`` after
+the process writing it, so that a later run can tell the temporaries of a process that
+died (killed between writing and renaming) from those of one still writing, and remove
+only the former (:func:`remove_stale_temporaries`).
+"""
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import re
+import secrets
+import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,8 +23,17 @@ from pathlib import Path
 
 import psutil
 
-#: ``.<name>.<pid>.<random>.tmp``: mkstemp's random part has no dots.
-TEMPORARY = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp$")
+#: ``.<target>.<pid>.<random>.tmp`` (being written) or ``.old`` (an old folder moved aside
+#: by :func:`exchange_folders`); the random part has no dots.
+TEMPORARY = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.[^.]+\.(?P<kind>tmp|old)$")
+
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def temporary_prefix(target: Path) -> str:
+    """How the names of this process's temporaries for ``target`` begin."""
+    return f".{target.name}.{os.getpid()}."
 
 
 @contextmanager
@@ -26,8 +42,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     block finishes without error, otherwise delete it."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{target.name}.{os.getpid()}."
-    handle, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
+    handle, name = tempfile.mkstemp(
+        prefix=temporary_prefix(target), suffix=".tmp", dir=target.parent
+    )
     os.close(handle)
     temporary = Path(name)
     try:
@@ -56,19 +73,120 @@ def write_text_atomic(target: str | Path, text: str) -> Path:
     return write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
 
 
+def must_be_empty(target: Path) -> None:
+    """The default rule of :func:`atomic_folder`: nothing there, or an empty folder."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise FileExistsError(f"{target} exists and is not an empty folder")
+
+
+@contextmanager
+def atomic_folder(
+    target: str | Path, replaceable: Callable[[Path], None] = must_be_empty
+) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; when the block finishes without error,
+    put it in place of ``target``, otherwise delete it.
+
+    ``replaceable(target)`` raises if what is at ``target`` may not be replaced; it is
+    called before the block and again before the swap (default: :func:`must_be_empty`).
+    A folder that is there is swapped out in one step (:func:`exchange_folders`) and then
+    deleted, so a reader sees the old folder or the new one, whole, at every moment.
+    """
+    target = Path(target)
+    replaceable(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(
+        tempfile.mkdtemp(prefix=temporary_prefix(target), suffix=".tmp", dir=target.parent)
+    )
+    try:
+        os.chmod(temporary, 0o777 & ~current_umask())  # mkdtemp makes 0700 folders
+        yield temporary
+        replaceable(target)
+        if target.exists():
+            exchange_folders(temporary, target)  # the temporary name now holds the old one
+        else:
+            os.rename(temporary, target)
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary)
+
+
+def exchange_folders(new: Path, old: Path) -> None:
+    """Swap the folders ``new`` and ``old``: afterwards ``old`` holds what ``new`` held and
+    the other way round. In one step where the system has it (Linux renameat2 with
+    RENAME_EXCHANGE, see renameat2(2)); elsewhere by three renames, the old folder passing
+    through ``.<old>.<pid>.<random>.old``: a kill then may leave ``old`` missing, and
+    :func:`remove_stale_temporaries` puts it back."""
+    if _exchange_atomically(new, old):
+        return
+    aside = old.with_name(f"{temporary_prefix(old)}{secrets.token_hex(4)}.old")
+    os.rename(old, aside)
+    os.rename(new, old)
+    os.rename(aside, new)
+
+
+def _exchange_atomically(new: Path, old: Path) -> bool:
+    """False where the system or the file system lacks the exchange."""
+    if _RENAMEAT2 is None:
+        return False
+    if _RENAMEAT2(AT_FDCWD, os.fsencode(new), AT_FDCWD, os.fsencode(old), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(old))
+
+
+def _renameat2() -> ctypes._CFuncPtr | None:
+    """glibc's renameat2 (2.28 and later); None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    function.restype = ctypes.c_int
+    return function
+
+
+_RENAMEAT2 = _renameat2()
+
+
 def writer_alive(pid: int) -> bool:
     """Whether the process that named a temporary after itself may still be writing it
     (a reused pid keeps a stale temporary until a later run: never the other way round)."""
     return pid == os.getpid() or psutil.pid_exists(pid)
 
 
-def remove_stale_temporaries(folder: str | Path) -> list[Path]:
-    """Delete the temporary files (see :func:`atomic_path`) under ``folder``, at any depth,
-    whose writing process has ended; return them."""
+def remove_stale_temporaries(
+    folder: str | Path, target: str | None = None, recursive: bool = False
+) -> list[Path]:
+    """Delete the temporaries in ``folder`` (at any depth with ``recursive``; only those of
+    ``target`` if given) whose writing process has ended, and return them. An old folder
+    moved aside by :func:`exchange_folders` goes back in place if its target is missing."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
     removed = []
-    for path in Path(folder).rglob(".*.tmp"):
+    for path in sorted(folder.rglob(".*") if recursive else folder.glob(".*")):
         match = TEMPORARY.match(path.name)
-        if match and path.is_file() and not writer_alive(int(match.group(1))):
+        if not match or (target is not None and match["target"] != target):
+            continue
+        if writer_alive(int(match["pid"])) or not path.exists():  # or inside one removed
+            continue
+        original = path.with_name(match["target"])
+        if match["kind"] == "old" and not original.exists():
+            os.rename(path, original)
+        elif path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        else:
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed

@@ -36,7 +36,7 @@ def strategy_metrics(result: StrategyResult) -> dict[str, Any]:
     stuck = last[~last["tradable"].astype(bool)]
     traded = float(fills["value"].sum()) if len(fills) else 0.0
     figures: dict[str, Any] = {
-        **summarize(result.nav),
+        **summarize(result.nav, result.sessions_per_year),
         "turnover": annual_turnover(traded, result.equity),
         "trades": len(fills),
         "costs": float(fills["costs"].sum()) if len(fills) else 0.0,
@@ -326,7 +326,12 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
         "",
         "Every refused order counts, including the daily retries of an order the market keeps "
         "refusing (a long suspension); for strategies run per seed, counts are totals over the "
-        "seeds. A stock that stops trading is not sold for the holder (a delisting cannot be "
+        "seeds. The market refuses at the fill: `suspended`, `limit-up`, `limit-down`, `T+1`, "
+        "`order size` (a size the board does not allow), `cash`. The sizing refuses when the "
+        "order is placed: `below minimum order` (a buy that would open a position but whose "
+        "budget is under the board's minimum order: 100 shares, 200 on STAR), which is why an "
+        "expensive stock in a small slice of equity is not held. "
+        "A stock that stops trading is not sold for the holder (a delisting cannot be "
         "told from a long suspension without looking ahead): it stays, valued at its last "
         "close, unless rules.write_off_after_days closes it after that many days without a bar.",
         "",

@@ -1,19 +1,14 @@
-"""Run folders that are whole: checked before any work, written beside, moved into place.
+"""Run folders that are whole: checked before any work, written beside, swapped in.
 
-A run is written into a staging folder beside its target, ``.<name>.partial-<pid>-<random>``,
-and moved into place only once every file is written. An existing target is swapped with
-the staging folder in one step (Linux ``renameat2(RENAME_EXCHANGE)``, see renameat2(2)), so
-a reader of the target sees the old run or the new one, whole, at every moment; the old run
-then sits under the staging name and is deleted. Where the exchange is missing (other
-systems, some network file systems) the old run is first renamed to
-``.<name>.replaced-<pid>-<random>``, then the new one in: a kill between the two renames
-leaves no target for a moment, and the next run into the same target puts the old run back.
+A run is written into a temporary folder beside its target (``.<name>.<pid>.<random>.tmp``,
+see quant.io.atomic_folder) and put in place only once every file is written: an existing
+run folder is swapped out in one step and then deleted, so a reader of the target sees
+the old run or the new one, whole, at every moment. Whatever a killed run leaves beside
+its target is named after the run's process and removed by the next run into that
+target, once that process has ended (quant.io.remove_stale_temporaries).
 
-Whatever a killed run leaves beside its target (a staging folder, an old run being
-deleted) is named after the run's process and removed by the next run into that target,
-once that process has ended.
-
-What may be written over (:func:`check_output`, also checked again before the swap):
+What may be written over (checked by :func:`check_output` before any work, and again
+before the swap):
 
 - nothing there, or an empty folder: written;
 - a run folder (``config.toml`` and ``metrics.json``, and only files of the kinds a run
@@ -23,30 +18,18 @@ What may be written over (:func:`check_output`, also checked again before the sw
 
 from __future__ import annotations
 
-import ctypes
-import errno
-import os
-import re
-import secrets
-import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from quant.errors import UserError
-from quant.io import TEMPORARY, current_umask, writer_alive
+from quant.io import TEMPORARY, atomic_folder, remove_stale_temporaries, temporary_prefix
 
 #: Files that mark a folder as a run folder.
 RUN_MARKERS = ("config.toml", "metrics.json")
 #: The kinds of files a run folder holds (see quant.report.write_run).
 RUN_FILE_SUFFIXES = frozenset({".toml", ".json", ".csv", ".parquet", ".png", ".md"})
-#: A staging folder, or an old run being deleted; ``replaced``: an old run moved aside.
-LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>partial|replaced)-(?P<pid>\d+)-[^.]+$")
-
-AT_FDCWD = -100
-RENAME_EXCHANGE = 2
 
 
 class OutputError(UserError):
@@ -56,33 +39,47 @@ class OutputError(UserError):
 def check_output(target: str | Path, force: bool = False) -> Path:
     """Fail now, with one line, if the run folder cannot be written to ``target`` at the
     end: ``target`` is a file or holds other files, holds a run and ``force`` is not set,
-    or its parent cannot be created or written (probed by creating and removing a staging
-    folder there). Removes what killed runs left beside ``target``. Returns the absolute
-    target. Raises :class:`OutputError`."""
+    or its parent cannot be created or written (probed by creating and removing a
+    temporary folder there). Removes what killed runs left beside ``target``. Returns the
+    absolute target. Raises :class:`OutputError`."""
     target = _prepare(target, force)
-    _make_staging(target).rmdir()
+    try:
+        probe = tempfile.mkdtemp(prefix=temporary_prefix(target), suffix=".tmp", dir=target.parent)
+        Path(probe).rmdir()
+    except OSError as error:
+        raise OutputError(f"cannot write the run folder {target}: {_reason(error)}") from None
     return target
 
 
 @contextmanager
 def staged_folder(target: str | Path, force: bool = False) -> Iterator[Path]:
-    """Yield an empty staging folder beside ``target`` to write a run into; when the block
-    ends without error, put it in place of ``target`` (see the module's rules; raises
-    :class:`OutputError`). On an error or an interrupt, the staging folder is deleted and
-    ``target`` is left as it was."""
+    """Yield an empty temporary folder beside ``target`` to write a run into; when the
+    block ends without error, put it in place of ``target`` (by the module's rules). On
+    an error or an interrupt the temporary folder is deleted and ``target`` is left as it
+    was. Raises :class:`OutputError`, also for a failed write (a full disk)."""
     target = _prepare(target, force)
-    staging = _make_staging(target)
     try:
-        yield staging
-        _refuse_unless_writable(target, force)  # the same rules, in case it changed meanwhile
-        if target.exists():
-            _exchange(staging, target)
-            shutil.rmtree(staging)  # the old run
-        else:
-            os.rename(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        with atomic_folder(target, lambda t: _refuse_unless_writable(t, force)) as folder:
+            yield folder
+    except OSError as error:
+        raise OutputError(
+            f"cannot write the run folder {target}: {_reason(error)} (what was there is "
+            "left as it was)"
+        ) from None
+
+
+def _prepare(target: str | Path, force: bool) -> Path:
+    target = Path(target).resolve()
+    existing = next(folder for folder in target.parents if folder.exists())
+    if not existing.is_dir():
+        raise OutputError(f"cannot write the run folder {target}: {existing} is a file")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target.parent, target.name)
+    except OSError as error:
+        raise OutputError(f"cannot write the run folder {target}: {_reason(error)}") from None
+    _refuse_unless_writable(target, force)
+    return target
 
 
 def _refuse_unless_writable(target: Path, force: bool) -> None:
@@ -117,93 +114,6 @@ def _not_a_run(folder: Path) -> str:
         or (entry.suffix not in RUN_FILE_SUFFIXES and not TEMPORARY.match(entry.name))
     )
     return f"it holds {', '.join(foreign[:3])}" if foreign else ""
-
-
-def _prepare(target: str | Path, force: bool) -> Path:
-    target = Path(target).resolve()
-    existing = next(folder for folder in target.parents if folder.exists())
-    if not existing.is_dir():
-        raise OutputError(f"cannot write the run folder {target}: {existing} is a file")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"cannot write the run folder {target}: {_reason(error)}") from None
-    remove_leftovers(target)
-    _refuse_unless_writable(target, force)
-    return target
-
-
-def _make_staging(target: Path) -> Path:
-    try:
-        staging = Path(
-            tempfile.mkdtemp(prefix=f".{target.name}.partial-{os.getpid()}-", dir=target.parent)
-        )
-        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes 0700 folders
-    except OSError as error:
-        raise OutputError(f"cannot write the run folder {target}: {_reason(error)}") from None
-    return staging
-
-
-def remove_leftovers(target: Path) -> list[Path]:
-    """Delete what runs into ``target`` that have ended left beside it; an old run moved
-    aside (see the module) goes back in place if the target is missing. Returns what was
-    deleted."""
-    removed = []
-    for entry in sorted(target.parent.iterdir()):
-        match = LEFTOVER.match(entry.name)
-        if not match or match["name"] != target.name or writer_alive(int(match["pid"])):
-            continue
-        if match["kind"] == "replaced" and not target.exists():
-            os.rename(entry, target)
-            continue
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(entry)
-    return removed
-
-
-def _exchange(new: Path, old: Path) -> None:
-    """Swap the folders ``new`` and ``old``: afterwards ``old`` holds the new run and
-    ``new`` the old one."""
-    if _exchange_atomically(new, old):
-        return
-    aside = old.with_name(f".{old.name}.replaced-{os.getpid()}-{secrets.token_hex(4)}")
-    os.rename(old, aside)
-    os.rename(new, old)
-    os.rename(aside, new)
-
-
-def _exchange_atomically(new: Path, old: Path) -> bool:
-    """renameat2(RENAME_EXCHANGE) (Linux >= 3.15, glibc >= 2.28); False where the system
-    or the file system lacks it."""
-    if _RENAMEAT2 is None:
-        return False
-    if _RENAMEAT2(AT_FDCWD, os.fsencode(new), AT_FDCWD, os.fsencode(old), RENAME_EXCHANGE) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), str(old))
-
-
-def _renameat2() -> ctypes._CFuncPtr | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_uint,
-    ]
-    function.restype = ctypes.c_int
-    return function
-
-
-_RENAMEAT2 = _renameat2()
 
 
 def _reason(error: OSError) -> str:

@@ -38,7 +38,6 @@ from quant.features import (
     Bars,
     CNNInputs,
     CNNLabels,
-    Months,
     cnn_inputs,
     cnn_labels,
     forward_returns,
@@ -46,6 +45,7 @@ from quant.features import (
     window_ends,
 )
 from quant.io import remove_stale_temporaries, write_atomic, write_text_atomic
+from quant.market.calendar import Months
 from quant.metrics.accuracy import always_up_accuracy, direction_accuracy
 from quant.metrics.selection import monthly_selection_quality, summarise_selection
 from quant.models.cnn import CNNSettings, train_cnn
@@ -230,7 +230,7 @@ def build_signals(
     then each model's training by epoch (see quant.progress)."""
     key = cache_key(panel, config)
     folder = Path(cache_dir) / key
-    remove_stale_temporaries(cache_dir)
+    remove_stale_temporaries(cache_dir, recursive=True)
     cached = load_tables(folder)
     if cached is not None:
         log.info("signal tables reused from %s", folder)
@@ -258,7 +258,7 @@ def _build(
     device: str | None,
 ) -> SignalTables:
     with progress.step("features", 5, "step") as features:
-        months = Months.of(panel.dates)
+        months = panel.calendar.months
         bars = Bars.of(panel)
         blocks = walk_forward(months, config)
         features.advance()

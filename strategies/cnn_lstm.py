@@ -23,7 +23,6 @@ from typing import Any
 
 import pandas as pd
 
-from quant.calendar import month_end_rows
 from quant.engine.config import ConfigError
 from quant.engine.strategy import AShareStrategy, Context, Plan
 
@@ -155,7 +154,7 @@ def timing_plan(
         inside["date"], inside["code"].astype(str), inside["signal"], strict=True
     ):
         signals.setdefault(pd.Timestamp(date), {})[code] = int(signal)
-    ends = month_end_rows(context.panel.dates)
+    ends = context.panel.calendar.month_end_rows()
     ends = ends[(ends > context.rows.start) & (ends < context.rows.stop)]
     liquidation = frozenset(context.panel.dates[ends - 1])
     codes = sorted({code for codes in picks.values() for code in codes})

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quant.calendar import month_end_rows
 from quant.engine.strategy import Context, Plan
 from quant.selection import top_fraction as select_top
 from strategies.monthly import MonthlyRebalance, decision_rows, equal_weight_plan
@@ -29,7 +28,7 @@ class Momentum(MonthlyRebalance):
         scores = momentum_scores(
             context.panel.adj_close,
             context.panel.tradable,
-            context.panel.dates,
+            context.panel.calendar.month_end_rows(),
             rows,
             formation_months,
             skip_months,
@@ -45,16 +44,16 @@ class Momentum(MonthlyRebalance):
 def momentum_scores(
     adj_close: np.ndarray,
     tradable: np.ndarray,
-    dates: pd.DatetimeIndex,
+    ends: np.ndarray,
     rows: np.ndarray,
     formation_months: int,
     skip_months: int,
 ) -> np.ndarray:
     """Score per (decision row, stock): the adjusted return from the month end
     ``skip + formation`` months before the decision month end to the one ``skip`` months
-    before it. Only month ends up to the decision date are read. NaN where a stock lacks
-    a price at either end or cannot trade on the decision date."""
-    ends = month_end_rows(dates)
+    before it; ``ends`` are the rows of the month ends (TradingCalendar.month_end_rows).
+    Only month ends up to the decision date are read. NaN where a stock lacks a price at
+    either end or cannot trade on the decision date."""
     prices = pd.DataFrame(adj_close).ffill().to_numpy()  # last price while suspended
     scores = np.full((len(rows), adj_close.shape[1]), np.nan)
     for k, row in enumerate(rows):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from quant.calendar import month_end_rows
 from quant.engine.strategy import AShareStrategy, Context, Plan
 
 Weights = dict[pd.Timestamp, dict[str, float]]
@@ -45,9 +44,9 @@ class MonthlyRebalance(AShareStrategy):
 
 
 def decision_rows(context: Context) -> np.ndarray:
-    """Month-end rows inside the window where a decision can still be executed (not the
-    window's last day)."""
-    rows = month_end_rows(context.panel.dates)
+    """Month-end rows (the last session of each month, from the panel's trading calendar)
+    inside the window where a decision can still be executed (not the window's last day)."""
+    rows = context.panel.calendar.month_end_rows()
     return rows[(rows >= context.rows.start) & (rows < context.rows.stop - 1)]
 
 

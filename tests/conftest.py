@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from quant.market.calendar import exchange_sessions, sessions_from
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SHARED_STOCKS = SHARED_DATA / "ashare_daily_2010_2017.parquet"
 SHARED_INDEX = SHARED_DATA / "ashare_index_2010_2017.parquet"
@@ -36,6 +38,22 @@ def dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+def sessions(
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    periods: int | None = None,
+) -> pd.DatetimeIndex:
+    """Exchange sessions (XSHG), the trading days test markets must use: from ``start`` to
+    ``end``, or ``periods`` of them from ``start`` (or up to ``end``)."""
+    known = exchange_sessions()
+    if start is not None and periods is not None:
+        return sessions_from(start, periods)
+    inside = known[known <= pd.Timestamp(end)] if end is not None else known
+    if start is not None:
+        inside = inside[inside >= pd.Timestamp(start)]
+    return inside[-periods:] if periods is not None else inside
 
 
 def make_bars(

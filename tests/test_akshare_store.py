@@ -29,7 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quant.cli import main
-from quant.data import DataError, MarketPanel, load_bars
+from quant.data import DataError, MarketPanel, load_bars, load_index
 from quant.data.akshare_source import (
     HIST_COLUMNS,
     INDEX_COLUMNS,
@@ -39,7 +39,6 @@ from quant.data.akshare_source import (
     factor_from_hfq,
     normalize_code,
 )
-from quant.data.schema import round_to_fen
 from quant.data.store import (
     MANIFEST,
     BlockedError,
@@ -48,9 +47,12 @@ from quant.data.store import (
     last_complete_day,
     read_manifest,
 )
+from quant.errors import UserError
+from quant.market.rules import round_to_fen
+from tests.conftest import sessions
 
 ROOT = Path(__file__).resolve().parents[1]
-DAYS = pd.bdate_range("2023-01-02", "2023-06-30")
+DAYS = sessions("2023-01-02", "2023-06-30")
 START, END = dt.date(2023, 1, 1), dt.date(2023, 6, 30)
 LATER = dt.datetime(2024, 1, 1, 17, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 CODES = ("000001.SZ", "600000.SH", "830799.BJ")
@@ -300,7 +302,8 @@ def test_index_bars_lots_and_symbol(east):
     assert east.calls[-1] == ("stock_zh_index_daily_em",
                               {"symbol": "sh000300", "start_date": "20230101",
                                "end_date": "20230106"})  # fmt: skip
-    assert bars["volume"].tolist() == [9e9] * 5 and (bars["code"] == "000300.SH").all()
+    # 2023-01-02 was a holiday: 4 sessions from the 3rd to the 6th
+    assert bars["volume"].tolist() == [9e9] * 4 and (bars["code"] == "000300.SH").all()
     assert "adj_factor" not in bars.columns
     assert client.index_bars("399999.SZ", START, END).empty  # akshare fails on unknown codes
 
@@ -340,7 +343,8 @@ def test_bars_without_usable_prices_are_dropped(caplog):
     raw.loc[1, "开盘"] = np.nan  # East Money's "-"
     raw.loc[2, "收盘"] = 0.0
     bars = bars_from_hist(raw, raw, "600000.SH")
-    assert bars["date"].dt.day.tolist() == [2, 5, 6] and "dropped 2 bars" in caplog.text
+    # sessions 3..6 January (the 2nd was a holiday): the 4th and 5th have no usable price
+    assert bars["date"].dt.day.tolist() == [3, 6] and "dropped 2 bars" in caplog.text
 
 
 def test_a_missing_column_is_a_clear_error(east, tmp_path, monkeypatch):
@@ -467,7 +471,7 @@ def test_fetch_writes_a_store_that_loads_like_files(east, tmp_path):
     assert panel.codes_without_adj == ()
     entry = read_manifest(tmp_path)["codes"]["600000.SH"]
     assert entry == {"start": "2023-01-01", "end": "2023-06-30", "rows": len(DAYS),
-                     "first_date": "2023-01-02", "last_date": "2023-06-30"}  # fmt: skip
+                     "first_date": "2023-01-03", "last_date": "2023-06-30"}  # fmt: skip
 
 
 def test_a_second_call_fetches_nothing_and_a_later_end_only_the_new_days(east, tmp_path):
@@ -550,8 +554,10 @@ def test_index_store(east, tmp_path, capsys):
     args = ["data", "fetch", "--index", "--codes", "000300.SH", "sz399999", "--start",
             "2023-01-01", "--end", "2023-01-31", "--store", str(tmp_path), "--pause", "0"]  # fmt: skip
     assert main(args) == 0
-    bars = load_bars(tmp_path)
+    bars = load_index(tmp_path)
     assert bars["code"].astype(str).unique().tolist() == ["000300.SH"]
+    with pytest.raises(UserError, match=r"expected A-share stocks only, found 000300.SH"):
+        load_bars(tmp_path)  # index bars are not stocks
     assert read_manifest(tmp_path)["codes"]["399999.SZ"]["rows"] == 0
     with pytest.raises(DataError, match="holds index bars"):
         Store.open(tmp_path, "stocks")

@@ -8,10 +8,10 @@ import pytest
 
 from quant.engine import BacktestConfig, run_backtest
 from strategies.baselines import reversal_scores
-from tests.conftest import make_bars
+from tests.conftest import make_bars, sessions
 from tests.engine_helpers import panel_of
 
-DAYS = pd.bdate_range("2014-11-03", "2015-03-31")
+DAYS = sessions("2014-11-03", "2015-03-31")
 
 
 def market():
@@ -59,9 +59,10 @@ def test_equal_weight_universe_holds_every_tradable_stock_equally():
     config = BacktestConfig(start="2015-01-01", end="2015-03-31", strategies=["ew_universe"])
     result = run_backtest(config, panel=panel, index_panel=panel).strategies[0]
     assert result.equity.iloc[0] == 1e9  # its own capital: whole lots of every stock
-    first = result.positions[result.positions["date"] == pd.Timestamp("2015-01-02")]
+    # the first session of 2015 was 5 January (1-2 January closed)
+    first = result.positions[result.positions["date"] == pd.Timestamp("2015-01-05")]
     assert sorted(first["code"]) == ["600000.SH", "600004.SH", "600006.SH", "600007.SH"]
-    weights = first["value"] / result.equity.loc["2015-01-02"]
+    weights = first["value"] / result.equity.loc["2015-01-05"]
     # bought at equal value at the open; the day's moves (up to 0.4 %) shift them a little
     assert weights.to_numpy() == pytest.approx(0.25, abs=0.003)
     february = result.positions[result.positions["date"] == pd.Timestamp("2015-02-27")]

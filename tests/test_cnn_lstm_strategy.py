@@ -11,10 +11,12 @@ import pytest
 from quant.engine import BacktestConfig, Context, Plan, run_strategy
 from quant.engine.runner import prepare_context
 from strategies.cnn_lstm import CnnLstm, timing_plan
-from tests.conftest import make_bars
+from tests.conftest import make_bars, sessions
 from tests.engine_helpers import panel_of
 
-DAYS = pd.bdate_range("2013-12-02", "2014-02-28")
+#: XSHG sessions: May 2017 ends on Wednesday the 31st (29-30 May closed for the Dragon
+#: Boat festival), June runs Thursday 1 .. Friday 30 without a holiday, July ends Monday 31.
+DAYS = sessions("2017-05-02", "2017-07-31")
 
 
 class HandTables(CnnLstm):
@@ -37,11 +39,11 @@ def flat(code: str, limit_down_on: str | None = None) -> pd.DataFrame:
 
 SELECTION = pd.DataFrame(
     [
-        ("2013-12-31", "600000.SH", True),
-        ("2013-12-31", "600004.SH", True),
-        ("2013-12-31", "600006.SH", False),
-        ("2014-01-31", "600006.SH", True),
-        ("2014-01-31", "600000.SH", False),
+        ("2017-05-31", "600000.SH", True),
+        ("2017-05-31", "600004.SH", True),
+        ("2017-05-31", "600006.SH", False),
+        ("2017-06-30", "600006.SH", True),
+        ("2017-06-30", "600000.SH", False),
     ],
     columns=["decision_date", "code", "selected"],
 ).assign(decision_date=lambda f: pd.to_datetime(f["decision_date"]))
@@ -49,22 +51,22 @@ SELECTION = pd.DataFrame(
 A, B, C = "600000.SH", "600004.SH", "600006.SH"
 TIMING = pd.DataFrame(
     [
-        ("2013-12-31", A, 1),
-        ("2013-12-31", B, -1),
-        ("2014-01-01", A, -1),
-        ("2014-01-01", B, 1),
-        ("2014-01-02", A, -1),
-        ("2014-01-02", B, -1),
-        ("2014-01-03", A, -1),
-        ("2014-01-03", B, 1),
-        ("2014-01-06", A, -1),
-        ("2014-01-06", B, -1),
-        ("2014-01-07", A, -1),
-        ("2014-01-07", B, -1),  # A's counter reaches 0: sold 01-08
-        ("2014-01-08", A, 1),  # A held until 01-08's open: sold, so this +1 buys it back
-        ("2014-01-08", B, -1),
-        ("2014-01-09", B, -1),  # B: 5 -> 1, still held at month end
-        ("2014-01-31", C, 1),  # February's book
+        ("2017-05-31", A, 1),
+        ("2017-05-31", B, -1),
+        ("2017-06-01", A, -1),
+        ("2017-06-01", B, 1),
+        ("2017-06-02", A, -1),
+        ("2017-06-02", B, -1),
+        ("2017-06-05", A, -1),
+        ("2017-06-05", B, 1),
+        ("2017-06-06", A, -1),
+        ("2017-06-06", B, -1),
+        ("2017-06-07", A, -1),
+        ("2017-06-07", B, -1),  # A's counter reaches 0: sold 06-08
+        ("2017-06-08", A, 1),  # A held until 06-08's open: sold, so this +1 buys it back
+        ("2017-06-08", B, -1),
+        ("2017-06-09", B, -1),  # B: 5 -> 1, still held at month end
+        ("2017-06-30", C, 1),  # July's book
     ],
     columns=["date", "code", "signal"],
 ).assign(date=lambda f: pd.to_datetime(f["date"]))
@@ -72,10 +74,10 @@ TIMING = pd.DataFrame(
 
 @pytest.fixture(scope="module")
 def result():
-    panel = panel_of(flat(A), flat(B, limit_down_on="2014-01-31"), flat(C))
+    panel = panel_of(flat(A), flat(B, limit_down_on="2017-06-30"), flat(C))
     config = BacktestConfig(
-        start="2014-01-01",
-        end="2014-02-28",
+        start="2017-06-01",
+        end="2017-07-31",
         strategies=["HandTables"],
         params={"HandTables": {"selection": SELECTION, "timing": TIMING}},
     )
@@ -86,25 +88,25 @@ def test_trades_follow_the_hold_counter_and_the_month_end(result):
     fills = result.fills[["date", "code", "side"]].itertuples(index=False)
     trades = [(str(d.date()), c, s) for d, c, s in fills]
     assert trades == [
-        ("2014-01-01", A, "buy"),  # +1 on 12-31
-        ("2014-01-02", B, "buy"),  # +1 on 01-01
-        ("2014-01-08", A, "sell"),  # five -1s after its +1
-        ("2014-01-09", A, "buy"),  # +1 again on 01-08
-        ("2014-01-31", A, "sell"),  # month end: everything sold at the last day's open
-        ("2014-02-03", B, "sell"),  # B's sell, refused at limit-down on 01-31, retried
-        ("2014-02-03", C, "buy"),  # February's selection, +1 on 01-31
-        ("2014-02-28", C, "sell"),  # February's month end
+        ("2017-06-01", A, "buy"),  # +1 on 05-31
+        ("2017-06-02", B, "buy"),  # +1 on 06-01
+        ("2017-06-08", A, "sell"),  # five -1s after its +1
+        ("2017-06-09", A, "buy"),  # +1 again on 06-08
+        ("2017-06-30", A, "sell"),  # month end: everything sold at the last day's open
+        ("2017-07-03", B, "sell"),  # B's sell, refused at limit-down on 06-30, retried
+        ("2017-07-03", C, "buy"),  # July's selection, +1 on 06-30
+        ("2017-07-31", C, "sell"),  # July's month end
     ]
     refused = result.refusals[["date", "code", "side", "reason"]].values.tolist()
-    assert refused == [[pd.Timestamp("2014-01-31"), B, "sell", "limit-down"]]
+    assert refused == [[pd.Timestamp("2017-06-30"), B, "sell", "limit-down"]]
 
 
 def test_buys_are_one_nth_of_equity_in_whole_lots(result):
     fills = result.fills
     # N = 2: half of 1,000,000, less the 0.2 % cash buffer, at 10.00 -> 49,900 shares
     assert fills["size"].iloc[0] == 49_900
-    equity, cash = result.equity.loc["2014-01-01"], result.cash.loc["2014-01-01"]
+    equity, cash = result.equity.loc["2017-06-01"], result.cash.loc["2017-06-01"]
     assert fills["size"].iloc[1] == min(equity / 2, cash) * 0.998 / 10.0 // 100 * 100
-    # the book is flat on the last day of January but for the refused B
-    on_last_day = result.positions[result.positions["date"] == "2014-01-31"]
+    # the book is flat on the last day of June but for the refused B
+    on_last_day = result.positions[result.positions["date"] == "2017-06-30"]
     assert set(on_last_day["code"]) == {B}

@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quant.engine import Rules
-from tests.conftest import make_bars
+from tests.conftest import make_bars, sessions
 from tests.engine_helpers import panel_of, run_script
 
-D = pd.bdate_range("2023-08-21", periods=10)
+D = sessions("2023-08-21", periods=10)
 
 # A: quiet; buys at D1's open 10.00, sold at D3's open 10.50.
 A = make_bars(
@@ -84,7 +84,7 @@ def test_each_rule_refuses_its_order(result):
     refused = result.refusals[["date", "code", "side", "reason"]].values.tolist()
     assert refused == [
         [D[2], "000001.SZ", "sell", "T+1"],
-        [D[2], "600000.SH", "buy", "lot"],
+        [D[2], "600000.SH", "buy", "order size"],
         [D[3], "600519.SH", "buy", "limit-up"],
         [D[4], "000001.SZ", "sell", "limit-down"],
         [D[5], "000001.SZ", "sell", "suspended"],
@@ -162,7 +162,7 @@ def test_bonus_shares_and_odd_lots():
     result = run_script(panel_of(bonus), script, "2023-08-22", "2023-08-28")
     event = result.events.iloc[0]
     assert (event["date"], event["shares_before"], event["shares_after"]) == (D[2], 1000, 1050)
-    assert result.refusals[["date", "reason"]].values.tolist() == [[D[2], "lot"]]
+    assert result.refusals[["date", "reason"]].values.tolist() == [[D[2], "order size"]]
     assert result.fills["size"].tolist() == [1000, 150, 900]
     # value is continuous through the ex-date: 1,050 x 9.52 ~ 1,000 x 10.00
     assert result.equity.loc[D[2]] == pytest.approx(
@@ -232,7 +232,7 @@ def test_orders_placed_before_an_ex_date_are_restated_in_the_new_shares():
 def test_random_orders_never_break_a_rule(seed):
     """Whatever a strategy asks, fills respect cash, lots, T+1, limits and suspensions."""
     rng = np.random.default_rng(seed)
-    days = pd.bdate_range("2015-03-02", periods=30)
+    days = sessions("2015-03-02", periods=30)
     frames = []
     for code in ("600000.SH", "000001.SZ", "300001.SZ"):
         steps = np.clip(rng.normal(0, 0.04, len(days)), -0.1, 0.1)

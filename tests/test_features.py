@@ -16,7 +16,6 @@ from quant.features import (
     WINDOW,
     Bars,
     CNNInputs,
-    Months,
     cnn_inputs,
     cnn_labels,
     cnn_returns,
@@ -25,7 +24,8 @@ from quant.features import (
     standardise,
     window_ends,
 )
-from tests.conftest import make_bars
+from quant.market.calendar import Months, TradingCalendar
+from tests.conftest import make_bars, sessions
 
 
 def synthetic_market(
@@ -35,7 +35,7 @@ def synthetic_market(
     stops trading, a long suspension, scattered suspended days and a split (raw price
     falls, adj_factor rises). Code 0 trades every day; each code has its own drift."""
     rng = np.random.default_rng(seed)
-    dates = pd.bdate_range(start, periods=n_days)
+    dates = sessions(start, periods=n_days)
     frames = []
     for i in range(n_codes):
         drift = rng.normal(0, 0.002)
@@ -82,24 +82,38 @@ def perturb_after(frame: pd.DataFrame, cutoff: pd.Timestamp, seed: int) -> pd.Da
     return frame[~drop].reset_index(drop=True)
 
 
+def months_of(dates: pd.DatetimeIndex) -> Months:
+    return TradingCalendar.of(dates)[0].months
+
+
 def panel_of(frame: pd.DataFrame) -> MarketPanel:
     return MarketPanel.from_frame(frame.sort_values(["code", "date"], ignore_index=True))
 
 
 # -- the calendar ----------------------------------------------------------------------------
 def test_months_decision_and_holding_rows():
-    dates = pd.bdate_range("2021-01-25", "2021-03-10")  # Jan: 5 days, Feb: 20, Mar: 8
-    months = Months.of(dates)
+    # XSHG sessions: Jan 5, Feb 15 (closed 11-17 for the Spring Festival), Mar 8 (to the 10th)
+    dates = sessions("2021-01-25", "2021-03-10")
+    months = months_of(dates)
     assert [str(p) for p in months.periods] == ["2021-01", "2021-02", "2021-03"]
-    assert list(months.first_row) == [0, 5, 25] and list(months.last_row) == [4, 24, 32]
-    assert list(months.complete) == [True, True, False]  # data stops on 10 March
-    assert list(months.decision_row) == [-1, 4, 24]  # last day of the previous month
-    assert list(months.holding_rows(1)) == list(range(4, 24))  # 29 Jan .. 25 Feb
-    assert list(months.holding_rows(2)) == list(range(24, 33))  # 26 Feb .. the end
-    # a data set ending on the last business day of its month ends complete
-    assert Months.of(pd.bdate_range("2021-01-04", "2021-03-31")).complete[-1]
+    assert list(months.first_row) == [0, 5, 20] and list(months.last_row) == [4, 19, 27]
+    assert list(months.complete) == [True, True, False]  # the exchange traded on 11 March
+    assert list(months.decision_row) == [-1, 4, 19]  # last session of the previous month
+    assert list(months.holding_rows(1)) == list(range(4, 19))  # 29 Jan .. 25 Feb
+    assert list(months.holding_rows(2)) == list(range(19, 28))  # 26 Feb .. the end
+    assert list(months.end_rows) == [4, 19]
+    # sessions that end on their month's last session end complete
+    assert months_of(sessions("2021-01-04", "2021-03-31")).complete[-1]
     with pytest.raises(ValueError, match="2020-12 has no trading day"):
         months.index("2020-12")
+
+
+def test_the_exchange_calendar_knows_a_month_ending_on_a_holiday():
+    """2023-09-28 was September's last session (29 September to 6 October closed): the
+    exchange calendar says so; a calendar of the data's own dates guesses from weekdays."""
+    dates = sessions(end="2023-09-28", periods=30)
+    assert TradingCalendar.of(dates)[0].last_month_complete
+    assert not TradingCalendar.of(dates, "data")[0].last_month_complete
 
 
 # -- CNN inputs ---------------------------------------------------------------------------------
@@ -107,11 +121,11 @@ ANCHOR = "601999.SH"  # trades every day, so dropping another code's bars leaves
 
 
 def growth_panel(
-    daily: dict[str, float], days: int = 340, suspended: dict[str, list[int]] | None = None
+    daily: dict[str, float], days: int = 335, suspended: dict[str, list[int]] | None = None
 ) -> MarketPanel:
     """Codes whose adjusted close grows by a fixed factor per trading day (rows listed in
     ``suspended`` are dropped); 600000.SH gets a 1:2 split that adjustment must undo."""
-    dates = pd.bdate_range("2020-01-01", periods=days)
+    dates = sessions("2020-01-01", periods=days)
     frames = []
     for code, g in daily.items():
         close = 100 * g ** np.arange(days)
@@ -125,7 +139,7 @@ def growth_panel(
     return panel_of(pd.concat(frames, ignore_index=True))
 
 
-MONTHS = Months.of(pd.bdate_range("2020-01-01", periods=340))
+MONTHS = months_of(sessions("2020-01-01", periods=335))  # 2020-01-02 .. 2021-05-24
 
 
 def test_cnn_returns_by_hand():
@@ -182,7 +196,7 @@ def test_cnn_labels_beat_the_median_and_keep_codes_that_stop_trading():
     codes = {"600000.SH": 1.0, "600001.SH": 1.01, "600002.SH": 0.99, "600003.SH": 1.02}
     k = MONTHS.index("2021-03")
     stop = MONTHS.first_row[k] + 5  # 600003 trades 5 days of March, then never again
-    panel = growth_panel(codes, suspended={"600003.SH": list(range(stop, 340))})
+    panel = growth_panel(codes, suspended={"600003.SH": list(range(stop, 335))})
     inputs = cnn_inputs(panel, MONTHS)
     labels = cnn_labels(panel, MONTHS, inputs)
     march = inputs.month == k
@@ -194,20 +208,20 @@ def test_cnn_labels_beat_the_median_and_keep_codes_that_stop_trading():
     # median of (0, 1.01^h - 1, 0.99^h - 1, 1.02^5 - 1) lies between 0 and 0.104
     assert [label[c] for c in range(4)] == [0.0, 1.0, 0.0, 1.0]
     assert np.all(labels.end_row[march] == MONTHS.last_row[k])
-    last = inputs.month == inputs.month.max()  # April 2021: the data stops on 20 April
+    last = inputs.month == inputs.month.max()  # May 2021: the data stops on 24 May
     assert not MONTHS.complete[-1] and np.isnan(labels.label[last]).all()
 
 
 # -- LSTM windows ---------------------------------------------------------------------------
 def with_anchor(frame: pd.DataFrame) -> MarketPanel:
     dates = pd.DatetimeIndex(frame["date"]).union(
-        pd.bdate_range(frame["date"].min(), frame["date"].max())
+        sessions(frame["date"].min(), frame["date"].max())
     )
     return panel_of(pd.concat([frame, make_bars(ANCHOR, dates, [5.0] * len(dates))]))
 
 
 def test_lstm_window_by_hand():
-    dates = pd.bdate_range("2021-01-04", periods=45)
+    dates = sessions("2021-01-04", periods=45)
     close = list(10 + np.arange(45) * 0.1)
     open_ = [c - 0.05 for c in close]
     volume = list(1000.0 + 10 * np.arange(45) ** 2)
@@ -231,7 +245,7 @@ def test_lstm_window_by_hand():
 
 
 def test_window_ends_need_30_bars_within_the_span():
-    dates = pd.bdate_range("2021-01-04", periods=80)
+    dates = sessions("2021-01-04", periods=80)
     frame = make_bars("600000.SH", dates, list(np.linspace(10, 12, 80)))
     bars = Bars.of(with_anchor(frame.drop(index=range(30, 50))))  # 20 suspended days
     mine = bars.col == 0
@@ -244,7 +258,7 @@ def test_window_ends_need_30_bars_within_the_span():
 
 
 def test_forward_returns_use_the_carried_close_five_days_on():
-    dates = pd.bdate_range("2021-01-04", periods=12)
+    dates = sessions("2021-01-04", periods=12)
     close = [float(10 + d) for d in range(12)]
     panel = with_anchor(make_bars("600000.SH", dates, close).drop(index=[7]))  # suspended day 7
     ret, label_row = forward_returns(panel, np.array([0, 2, 8]), np.array([0, 0, 0]))
@@ -273,7 +287,7 @@ class Keyed:
 def features_of(panel: MarketPanel) -> dict[str, Keyed]:
     """Every input and label of a panel: inputs are known on their own date, labels on
     their last day."""
-    months, bars = Months.of(panel.dates), Bars.of(panel)
+    months, bars = panel.calendar.months, Bars.of(panel)
     inputs = cnn_inputs(panel, months, bars)
     labels = cnn_labels(panel, months, inputs)
     ends = np.flatnonzero(window_ends(bars, 60))
@@ -333,7 +347,7 @@ def test_changing_the_future_never_changes_a_past_feature_or_label(cut: int, see
 def test_inputs_ignore_the_month_they_predict():
     """Labels are never inputs: rewriting a whole holding month changes its labels but not
     the inputs of its decision date."""
-    k = MONTHS_BASE.index("2020-05")
+    k = MONTHS_BASE.index("2020-07")  # decided on 2020-06-30, when 5 codes are scored
     decision = DATES[MONTHS_BASE.decision_row[k]]
     after = features_of(panel_of(perturb_after(BASE, decision, seed=3)))
     at = BASE_FEATURES["cnn_input"].index.get_level_values(0) == decision
@@ -346,4 +360,4 @@ def test_inputs_ignore_the_month_they_predict():
         assert differs(b, a).any() == changed, name
 
 
-MONTHS_BASE = Months.of(DATES)
+MONTHS_BASE = months_of(DATES)

@@ -12,9 +12,9 @@ from quant.cli import main
 from quant.data import load_bars, load_index, resolve_source
 from quant.data.sample import SAMPLE_DIR
 from scripts.build_sample import N_STOCKS, choose_universe
-from tests.conftest import SHARED_INDEX, SHARED_STOCKS, make_bars
+from tests.conftest import SHARED_INDEX, SHARED_STOCKS, make_bars, sessions
 
-DAYS = pd.bdate_range("2014-01-06", periods=5)
+DAYS = sessions("2014-01-06", periods=5)
 
 
 def test_csv_keeps_leading_zeros_and_matches_parquet(tmp_path):
@@ -76,7 +76,7 @@ def test_sample_equals_the_shared_data_for_its_codes(shared_data):
 
 def test_universe_choice_ignores_everything_after_2013():
     rng = np.random.default_rng(0)
-    days = pd.bdate_range("2012-01-02", "2014-06-30")
+    days = sessions("2012-01-02", "2014-06-30")
     frames = [
         make_bars(
             f"{600000 + i:06d}.SH", days, [10.0] * len(days), volume=rng.uniform(1, 9, len(days))

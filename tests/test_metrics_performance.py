@@ -40,15 +40,17 @@ def test_volatility_and_sharpe_from_daily_returns():
     returns = [0.1, 0.99 / 1.1 - 1, 1.2 / 0.99 - 1]
     mean = sum(returns) / 3
     std = math.sqrt(sum((r - mean) ** 2 for r in returns) / 2)
-    assert volatility(NAV) == pytest.approx(std * math.sqrt(252))
-    assert sharpe(NAV) == pytest.approx(mean / std * math.sqrt(252))
-    assert sharpe(NAV, risk_free=0.0252) == pytest.approx((mean - 0.0001) / std * math.sqrt(252))
+    assert volatility(NAV, 244) == pytest.approx(std * math.sqrt(244))
+    assert sharpe(NAV, 244) == pytest.approx(mean / std * math.sqrt(244))
+    assert sharpe(NAV, 244, risk_free=0.0244) == pytest.approx(
+        (mean - 0.0001) / std * math.sqrt(244)
+    )
 
 
 def test_flat_series_has_no_sharpe_and_no_calmar():
     flat = pd.Series([1.0, 1.0, 1.0], index=pd.date_range("2014-01-01", periods=3))
     assert max_drawdown(flat) == 0.0
-    assert math.isnan(sharpe(flat)) and math.isnan(calmar(flat))
+    assert math.isnan(sharpe(flat, 244)) and math.isnan(calmar(flat))
 
 
 def test_turnover():

@@ -8,10 +8,10 @@ import pytest
 
 from quant.data import MarketPanel
 from quant.data.validate import prepare_columns, validate_tidy
-from tests.conftest import make_bars
+from tests.conftest import make_bars, sessions
 
 NAN = np.nan
-DAYS = pd.bdate_range("2014-01-06", periods=6)  # Mon 6th .. Mon 13th
+DAYS = sessions("2014-01-06", periods=6)  # Mon 6th .. Mon 13th
 T, F = True, False
 
 
@@ -128,7 +128,7 @@ def test_unknown_code_lookup_names_the_code(market):
 
 
 def limits_after(code: str, day: str, prev_close: float) -> tuple[float, float]:
-    days = pd.bdate_range(end=day, periods=2)
+    days = sessions(end=day, periods=2)
     panel = panel_of(make_bars(code, days, [prev_close, prev_close]))
     return panel.limit_up[1, 0], panel.limit_down[1, 0]
 
@@ -147,7 +147,7 @@ def test_limit_rates_by_board_and_date():
 
 
 def test_registration_ipos_trade_five_days_without_limits():
-    start = pd.bdate_range("2020-01-06", periods=8)
+    start = sessions("2020-01-06", periods=8)
     old = make_bars("600000.SH", start, [10.0] * 8)
     star = make_bars("688001.SH", start[1:], [30.0, 40.0, 50.0, 45.0, 44.0, 43.0, 42.0])
     panel = panel_of(old, star)
@@ -159,14 +159,14 @@ def test_registration_ipos_trade_five_days_without_limits():
 def test_bar_outside_the_band_means_the_band_is_unknown():
     # Ex-rights day of a code without adjustment factors: 20.00 -> 10.00 cannot be a
     # limit-down close; the computed band is wrong, so no limit is claimed that day.
-    days = pd.bdate_range("2014-01-06", periods=3)
+    days = sessions("2014-01-06", periods=3)
     panel = panel_of(make_bars("600000.SH", days, [20.0, 10.0, 9.0]))
     assert np.isnan(panel.limit_down[1, 0]) and not panel.close_at_limit_down[1, 0]
     assert panel.limit_down[2, 0] == 9.0 and panel.close_at_limit_down[2, 0]
 
 
 def test_zero_volume_bars_are_not_tradable():
-    days = pd.bdate_range("2014-01-06", periods=3)
+    days = sessions("2014-01-06", periods=3)
     with pytest.warns(UserWarning, match="zero volume"):
         panel = panel_of(make_bars("600000.SH", days, [10.0] * 3, volume=[1e5, 0.0, 1e5]))
     assert list(panel.tradable[:, 0]) == [T, F, T]

@@ -11,6 +11,7 @@ from quant.study.library import Params
 from quant.study.pipeline import RunResult, Settings, run_model, split_rows
 from quant.study.scores import direction_block
 from quant.study.series import StockSeries
+from tests.conftest import sessions
 
 TINY = {
     "bp": Params(hidden=(4, 4), epochs=3, lr=1e-2),
@@ -29,7 +30,7 @@ def synthetic_series(returns: np.ndarray, code: str = "000001.SZ", seed: int = 0
     low = np.minimum(open_, close) * (1 - 0.005 * rng.random(len(close)))
     volume = 1e6 * np.exp(0.3 * rng.normal(size=len(close)))
     values = np.column_stack([open_, high, close, low, volume, volume * close])
-    return StockSeries(code, pd.bdate_range("2012-01-02", periods=len(close)), values)
+    return StockSeries(code, sessions("2012-01-02", periods=len(close)), values)
 
 
 def random_walk(n: int, seed: int) -> np.ndarray:

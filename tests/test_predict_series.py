@@ -9,9 +9,9 @@ import pytest
 
 from quant.data import DataError
 from quant.study.series import load_series
-from tests.conftest import make_bars
+from tests.conftest import make_bars, sessions
 
-DAYS = pd.bdate_range("2015-03-02", periods=5)
+DAYS = sessions("2015-03-02", periods=5)
 # the suspension below is on purpose: its "missing days" warning is expected
 pytestmark = pytest.mark.filterwarnings("ignore::quant.data.validate.DataWarning")
 

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from quant import rundir
+import quant.io
 from quant.cli import main
 from quant.engine import BacktestConfig, run_backtest
+from quant.io import remove_stale_temporaries
 from quant.report import write_run
 from quant.rundir import OutputError, check_output, staged_folder
 
@@ -179,7 +180,7 @@ def test_a_failed_write_leaves_the_earlier_run_and_no_staging_folder(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("quant.report.render_report", full_disk)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError, match="No space left on device \\(what was there is left"):
         write_run(load(results["small"]), out, force=True)
     assert snapshot(out) == big and leftovers(out) == []
 
@@ -188,7 +189,7 @@ def test_a_failed_write_leaves_the_earlier_run_and_no_staging_folder(
 DRIVER = """
 import os, pickle, shutil, signal, sys
 from pathlib import Path
-from quant import io, rundir
+from quant import io
 from quant.report import write_run
 result, out, point = pickle.loads(Path(sys.argv[1]).read_bytes()), sys.argv[2], sys.argv[3]
 die = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
@@ -199,17 +200,17 @@ if point.startswith("file-"):  # the n-th file of the new run is written, not ye
         return die() if count[0] == 0 else replace(a, b)
     io.os.replace = counted
 elif point == "swapped":  # the new run is in place, the old one not yet deleted
-    exchange = rundir._exchange
-    rundir._exchange = lambda new, old: (exchange(new, old), die())
+    exchange = io.exchange_folders
+    io.exchange_folders = lambda new, old: (exchange(new, old), die())
 elif point == "deleting":  # part of the old run is deleted
     def half(path, **kwargs):
         os.remove(sorted(Path(path).iterdir())[0])
         die()
-    rundir.shutil.rmtree = half
+    io.shutil.rmtree = half
 elif point == "between-renames":  # no exchange: the old run is aside, the new one not in
-    rundir._exchange_atomically = lambda new, old: False
+    io._exchange_atomically = lambda new, old: False
     rename = os.rename
-    rundir.os.rename = lambda a, b: die() if ".partial-" in str(a) else rename(a, b)
+    io.os.rename = lambda a, b: die() if str(a).endswith(".tmp") else rename(a, b)
 write_run(result, out, force=True)
 """
 
@@ -246,16 +247,16 @@ def test_a_kill_at_any_moment_leaves_the_old_or_the_new_run_whole(
         assert not out.exists() and len(left) == 2
     else:
         assert snapshot(out) == expected[survivor]
-        assert len(left) == 1 and ".partial-" in left[0]  # recognisably unfinished
+        assert len(left) == 1 and left[0].endswith(".tmp")  # recognisably unfinished
 
-    rundir.remove_leftovers(out.resolve())  # what the next run into the folder does first
+    remove_stale_temporaries(out.parent, out.name)  # what the next run into it does first
     assert snapshot(out) == expected[survivor] and leftovers(out) == []
     write_run(load(results["small"]), out, force=True)
     assert snapshot(out) == expected["new"] and leftovers(out) == []
 
 
 def test_without_an_atomic_exchange_the_run_is_still_replaced_whole(results, tmp_path, monkeypatch):
-    monkeypatch.setattr(rundir, "_exchange_atomically", lambda new, old: False)
+    monkeypatch.setattr(quant.io, "_exchange_atomically", lambda new, old: False)
     out = tmp_path / "run"
     write_run(load(results["big"]), out)
     write_run(load(results["small"]), out, force=True)

@@ -65,6 +65,7 @@ def fake_run(seed: int, final: float) -> StrategyResult:
         events=pd.DataFrame(),
         positions=pd.DataFrame(columns=["date", "code", "shares", "value", "tradable"]),
         seed=seed,
+        sessions_per_year=244.0,
     )
 
 

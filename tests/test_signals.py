@@ -13,7 +13,6 @@ import torch
 
 from quant import signals
 from quant.data import MarketPanel
-from quant.features import Months
 from quant.metrics.selection import (
     monthly_selection_quality,
     rank_ic,
@@ -64,7 +63,7 @@ def test_selection_table(built):
     assert str(selection["decision_date"].dtype).startswith("datetime64")
     assert selection["rank"].dtype == np.int64 and selection["selected"].dtype == bool
     assert selection["score"].between(0, 1).all()
-    months = Months.of(PANEL.dates)
+    months = PANEL.calendar.months
     expected_dates = PANEL.dates[months.decision_row[months.index("2014-04") :][:12]]
     assert list(selection["decision_date"].unique()) == list(expected_dates)
     for _, month in selection.groupby("decision_date"):
@@ -101,7 +100,7 @@ def test_timing_table(built):
     cols = PANEL.codes.get_indexer(timing["code"])
     assert PANEL.tradable[rows, cols].all()
     last_month = timing[timing["decision_date"] == decisions[-1]]
-    months = Months.of(PANEL.dates)
+    months = PANEL.calendar.months
     k = months.index("2015-03")
     assert last_month["date"].max() == PANEL.dates[months.last_row[k] - 1]
 
@@ -180,7 +179,7 @@ def test_cache_key_follows_data_and_config():
 
 def test_changing_the_future_never_changes_a_past_signal(tmp_path):
     config = dataclasses.replace(TINY, retrain_every=4)
-    months = Months.of(PANEL.dates)
+    months = PANEL.calendar.months
     # the "now" of the second model: its first signals are decided on this very day
     cutoff = PANEL.dates[months.decision_row[months.index("2014-08")]]
     before = build(PANEL, config, tmp_path / "before")
@@ -209,7 +208,7 @@ def test_changing_the_future_never_changes_a_past_signal(tmp_path):
 
 
 def test_walk_forward_trains_only_on_the_past():
-    months = Months.of(PANEL.dates)
+    months = PANEL.calendar.months
     blocks = walk_forward(months, dataclasses.replace(TINY, retrain_every=5))
     assert [b.name for b in blocks] == ["2014-04", "2014-09", "2015-02"]
     assert [len(b.test_months) for b in blocks] == [5, 5, 2]
@@ -223,7 +222,7 @@ def test_walk_forward_trains_only_on_the_past():
 
 def test_training_records_respect_the_block_start(built):
     record = built.report["training"][0]
-    decision = Months.of(PANEL.dates).decision_row[Months.of(PANEL.dates).index("2014-04")]
+    decision = PANEL.calendar.months.decision_row[PANEL.calendar.months.index("2014-04")]
     assert record["cnn"]["validation_months"].endswith("2014-03")
     assert (
         record["cnn"]["train_months"].split("..")[1]

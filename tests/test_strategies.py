@@ -11,7 +11,7 @@ from quant.data import MarketPanel, load_bars
 from quant.engine import BacktestConfig, run_backtest
 from quant.metrics.performance import annualized_return, max_drawdown
 from strategies.momentum import momentum_scores
-from tests.conftest import SHARED_INDEX, make_bars
+from tests.conftest import SHARED_INDEX, make_bars, sessions
 from tests.engine_helpers import panel_of
 
 
@@ -52,8 +52,12 @@ def test_benchmark_names_a_missing_index(sample_panel):
 
 # -- momentum ---------------------------------------------------------------------------
 
-DAYS = pd.bdate_range("2012-11-01", "2014-02-28")
+DAYS = sessions("2012-11-01", "2014-02-28")
 GROWTH = {"600000.SH": 0.002, "600004.SH": 0.001, "600006.SH": 0.0, "600007.SH": -0.001}
+
+
+def month_ends(panel: MarketPanel) -> np.ndarray:
+    return panel.calendar.month_end_rows()
 
 
 def trending_market() -> MarketPanel:
@@ -73,7 +77,7 @@ def trending_market() -> MarketPanel:
 def test_momentum_scores_skip_the_most_recent_month():
     panel = trending_market()
     row = np.array([panel.dates.get_loc(pd.Timestamp("2013-12-31"))])
-    scores = momentum_scores(panel.adj_close, panel.tradable, panel.dates, row, 11, 1)[0]
+    scores = momentum_scores(panel.adj_close, panel.tradable, month_ends(panel), row, 11, 1)[0]
     # formation: end of 2012-12 to end of 2013-11
     start, end = (
         panel.dates.get_loc(pd.Timestamp("2012-12-31")),
@@ -81,17 +85,19 @@ def test_momentum_scores_skip_the_most_recent_month():
     )
     np.testing.assert_allclose(scores, panel.close[end] / panel.close[start] - 1)
     assert panel.codes[np.nanargmax(scores)] == "600000.SH"
-    with_last_month = momentum_scores(panel.adj_close, panel.tradable, panel.dates, row, 12, 0)[0]
+    with_last_month = momentum_scores(
+        panel.adj_close, panel.tradable, month_ends(panel), row, 12, 0
+    )[0]
     assert panel.codes[np.nanargmax(with_last_month)] == "600008.SH"
 
 
 def test_momentum_changing_the_future_never_changes_a_past_score():
     panel = trending_market()
     rows = np.array([panel.dates.get_loc(pd.Timestamp("2013-12-31"))])
-    before = momentum_scores(panel.adj_close, panel.tradable, panel.dates, rows, 11, 1)
+    before = momentum_scores(panel.adj_close, panel.tradable, month_ends(panel), rows, 11, 1)
     future = panel.adj_close.copy()
     future[rows[0] + 1 :] *= np.random.default_rng(1).uniform(0.1, 10, future[rows[0] + 1 :].shape)
-    after = momentum_scores(future, panel.tradable, panel.dates, rows, 11, 1)
+    after = momentum_scores(future, panel.tradable, month_ends(panel), rows, 11, 1)
     np.testing.assert_array_equal(before, after)
 
 
@@ -106,7 +112,7 @@ def test_momentum_buys_the_top_stock_at_the_first_open():
     result = run_backtest(config, panel=panel, index_panel=panel).strategies[0]
     first = result.fills.iloc[0]
     assert (first["date"], first["code"], first["side"]) == (
-        pd.Timestamp("2014-01-01"),
+        pd.Timestamp("2014-01-02"),  # the first session of 2014
         "600000.SH",
         "buy",
     )
@@ -116,5 +122,5 @@ def test_momentum_buys_the_top_stock_at_the_first_open():
     # January's decision skips December; February's formation window includes it
     assert chosen.to_dict() == {
         pd.Timestamp("2013-12-31"): "600000.SH",
-        pd.Timestamp("2014-01-31"): "600008.SH",
+        pd.Timestamp("2014-01-30"): "600008.SH",  # January's last session
     }

@@ -12,7 +12,8 @@ import pytest
 
 from quant.cli import main
 from quant.data import DataWarning, MarketPanel, load_bars, synth
-from quant.data.schema import board_of, round_to_fen
+from quant.market.rules import round_to_fen
+from quant.market.securities import boards
 
 
 def generate_and_load(directory, *args, **kwargs):
@@ -44,7 +45,7 @@ def test_it_has_the_events_it_claims(written):
     ipos = market.new_listing.any(axis=0)
     assert ipos.sum() > 20
     # registration-system IPOs (STAR; ChiNext after the reform) have 5 limit-free days
-    star = np.array([board_of(c) == "star" for c in market.codes])
+    star = boards(market.codes) == "star"
     assert market.new_listing[:, star & ipos].sum(axis=0).max() == 5
     assert market.at_limit_up.sum() > 50 and market.at_limit_down.sum() > 50
     factor = pd.DataFrame(market.adj_factor).ffill().to_numpy()
@@ -66,7 +67,7 @@ def test_its_masks_agree_with_the_panel(written):
 
 def test_main_board_registration_ipos_agree_with_the_panel_too(tmp_path):
     market, _, panel = generate_and_load(tmp_path, 200, 200, 3, start="2023-01-02")
-    main_board = np.array([board_of(c) == "main" for c in market.codes])
+    main_board = boards(market.codes) == "main"
     first = np.argmax(market.has_bar, axis=0)
     free_days = market.new_listing.sum(axis=0)
     late = main_board & (market.dates[first] >= pd.Timestamp("2023-04-10"))
@@ -87,7 +88,7 @@ def test_limit_moves_respect_the_boards_rates(written):
     previous = bars.groupby("code")[["close", "adj_factor"]].shift()
     reference = round_to_fen(previous["close"] * previous["adj_factor"] / bars["adj_factor"])
     move = (bars["close"] / reference - 1).abs()
-    board = bars["code"].map(board_of)
+    board = pd.Series(boards(bars["code"].astype(str)), index=bars.index)
     reformed = bars["date"] >= "2020-08-24"
     rate = np.select(
         [board == "bse", board == "star", (board == "chinext") & reformed], [0.3, 0.2, 0.2], 0.1
@@ -123,7 +124,7 @@ def test_the_anchor_keeps_every_date_and_tiny_markets_work():
 def test_codes_are_distinct_over_the_boards_with_a_capacity():
     codes = synth.stock_codes(1000)
     assert codes.is_unique and codes.is_monotonic_increasing and len(codes) == 1000
-    assert {board_of(c) for c in codes} == {"main", "chinext", "star", "bse"}
+    assert set(boards(codes)) == {"main", "chinext", "star", "bse"}
     with pytest.raises(ValueError, match="at most"):
         synth.stock_codes(30_000)
 

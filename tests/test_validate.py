@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from quant.data import DataError, DataWarning, load_bars
-from tests.conftest import make_bars
+from quant.data import DataError, DataWarning, ReadOptions, load_bars, load_index
+from quant.data.validate import prepare_columns, validate_tidy
+from tests.conftest import make_bars, sessions
 
-DAYS = pd.bdate_range("2014-01-06", periods=8)
+DAYS = sessions("2014-01-06", periods=8)
 
 
 def good(code: str = "600000.SH") -> pd.DataFrame:
@@ -167,9 +168,10 @@ def test_weekly_code_mixed_with_daily_ones(tmp_path):
 
 
 def test_intraday_bars(tmp_path):
-    frame = good()
+    frame = good()  # hourly stamps: 10:30 on most days, 14:00 on the fourth
     frame["date"] = frame["date"] + pd.Timedelta(hours=10, minutes=30)
-    expect_error(write_csv(tmp_path, frame), "row 1", "intraday")
+    frame.loc[3, "date"] += pd.Timedelta(hours=3, minutes=30)
+    expect_error(write_csv(tmp_path, frame), "row 4", "2014-01-09", "stamped 14:00", "intraday")
 
 
 def test_corrupt_parquet(tmp_path):
@@ -204,7 +206,7 @@ def test_gaps_are_warnings(tmp_path):
     assert re.search(r"1 codes have trading days without a bar .*\(2 stock-days", text)
     assert "600000.SH 2014-01-09..2014-01-10 (2 days)" in text
 
-    late = make_bars("000001.SZ", pd.bdate_range("2014-03-03", periods=3), [10.0] * 3)
+    late = make_bars("000001.SZ", sessions("2014-03-03", periods=3), [10.0] * 3)
     with pytest.warns(DataWarning, match="no bar for any code between 2014-01-15 and 2014-03-03"):
         load_bars(write_csv(tmp_path, pd.concat([good(), late]), "hole.csv"))
 
@@ -218,3 +220,140 @@ def test_missing_amount_is_approximated_with_a_warning(tmp_path):
     assert loaded["amount"].tolist() == pytest.approx(expected.tolist())
     assert loaded.attrs["amount_approximated"] is True
     assert load_bars(write_csv(tmp_path, good(), "full.csv")).attrs["amount_approximated"] is False
+
+
+# -- plausibility of values: units, finite numbers, codes, flags ---------------------------
+
+
+def test_amount_in_other_units_than_volume_is_an_error(tmp_path):
+    frame = good()
+    frame["volume"] = frame["volume"] / 100  # lots, while amount stays in yuan
+    expect_error(
+        write_csv(tmp_path, frame),
+        "row 1",
+        "600000.SH",
+        "2014-01-06",
+        "amount / volume = 1000 yuan a share",
+        "100 times the price, as with volume in lots",
+    )
+
+
+def test_single_bars_with_a_wrong_volume_are_a_warning(tmp_path):
+    frame = good()
+    frame.loc[4, "volume"] = 10_000.0  # that day's volume in lots: amount / volume = 9,900
+    with pytest.warns(
+        DataWarning, match=r"1 bars have amount / volume outside .*row 5.*2014-01-10"
+    ):
+        loaded = load_bars(write_csv(tmp_path, frame))
+    assert loaded["volume"].iloc[4] == 10_000.0  # kept as it is: the warning names it
+
+
+def test_units_tolerance_is_one_percent_beyond_low_and_high(tmp_path):
+    frame = good()  # low = high = close = 10.0 on the first day
+    frame.loc[0, "amount"] = 1_000_000 * 10.0 * 1.0099  # 0.99 % above the high: fine
+    assert len(load_bars(write_csv(tmp_path, frame))) == 8
+    frame.loc[[0, 1, 2, 3, 4], "amount"] = frame["volume"] * frame["close"] * 1.0101
+    expect_error(write_csv(tmp_path, frame, "over.csv"), "row 1", "10.1 yuan a share")
+
+
+def test_index_bars_are_not_held_to_share_prices(tmp_path):
+    index = make_bars("000300.SH", DAYS, [3500.0] * 8, volume=1.5e9)
+    index["amount"] = 1.7e11  # amount / volume = 113 yuan, no price of a 3,500-point index
+    assert len(load_index(write_csv(tmp_path, index))) == 8
+
+
+def test_fractional_share_counts_are_an_error(tmp_path):
+    frame = good()
+    frame.loc[2, "volume"] = 1_000_000.5
+    frame["amount"] = frame["volume"] * frame["close"]
+    expect_error(write_csv(tmp_path, frame), "row 3", "volume 1e+06 is not a whole number")
+
+
+@pytest.mark.parametrize(("column", "row"), [("close", 2), ("volume", 5), ("adj_factor", 8)])
+def test_infinite_values_are_errors(tmp_path, column, row):
+    frame = good().assign(adj_factor=1.0)
+    frame.loc[row - 1, column] = float("inf")
+    expect_error(write_csv(tmp_path, frame), f"row {row}", f"{column} is inf (not a finite")
+
+
+def test_booleans_as_volume_are_an_error(tmp_path):
+    frame = good().assign(volume=True)
+    path = tmp_path / "flags.parquet"
+    frame.to_parquet(path)
+    expect_error(path, "row 1", "volume is a column of booleans")
+    mixed = good().astype({"volume": object})  # a file cannot mix them: a frame can
+    mixed.loc[3, "volume"] = False
+    with pytest.raises(DataError, match=r"row 4, .*volume is a boolean"):
+        validate_tidy(prepare_columns(mixed, "mixed"))
+
+
+@pytest.mark.parametrize("blank", ["", "  ", None])
+def test_blank_code_is_an_error(tmp_path, blank):
+    frame = pd.concat([good("000001.SZ"), good()], ignore_index=True)
+    frame.loc[11, "code"] = blank
+    path = tmp_path / "blank.parquet"
+    frame.to_parquet(path)
+    expect_error(path, "row 12", "blank code")
+    expect_error(write_csv(tmp_path, frame), "row 12", "blank code")
+
+
+def test_integer_codes_are_an_error_not_a_crash(tmp_path):
+    frame = good().assign(code=600000)
+    path = tmp_path / "numbers.parquet"
+    frame.to_parquet(path)
+    expect_error(path, "row 1", "code 600000 is a number, not text", "leading zeros")
+    mixed = pd.concat([good(), good("000001.SZ").assign(code=1)], ignore_index=True)
+    with pytest.raises(DataError, match=r"row 9, .*code 1 is a number"):
+        validate_tidy(prepare_columns(mixed.astype({"code": object}), "mixed"))
+
+
+# -- dates: formats, time zones, daily stamps, the future ---------------------------------
+
+
+def test_day_first_dates_are_refused_unless_their_format_is_given(tmp_path):
+    frame = good().assign(date=DAYS.strftime("%d/%m/%Y"))  # 06/01/2014 .. 15/01/2014
+    path = write_csv(tmp_path, frame)
+    expect_error(path, "row 1", "'06/01/2014' is ambiguous", "--date-format %d/%m/%Y")
+    loaded = load_bars(path, options=ReadOptions(date_format="%d/%m/%Y"))
+    assert list(loaded["date"]) == list(DAYS)
+    with pytest.raises(DataError, match=r"row 1, .*'06/01/2014' is not a date in the format"):
+        load_bars(path, options=ReadOptions(date_format="%Y-%m-%d"))
+
+
+def test_sorting_day_first_dates_no_longer_swaps_days_and_months(tmp_path):
+    # The case: sorted as advised, month-first parsing moved 03/01 to 1 March.
+    frame = good().assign(date=DAYS.strftime("%d/%m/%Y")).sort_values("date")
+    expect_error(write_csv(tmp_path, frame), "is ambiguous")
+
+
+def test_dates_with_a_time_zone_become_beijing_dates(tmp_path):
+    stamps = [f"{d.date()} 00:00:00+08:00" for d in DAYS]  # crashed before
+    assert list(load_bars(write_csv(tmp_path, good().assign(date=stamps)))["date"]) == list(DAYS)
+    utc_midnight = [f"{d.date()}T00:00:00Z" for d in DAYS]  # 08:00 in Beijing, same day
+    loaded = load_bars(write_csv(tmp_path, good().assign(date=utc_midnight), "utc.csv"))
+    assert list(loaded["date"]) == list(DAYS)
+    # Beijing midnight written in UTC: 16:00 the day before, with its offset
+    shifted = [f"{(d - pd.Timedelta(hours=8)).isoformat()}+00:00" for d in DAYS]
+    loaded = load_bars(write_csv(tmp_path, good().assign(date=shifted), "shifted.csv"))
+    assert list(loaded["date"]) == list(DAYS)
+
+
+def test_dates_mixing_zoned_and_plain_stamps_are_an_error(tmp_path):
+    stamps = [f"{d.date()} 00:00:00+08:00" for d in DAYS]
+    stamps[3] = str(DAYS[3].date())
+    expect_error(write_csv(tmp_path, good().assign(date=stamps)), "row 4", "time zone")
+
+
+def test_daily_bars_stamped_at_the_close_are_daily(tmp_path):
+    frame = good().assign(date=DAYS + pd.Timedelta(hours=15))  # 15:00 Beijing, every day
+    assert list(load_bars(write_csv(tmp_path, frame))["date"]) == list(DAYS)
+
+
+def test_daily_stamp_after_the_close_without_a_zone_is_refused(tmp_path):
+    frame = good().assign(date=DAYS - pd.Timedelta(hours=8))  # Beijing midnight in UTC, naive
+    expect_error(write_csv(tmp_path, frame), "row 1", "stamped at 16:00 without a time zone")
+
+
+def test_dates_after_today_are_an_error(tmp_path):
+    frame = pd.concat([good(), good().iloc[[7]].assign(date=pd.Timestamp("2100-01-04"))])
+    expect_error(write_csv(tmp_path, frame), "row 9", "date 2100-01-04", "date after today")

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from quant.cli.data import add_market_options
 from quant.engine import BacktestConfig, ConfigError, run_backtest
 from quant.report import plot_run, render_table, write_run
 from quant.rundir import check_output
@@ -53,6 +54,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     backtest.add_argument(
         "--workers", type=int, help="processes for independent runs (default: one per core)"
     )
+    add_market_options(backtest)
     backtest.add_argument("--out", help="run folder (default runs/<timestamp>)")
     backtest.add_argument(
         "--force", action="store_true", help="replace the run folder --out holds (whole)"
@@ -69,10 +71,14 @@ def config_from_args(
 ) -> BacktestConfig:
     config = base or (BacktestConfig.from_toml(args.config) if args.config else BacktestConfig())
     changes: dict[str, Any] = {}
-    for name in ("data", "index_data", "start", "end", "cash", "seed", "workers"):
+    for name in ("data", "index_data", "start", "end", "cash", "seed", "workers", "calendar"):
         value = getattr(args, name)
         if value is not None:
             changes[name] = value
+    if args.code_changes:
+        changes["code_changes"] = args.code_changes
+    if args.drop_non_stocks:
+        changes["non_stocks"] = "drop"
     if args.seeds:
         try:
             changes["seeds"] = [int(seed) for seed in args.seeds.split(",") if seed.strip()]

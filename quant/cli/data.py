@@ -1,5 +1,5 @@
-"""``quant data ...``: look at market data, download it with akshare, or generate a
-synthetic market."""
+"""``quant data ...``: look at market data, download it with akshare, import it from the
+layouts people hold (akshare, tushare, baostock, qlib), or generate a synthetic market."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import argparse
 import datetime as dt
 import json
 import logging
+import sys
 from pathlib import Path
 
-from quant.data import DataError, MarketPanel, load_bars
+from quant.data import DataError, MarketPanel, load_any
 from quant.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -23,8 +24,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--data", default="sample", help="'sample' (built-in) or a Parquet/CSV file or folder"
     )
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_market_options(info)
     info.set_defaults(run=run_info)
     _register_fetch(actions)
+    _register_import(actions)
     _register_synth(actions)
 
 
@@ -69,6 +72,42 @@ def _register_fetch(actions: argparse._SubParsersAction) -> None:
     fetch.set_defaults(run=run_fetch)
 
 
+def _register_import(actions: argparse._SubParsersAction) -> None:
+    from quant.data.layouts import FORMATS, QLIB_VOLUMES
+
+    command = actions.add_parser(
+        "import",
+        help="convert akshare, tushare, baostock or qlib files into a store (offline)",
+        description="Read daily bars in a known layout, map names, codes, units and dates "
+        "into the tidy schema, check them as any data is checked, and write a store folder "
+        "(one Parquet file per code and a manifest) that --data reads. See "
+        "docs/data_sources.md for each layout's mapping.",
+    )
+    command.add_argument("source", type=Path, metavar="SRC", help="a file or a folder of files")
+    command.add_argument("--format", required=True, choices=FORMATS, help="the layout of SRC")
+    command.add_argument("--out", required=True, type=Path, help="the store folder (new or empty)")
+    command.add_argument(
+        "--encoding", default=None, help="encoding of CSV files (default: UTF-8, else GBK)"
+    )
+    command.add_argument(
+        "--date-format",
+        default=None,
+        help="strptime format of text dates, e.g. %%d/%%m/%%Y; needed for day- or month-first "
+        "dates such as 03/01/2017",
+    )
+    command.add_argument(
+        "--index", action="store_true", help="the bars are indices (codes name their exchange)"
+    )
+    command.add_argument(
+        "--qlib-volume",
+        choices=QLIB_VOLUMES,
+        default="adjusted",
+        help="qlib only: volume is adjusted (raw = volume x factor, qlib's convention; the "
+        "default) or raw shares",
+    )
+    command.set_defaults(run=run_import)
+
+
 def _register_synth(actions: argparse._SubParsersAction) -> None:
     synth = actions.add_parser(
         "synth",
@@ -85,6 +124,25 @@ def _register_synth(actions: argparse._SubParsersAction) -> None:
     synth.set_defaults(run=run_synth)
 
 
+def add_market_options(parser: argparse.ArgumentParser) -> None:
+    """The options that say how bars become a panel (shared by data info and backtest)."""
+    parser.add_argument(
+        "--calendar",
+        choices=("exchange", "data"),
+        help="trading days: the exchange's sessions (XSHG, default) or the data's own dates",
+    )
+    parser.add_argument(
+        "--code-changes",
+        metavar="FILE",
+        help="CSV of old_code,new_code,date: merge re-coded securities under the new code",
+    )
+    parser.add_argument(
+        "--drop-non-stocks",
+        action="store_true",
+        help="drop indices, funds, bonds and B shares found in stock data (default: an error)",
+    )
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -95,39 +153,61 @@ def _date(text: str) -> dt.date:
 # -- info --------------------------------------------------------------------------------
 
 
-def describe(source: str) -> dict[str, object]:
-    """The figures `quant data info` prints; a store or synthetic folder adds what its
-    manifest says (survivor bias, or how the market was generated)."""
+def describe(
+    source: str,
+    calendar: str = "exchange",
+    code_changes: str | None = None,
+    drop_non_stocks: bool = False,
+) -> dict[str, object]:
+    """The figures `quant data info` prints for stock or index data; a store or synthetic
+    folder adds what its manifest says (survivor bias, how the market was generated, where
+    it was imported from). ``warnings`` lists what the panel-wide plausibility checks of
+    stock data found (quant.data.plausibility)."""
+    from quant.data.plausibility import factor_change_warning, survivorship_warning
     from quant.data.store import read_manifest, survivorship
 
-    panel = MarketPanel.from_frame(load_bars(source))
-    summary: dict[str, object] = {"source": str(source), **panel.summary()}
+    frame, kind = load_any(
+        source,
+        code_changes=code_changes,
+        non_stocks="drop" if drop_non_stocks else "error",
+    )
+    panel = MarketPanel.from_frame(frame, calendar=calendar)
+    summary: dict[str, object] = {"source": str(source), "kind": kind, **panel.summary()}
+    if kind == "stock":
+        summary["code_changes"] = frame.attrs.get("code_changes", [])
+        candidates = panel.code_change_candidates
+        summary["possible_code_changes"] = candidates.to_dict("records")
     try:
         manifest = read_manifest(source) if Path(source).is_dir() else None
     except DataError:  # someone else's manifest.json: the folder is plain files
         manifest = None
     if manifest is not None and manifest.get("kind") == "synthetic":
         summary["synthetic"] = {k: manifest[k] for k in ("seed", "stocks", "days", "delisted")}
+    elif manifest is not None and "imported" in manifest:
+        summary["imported"] = manifest["imported"]
     elif manifest is not None:
         summary["store"] = {"kind": manifest["kind"], **survivorship(manifest)}
+    checks = (factor_change_warning(panel), survivorship_warning(panel)) if kind == "stock" else ()
+    summary["warnings"] = [line for line in checks if line is not None]
     return summary
 
 
 def run_info(args: argparse.Namespace) -> int:
-    summary = describe(args.data)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-        return 0
-    print(format_summary(summary))
+    summary = describe(
+        args.data, args.calendar or "exchange", args.code_changes, args.drop_non_stocks
+    )
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    for line in summary["warnings"]:
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 
 def format_summary(summary: dict[str, object]) -> str:
     lines = [
         f"source                  {summary['source']}",
-        f"codes                   {summary['codes']:,}",
+        f"codes                   {summary['codes']:,} {_kinds(summary)}",
         f"dates                   {summary['first_date']} .. {summary['last_date']} "
-        f"({summary['trading_days']:,} trading days)",
+        f"({summary['trading_days']:,} sessions, calendar {summary['calendar']})",
         f"rows                    {summary['rows']:,}",
         f"suspended stock-days    {summary['suspended_share']:.2%} of listed stock-days",
         f"zero-volume bars        {summary['zero_volume_bars']:,}",
@@ -135,6 +215,17 @@ def format_summary(summary: dict[str, object]) -> str:
         f"codes ending early      {summary['codes_ending_early']:,} "
         "(last bar before the data's last day: delisted or suspended)",
     ]
+    if summary["kind"] == "stock":
+        st_days = summary["st_stock_days"]
+        lines.append(
+            "ST stock-days           "
+            + (
+                f"{st_days:,} (risk-warning limits applied)"
+                if st_days is not None
+                else "unknown: no is_st column, ST stocks get their board's normal limit"
+            )
+        )
+        lines += _code_change_lines(summary)
     if "synthetic" in summary:
         made = summary["synthetic"]
         lines.append(
@@ -143,7 +234,40 @@ def format_summary(summary: dict[str, object]) -> str:
         )
     if "store" in summary:
         lines.append(f"survivorship            {_survivorship_line(summary['store'])}")
+    if "imported" in summary:
+        made = summary["imported"]
+        lines.append(
+            f"imported                from {made['format']} files at {made['from']} ({made['at']})"
+        )
     return "\n".join(lines)
+
+
+def _kinds(summary: dict[str, object]) -> str:
+    if summary["kind"] == "index":
+        return "(indices)"
+    boards = ", ".join(f"{board} {count:,}" for board, count in summary["boards"].items())
+    return f"(A-share stocks: {boards})"
+
+
+def _code_change_lines(summary: dict[str, object]) -> list[str]:
+    lines = [
+        f"code changes merged     {c['old']} -> {c['new']} from {c['date']}"
+        for c in summary["code_changes"]
+    ]
+    possible = summary["possible_code_changes"]
+    if possible:
+        shown = "; ".join(
+            f"{c['old']} ({c['last_date']}, {c['last_close']:.2f}) -> {c['new']} "
+            f"({c['first_date']}, open {c['first_open']:.2f})"
+            for c in possible[:3]
+        )
+        lines.append(
+            f"possible code changes   {len(possible):,}: a code's bars stop and another's start "
+            f"the next session within 5 % of its last close ({shown}"
+            f"{'; ...' if len(possible) > 3 else ''}). Most are coincidences (an IPO beside a "
+            "suspension); name real ones with --code-changes FILE"
+        )
+    return lines
 
 
 def _survivorship_line(store: dict[str, object]) -> str:
@@ -198,6 +322,43 @@ def run_fetch(args: argparse.Namespace) -> int:
         f"{report.requested:,} codes: {report.fetched:,} fetched ({report.new_rows:,} new "
         f"bars, {report.empty:,} empty), {report.up_to_date:,} already up to date; "
         f"{report.requests:,} requests. Store: {args.store}"
+    )
+    return 0
+
+
+# -- import ------------------------------------------------------------------------------
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from quant.data import load_bars, load_index
+    from quant.data.layouts import ReadOptions
+    from quant.data.store import write_imported
+
+    options = ReadOptions(
+        encoding=args.encoding,
+        date_format=args.date_format,
+        index=args.index,
+        qlib_volume=args.qlib_volume,
+    )
+    load = load_index if args.index else load_bars
+    bars = load(args.source, format=args.format, options=options)
+    imported = {
+        "format": args.format,
+        "from": str(args.source.resolve()),
+        "options": {
+            k: v
+            for k, v in vars(options).items()
+            if v not in (None, False) and (k != "qlib_volume" or args.format == "qlib")
+        },
+    }
+    try:
+        write_imported(bars, args.out, kind="index" if args.index else "stocks", imported=imported)
+    except FileExistsError as error:
+        raise UserError(f"{error}: choose a new or empty folder for --out") from None
+    print(
+        f"{bars['code'].nunique():,} codes, {len(bars):,} bars "
+        f"({bars['date'].min().date()} .. {bars['date'].max().date()}) from {args.source} "
+        f"({args.format}) -> {args.out}"
     )
     return 0
 

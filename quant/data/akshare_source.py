@@ -88,9 +88,12 @@ def exchange_of(digits: str) -> str | None:
 
 
 def normalize_code(text: str, *, index: bool = False) -> str:
-    """``600000``, ``600000.sh``, ``sh600000`` -> ``600000.SH``. Index codes must name
-    their exchange: 000001 is both Ping An Bank (SZ) and the SSE Composite (SH)."""
+    """``600000``, ``600000.sh``, ``sh600000``, ``sh.600000`` (baostock) -> ``600000.SH``.
+    Index codes must name their exchange: 000001 is both Ping An Bank (SZ) and the SSE
+    Composite (SH)."""
     raw = text.strip().upper()
+    if raw[:3] in ("SH.", "SZ.", "BJ."):
+        raw = raw[:2] + raw[3:]
     if raw[:2] in ("SH", "SZ", "BJ") and raw[2:].isdigit():
         raw = f"{raw[2:]}.{raw[:2]}"
     if raw.isdigit() and len(raw) == 6:

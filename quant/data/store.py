@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import json
 import logging
 import time
@@ -26,13 +27,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from quant.data.akshare_source import Akshare, connection_errors
 from quant.data.validate import DataError
 from quant.errors import UserError
-from quant.io import write_atomic, write_text_atomic
+from quant.io import atomic_folder, write_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +158,47 @@ def survivorship(manifest: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# -- imported stores ---------------------------------------------------------------------
+
+
+def write_imported(
+    bars: pd.DataFrame, root: str | Path, *, kind: str, imported: dict[str, Any]
+) -> Path:
+    """Write validated tidy bars (sorted by code, date) as a store of one Parquet file per
+    code plus a manifest whose ``source`` is ``import:<layout>`` and whose ``imported``
+    says from what (``imported``: format, from, options). The folder is built under a
+    temporary name and renamed when complete, so it exists whole or not at all; ``root``
+    must be new or an empty folder (FileExistsError otherwise). ``quant data fetch``
+    refuses such a folder (a fetch would mix sources)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    codes = bars["code"].astype(str).to_numpy()
+    bounds = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1), len(bars)]
+    entries: dict[str, Any] = {}
+    with atomic_folder(root) as folder:
+        for start, end in itertools.pairwise(bounds):
+            part = bars.iloc[start:end].assign(code=codes[start:end])
+            part.to_parquet(folder / f"{codes[start]}.parquet", index=False)
+            entries[codes[start]] = {
+                "rows": int(end - start),
+                "first_date": part["date"].iloc[0].date().isoformat(),
+                "last_date": part["date"].iloc[-1].date().isoformat(),
+            }
+        manifest = {
+            "format": FORMAT,
+            "kind": kind,
+            "source": f"import:{imported['format']}",
+            "imported": {
+                **imported,
+                "at": dt.datetime.now(EXCHANGE_TZ).isoformat(timespec="seconds"),
+            },
+            "codes": entries,
+        }
+        text = json.dumps(manifest, indent=1, ensure_ascii=False, sort_keys=True)
+        (folder / MANIFEST).write_text(text + "\n", encoding="utf-8")
+    return Path(root)
+
+
 # -- the store ---------------------------------------------------------------------------
 
 
@@ -189,6 +232,11 @@ class Store:
             if root.is_dir() and any(p.suffix == ".parquet" for p in root.iterdir()):
                 raise DataError(f"{root}: holds Parquet files but no {MANIFEST}; not a store")
             manifest = {"format": FORMAT, "kind": kind, "source": "akshare", "codes": {}}
+        elif manifest.get("source", "akshare") != "akshare":
+            raise DataError(
+                f"{root}: holds bars imported from {manifest['source']}; fetch into another "
+                "folder (a folder loads as one table)"
+            )
         elif manifest.get("kind") != kind:
             raise DataError(
                 f"{root}: this store holds {manifest.get('kind')} bars; put {kind} bars in "

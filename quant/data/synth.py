@@ -8,9 +8,11 @@ time and vectorised over the stocks, with the A-share mechanics the panel models
   tidy table could not tell from a listing or a delisting);
 - ex-rights days (cash dividends, bonus shares) with a back-adjustment factor: the day's
   reference price is the previous close x old factor / new factor;
-- price limits at each board's rate from :func:`quant.data.schema.limit_rates` (main board
+- price limits at each board's rate from the rules table (quant.market.rules: main board
   10 %, ChiNext 10 % then 20 %, STAR 20 %, Beijing 30 %), rounded to the fen: closes, opens,
-  highs and lows never leave the band, and jumps push many closes onto it.
+  highs and lows never leave the band, and jumps push many closes onto it;
+- the exchange's sessions (quant.market.calendar); STAR and Beijing stocks list only once
+  their boards have opened (boards that open after the last day get no stocks).
 
 The result remembers what it did (listed, suspended, limit prices, closes at a limit) so
 that tests can hold the panel's own computation against it. ``write(market, DIR)`` stores
@@ -29,19 +31,20 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from quant.data.panel import MarketPanel
-from quant.data.schema import limit_free_days, limit_rates, round_to_fen
 from quant.io import write_atomic, write_text_atomic
+from quant.market.calendar import TradingCalendar, sessions_from
+from quant.market.rules import board_opened, limit_free_days, limit_rates, round_to_fen
+from quant.market.securities import boards as board_of_codes
 
-#: Boards: (first code, exchange, share of stocks, most codes). STAR and Beijing stocks get
-#: their boards' rates over the whole period, even before those boards opened.
+#: Boards: (first code, exchange, board, share of stocks, most codes).
 BOARDS = (
-    (600000, "SH", 0.40, 6000),
-    (1, "SZ", 0.30, 3999),
-    (300001, "SZ", 0.15, 1999),
-    (688001, "SH", 0.10, 1999),
-    (830001, "BJ", 0.05, 9999),
+    (600000, "SH", "main", 0.40, 6000),
+    (1, "SZ", "main", 0.30, 3999),
+    (300001, "SZ", "chinext", 0.15, 1999),
+    (688001, "SH", "star", 0.10, 1999),
+    (830001, "BJ", "bse", 0.05, 9999),
 )
-DEFAULT_START = "2014-01-02"
+DEFAULT_START = "2010-01-04"
 #: Probabilities per stock (listing, delisting) and per stock-day (the rest).
 P_LISTED_AT_START = 0.7
 P_DELISTS = 0.08
@@ -90,12 +93,16 @@ class SynthMarket(MarketPanel):
         return pd.DataFrame(columns, copy=False)
 
 
-def stock_codes(n: int) -> pd.Index:
-    """``n`` distinct codes spread over the boards, sorted (as the panel sorts them)."""
-    counts = np.floor(np.array([b[2] for b in BOARDS]) * n).astype(int)
+def stock_codes(n: int, last_day: str | pd.Timestamp | None = None) -> pd.Index:
+    """``n`` distinct codes spread over the boards open by ``last_day`` (all by default;
+    the share of the others goes to the SSE main board), sorted (as the panel sorts them)."""
+    share = np.array([b[3] for b in BOARDS])
+    if last_day is not None:
+        share[[board_opened(b[2]) > pd.Timestamp(last_day) for b in BOARDS]] = 0.0
+    counts = np.floor(share * n).astype(int)
     counts[0] += n - counts.sum()
     codes: list[str] = []
-    for (first, exchange, _, most), count in zip(BOARDS, counts):
+    for (first, exchange, _, _, most), count in zip(BOARDS, counts):
         if count > most:
             raise ValueError(f"at most {most} synthetic {exchange} codes from {first:06d}")
         codes += [f"{first + k:06d}.{exchange}" for k in range(count)]
@@ -114,12 +121,18 @@ def generate(
     if stocks < 1 or days < 2:
         raise ValueError("need at least 1 stock and 2 days")
     rng = np.random.default_rng(seed)
-    dates = pd.bdate_range(start, periods=days)
-    codes = stock_codes(stocks)
+    dates = sessions_from(start, days)
+    codes = stock_codes(stocks, dates[-1])
+    board = board_of_codes(codes)
     n, shape = len(codes), (days, len(codes))
 
     # -- per stock: listing span, price level, volatility -------------------------------
-    first_day = np.where(rng.random(n) < P_LISTED_AT_START, 0, rng.integers(1, days, n))
+    opens = np.array([np.searchsorted(dates, board_opened(b)) for b in board])
+    first_day = np.where(
+        (rng.random(n) < P_LISTED_AT_START) & (opens == 0),
+        0,
+        rng.integers(np.maximum(opens, 1), days),
+    )
     delists = rng.random(n) < P_DELISTS
     last_day = np.where(
         delists, rng.integers(first_day, np.maximum(first_day + 1, days - 1)), days - 1
@@ -132,12 +145,9 @@ def generate(
     vol = rng.uniform(0.015, 0.035, n)
     lots = np.exp(rng.normal(np.log(50_000), 1.0, n))
     free_days = np.array(
-        [
-            limit_free_days(code, dates[d]) if d > 0 else 0
-            for code, d in zip(codes, first_day.tolist())
-        ]
+        [limit_free_days(b, dates[d]) if d > 0 else 0 for b, d in zip(board, first_day.tolist())]
     )
-    rates = limit_rates(codes, dates)
+    rates = limit_rates(board, dates)
 
     out = {
         name: np.full(shape, np.nan)
@@ -210,6 +220,9 @@ def generate(
         has_bar=has_bar,
         new_listing=new_listing,
         codes_without_adj=(),
+        board=board,
+        is_st=np.zeros(shape, dtype=bool),
+        calendar=TradingCalendar.of(dates)[0],
     )
 
 

@@ -2,8 +2,10 @@
 
 Each rule is checked when an order would fill (the bar after it was placed):
 suspended or unlisted -> refused; a buy at limit-up or a sell at limit-down -> refused;
-a sell of shares bought the same day (T+1) or of more than is held -> refused; a buy not in
-whole lots, or a sell leaving an odd lot behind -> refused; not enough cash -> refused.
+a sell of shares bought the same day (T+1) or of more than is held -> refused; an order
+size the stock's board does not allow (quant.market.rules.OrderSize: lots of 100 on the
+main board and ChiNext, at least 200 then steps of 1 on STAR, at least 100 then steps of 1
+in Beijing; a balance under the minimum sold whole) -> refused; not enough cash -> refused.
 Refused orders are cancelled and logged in ``broker.refusals`` (never silently lost); a
 strategy that still wants the trade places it again.
 
@@ -27,6 +29,7 @@ import backtrader as bt
 import pandas as pd
 
 from quant.engine.config import Rules
+from quant.market.rules import OrderSize, order_size
 
 
 class AShareCommission(bt.CommInfoBase):
@@ -181,7 +184,7 @@ class AShareBroker(bt.brokers.BackBroker):
         ex-date is announced, so this is what the strategy would have ordered): a sell of
         the whole position sells the whole new position, other sizes scale by the ratio,
         buys rounded down to whole lots, sells to whole lots or the whole position."""
-        lot = 1 if self.p.frictionless else self.rules.lot
+        sizes = self.order_size(data)
         for order in (*self.submitted, *self.pending):
             if order is None or order.data is not data:
                 continue
@@ -189,7 +192,7 @@ class AShareBroker(bt.brokers.BackBroker):
             if order.issell() and abs(size - before) < 1e-9:
                 scaled = after
             else:
-                scaled = math.floor(size * ratio / lot + 1e-9) * lot
+                scaled = sizes.round_down(size * ratio)
                 if order.issell():
                     scaled = min(scaled, after)
                 if scaled == 0:  # less than a lot either way: the rules will refuse it
@@ -221,6 +224,13 @@ class AShareBroker(bt.brokers.BackBroker):
             self._bracketize(order, cancel=True)
 
     # -- the rules, checked when an order would fill ------------------------------
+    def order_size(self, data: Any) -> OrderSize:
+        """The order sizes a feed's stock allows today (its board's rule, or the study's
+        ``rules.lot``); any whole share for a frictionless reference."""
+        if self.p.frictionless:
+            return OrderSize(1, 1)
+        return order_size(data.board, self._today, self.rules.lot_override)
+
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         """Market orders fill at the next bar's open, or at its close under
         ``fill_at = "close"`` (backtrader's Close order type)."""
@@ -255,11 +265,12 @@ class AShareBroker(bt.brokers.BackBroker):
         if self.p.frictionless:
             return None
         rules = self.rules
+        sizes = self.order_size(data)
         if order.isbuy():
             if rules.price_limits and data.buy_blocked():
                 return "limit-up"
-            if not _whole_lots(size, rules.lot):
-                return "lot"
+            if not sizes.is_valid_buy(size):
+                return "order size"
             return None
         if rules.price_limits and data.sell_blocked():
             return "limit-down"
@@ -267,12 +278,8 @@ class AShareBroker(bt.brokers.BackBroker):
         sellable = held - (self._bought_today[data] if rules.t_plus_one else 0.0)
         if abs(size) > sellable + 1e-9:
             return "T+1" if abs(size) <= held + 1e-9 else "more than held"
-        odd = held % rules.lot  # an odd lot can only be sold whole, in one order
-        if not (
-            _whole_lots(size, rules.lot)
-            or (abs(size) >= odd and _whole_lots(abs(size) - odd, rules.lot))
-        ):
-            return "lot"
+        if not sizes.is_valid_sell(abs(size), held):
+            return "order size"
         return None
 
     def _refuse(self, order: bt.Order, reason: str) -> None:
@@ -281,14 +288,14 @@ class AShareBroker(bt.brokers.BackBroker):
         self.notify(order)
 
     def _log_refusal(self, order: bt.Order, reason: str) -> None:
+        side = "buy" if order.isbuy() else "sell"
+        self.log_refusal(order.data._name, side, abs(order.created.size), reason)
+
+    def log_refusal(self, code: str, side: str, shares: float, reason: str) -> None:
+        """Record an order that was refused (by the market when it would fill, or by the
+        sizing when it was placed: ``below minimum order``, ``cash``), dated today."""
         self.refusals.append(
-            {
-                "date": self._today,
-                "code": order.data._name,
-                "side": "buy" if order.isbuy() else "sell",
-                "size": abs(order.created.size),
-                "reason": reason,
-            }
+            {"date": self._today, "code": code, "side": side, "size": shares, "reason": reason}
         )
 
     # -- bookkeeping --------------------------------------------------------------
@@ -315,7 +322,3 @@ class AShareBroker(bt.brokers.BackBroker):
             "costs": costs,
             "note": note,
         }
-
-
-def _whole_lots(size: float, lot: int) -> bool:
-    return abs(abs(size) / lot - round(abs(size) / lot)) < 1e-9

@@ -37,7 +37,10 @@ class Rules:
 
     - ``fill_at``: orders decided after the close of day t fill at the ``open`` of t+1
       (default) or at its ``close``.
-    - ``lot``: buys in multiples of 100 shares; a sell may close an odd lot only as a whole.
+    - ``lot``: 0 (default): order sizes follow each stock's board and date (main board and
+      ChiNext lots of 100; STAR at least 200 then steps of 1; Beijing at least 100 then steps
+      of 1; see quant.market.rules). A positive number gives every board lots of that many
+      shares (an override for studies). A sell may close an odd position only as a whole.
     - ``t_plus_one``: shares bought on a day cannot be sold that day.
     - ``price_limits``: no buy fills at limit-up, no sell at limit-down (at the fill price:
       the open, or the close with ``fill_at = "close"``).
@@ -52,7 +55,7 @@ class Rules:
     """
 
     fill_at: str = "open"
-    lot: int = 100
+    lot: int = 0
     t_plus_one: bool = True
     price_limits: bool = True
     commission: float = 0.00025
@@ -65,8 +68,10 @@ class Rules:
     def __post_init__(self) -> None:
         if self.fill_at not in ("open", "close"):
             raise ConfigError(f"rules.fill_at must be 'open' or 'close', not {self.fill_at!r}")
-        if self.lot < 1:
-            raise ConfigError(f"rules.lot must be at least 1, not {self.lot}")
+        if self.lot < 0:
+            raise ConfigError(
+                f"rules.lot must be 0 (by board) or a positive number, not {self.lot}"
+            )
         for name in ("commission", "min_commission", "transfer_fee", "cash_buffer"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"rules.{name} must not be negative")
@@ -78,6 +83,11 @@ class Rules:
         starts = [pd.Timestamp(d) for d, _ in self.stamp_duty]
         if starts != sorted(starts):
             raise ConfigError("rules.stamp_duty must be ordered by date")
+
+    @property
+    def lot_override(self) -> int | None:
+        """The study's lot for every board, or None: sizes follow the board."""
+        return self.lot or None
 
     def stamp_duty_rate(self, date: pd.Timestamp) -> float:
         """Sell-side stamp duty in force on ``date``."""
@@ -101,6 +111,10 @@ class BacktestConfig:
 
     ``strategies`` are names of built-ins (see ``strategies.BUILTINS``), ``module:Class`` or
     ``path/to/file.py:Class``; ``params`` maps a strategy's name to its keyword settings.
+    ``calendar``: ``"exchange"`` (the XSHG sessions) or ``"data"`` (the data's own dates);
+    ``code_changes``: a file of (old_code, new_code, date) merging re-coded securities ("":
+    none); ``non_stocks``: ``"error"`` (default) or ``"drop"`` for codes in the stock data
+    that are not A-share stocks.
     """
 
     data: str = "sample"
@@ -115,6 +129,9 @@ class BacktestConfig:
     seeds: list[int] = field(default_factory=list)  # empty: just ``seed``
     workers: int = 0  # processes for independent runs; 0: one per core
     cache_dir: str = ".cache/quant"
+    calendar: str = "exchange"
+    code_changes: str = ""
+    non_stocks: str = "error"
 
     def __post_init__(self) -> None:
         if isinstance(self.rules, dict):
@@ -132,6 +149,10 @@ class BacktestConfig:
         self.rules.check_dates(start)
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds must differ: {self.seeds}")
+        if self.calendar not in ("exchange", "data"):
+            raise ConfigError(f"calendar must be 'exchange' or 'data', not {self.calendar!r}")
+        if self.non_stocks not in ("error", "drop"):
+            raise ConfigError(f"non_stocks must be 'error' or 'drop', not {self.non_stocks!r}")
         if self.workers < 0:
             raise ConfigError(f"workers must be 0 (one per core) or more, not {self.workers}")
 

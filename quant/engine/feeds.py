@@ -22,6 +22,7 @@ import pandas as pd
 from backtrader.linebuffer import LineBuffer
 
 from quant.data.panel import MarketPanel
+from quant.market.calendar import TradingCalendar
 
 PRICE_LINES = ("open", "high", "low", "close")
 #: Bits of the ``flags`` line (one line instead of four: every line costs time per bar).
@@ -31,6 +32,8 @@ TRADABLE, LISTED, BUY_BLOCKED, SELL_BLOCKED = 1, 2, 4, 8
 class ArrayFeed(bt.feed.DataBase):
     lines = ("flags", "share_ratio")
     params = (("columns", None),)
+    #: The stock's board (quant.market.securities; "" for an index): its order sizes.
+    board: str = ""
 
     def tradable(self) -> bool:
         return bool(int(self.flags[0]) & TRADABLE)
@@ -92,16 +95,6 @@ class ArrayFeed(bt.feed.DataBase):
         return True
 
 
-def window_rows(dates: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp) -> slice:
-    """Rows of the backtest window: from the last trading day before ``start`` (day 0,
-    where net value is 1 and the first decisions are taken) to the last day <= ``end``."""
-    first = int(np.searchsorted(dates.to_numpy(), start.to_datetime64(), side="left"))
-    last = int(np.searchsorted(dates.to_numpy(), end.to_datetime64(), side="right")) - 1
-    if last < first:
-        raise ValueError(f"no trading day between {start.date()} and {end.date()} in the data")
-    return slice(max(first - 1, 0), last + 1)
-
-
 def datetime_column(dates: pd.DatetimeIndex) -> list[float]:
     return [bt.date2num(d.to_pydatetime()) for d in dates]
 
@@ -138,13 +131,15 @@ def make_feeds(panel: MarketPanel, codes: list[str], rows: slice, fill_at: str) 
         lines = {name: values[:, k].tolist() for name, values in columns.items()}
         feed = ArrayFeed(columns={"datetime": times, "openinterest": zeros, **lines})
         feed._name = code
+        feed.board = str(panel.board[cols[k]])
         feeds.append(feed)
     return feeds
 
 
-def align(panel: MarketPanel, dates: pd.DatetimeIndex) -> MarketPanel:
+def align(panel: MarketPanel, calendar: TradingCalendar) -> MarketPanel:
     """``panel`` re-expressed on another calendar (e.g. an index on the stock calendar):
     dates it lacks get no bar."""
+    dates = calendar.sessions
     source = panel.dates.get_indexer(dates)
     present = source >= 0
     take = np.where(present, source, 0)
@@ -167,4 +162,8 @@ def align(panel: MarketPanel, dates: pd.DatetimeIndex) -> MarketPanel:
         has_bar=on_calendar(panel.has_bar, False),
         new_listing=on_calendar(panel.new_listing, False),
         codes_without_adj=panel.codes_without_adj,
+        board=panel.board,
+        is_st=on_calendar(panel.is_st, False),
+        calendar=calendar,
+        st_known=panel.st_known,
     )

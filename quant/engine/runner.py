@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,10 @@ import backtrader as bt
 import pandas as pd
 
 from quant import progress
-from quant.data import MarketPanel, load_bars, load_index
+from quant.data import DataWarning, MarketPanel, load_bars, load_index
 from quant.engine.broker import AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
-from quant.engine.feeds import align, make_feeds, window_rows
+from quant.engine.feeds import align, make_feeds
 from quant.engine.plugins import load_strategy, strategy_name
 from quant.engine.strategy import AShareStrategy, Context, Plan
 from quant.shared import Shared, shared
@@ -45,6 +46,9 @@ class StrategyResult:
     prepare_seconds: float = 0.0  # signals (and any training) outside backtrader
     backtest_seconds: float = 0.0
     seed: int | None = None  # set for strategies run once per seed
+    notes: list[str] = field(default_factory=list)  # what the reader must know of this run
+    #: the calendar's sessions per year over the window (annualises volatility, Sharpe)
+    sessions_per_year: float = 0.0
 
     @property
     def label(self) -> str:
@@ -120,14 +124,22 @@ def prepare_context(
 ) -> Context:
     """Load the data named by the config (unless panels are given) and fix the window."""
     with progress.task("data"), progress.step("load", 2, "file") as loaded:
-        panel = panel if panel is not None else MarketPanel.from_frame(load_bars(config.data))
+        if panel is None:
+            bars = load_bars(
+                config.data,
+                code_changes=config.code_changes or None,
+                non_stocks=config.non_stocks,
+            )
+            panel = MarketPanel.from_frame(bars, calendar=config.calendar)
         loaded.advance()
         if index_panel is None:
-            index_panel = MarketPanel.from_frame(load_index(config.index_data))
+            index_panel = MarketPanel.from_frame(
+                load_index(config.index_data), calendar=config.calendar
+            )
         loaded.advance()
-    index_panel = align(index_panel, panel.dates)
+    index_panel = align(index_panel, panel.calendar)
     try:
-        rows = window_rows(panel.dates, config.start_date, config.end_date)
+        rows = panel.calendar.window(config.start_date, config.end_date)
     except ValueError as error:
         raise ConfigError(f"{config.data}: {error}") from None
     return Context(panel, index_panel, config, rows, Path(config.cache_dir), config.seed)
@@ -147,6 +159,10 @@ def run_strategy(
     with progress.task(name, seed):
         result = _run_strategy(cls, name, context)
     result.seed = seed
+    result.sessions_per_year = context.panel.calendar.sessions_per_year(context.rows)
+    result.notes = code_change_notes(context.panel, name, result.positions)
+    for note in result.notes:
+        warnings.warn(note, DataWarning, stacklevel=2)
     return result
 
 
@@ -163,6 +179,11 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     if cls.frictionless:
         broker.set_coc(True)  # reference: held from day 0's close
     cerebro.broker = broker
+    if plan.index_codes and not cls.frictionless:
+        raise ConfigError(
+            f"strategy {name}: its plan names indices ({', '.join(plan.index_codes)}), which "
+            "cannot be traded; only frictionless reference strategies hold an index"
+        )
     feeds = make_feeds(context.index_panel, plan.index_codes, context.rows, rules.fill_at)
     feeds += make_feeds(context.panel, plan.codes, context.rows, rules.fill_at)
     if not feeds:
@@ -187,6 +208,24 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     return _collect(
         name, strategy, broker, plan, len(feeds), (prepared - started, finished - prepared)
     )
+
+
+def code_change_notes(panel: MarketPanel, name: str, positions: pd.DataFrame) -> list[str]:
+    """A warning for each stock the strategy held when its bars stopped while another code
+    started the next session near its last close (MarketPanel.code_change_candidates):
+    probably one security re-coded, which a code-changes file would merge."""
+    candidates = panel.code_change_candidates
+    if candidates.empty or positions.empty:
+        return []
+    held = set(zip(positions["date"], positions["code"]))
+    return [
+        f"{name} held {c.old} when its bars stopped on {c.last_date}; {c.new} started the next "
+        f"session at {c.first_open:.2f} against its last close {c.last_close:.2f}: if this is one "
+        "security re-coded, name it in a code-changes file (--code-changes) so the position "
+        "carries over instead of being frozen"
+        for c in candidates.itertuples(index=False)
+        if (pd.Timestamp(c.last_date), c.old) in held
+    ]
 
 
 def _collect(
@@ -245,11 +284,12 @@ def run_backtest(
     workers = min(config.workers or os.cpu_count() or 1, len(jobs))
     if workers <= 1:
         results = [run_strategy(spec, context, seed) for spec, seed in jobs]
-        return BacktestResult(config, results, notes)
-    threads = max(1, (os.cpu_count() or 1) // workers)  # each process trains on its share
-    with shared(context) as handle:
-        del context, panel, index_panel  # the workers read the shared copy: this one can go
-        results = run_in_workers(_run_job, jobs, workers, _start_worker, (handle, threads))
+    else:
+        threads = max(1, (os.cpu_count() or 1) // workers)  # each process trains on its share
+        with shared(context) as handle:
+            del context, panel, index_panel  # the workers read the shared copy: this can go
+            results = run_in_workers(_run_job, jobs, workers, _start_worker, (handle, threads))
+    notes += [note for result in results for note in result.notes if note not in notes]
     return BacktestResult(config, results, notes)
 
 
@@ -275,6 +315,11 @@ def data_notes(panel: MarketPanel) -> list[str]:
     if panel.amount_approximated:
         notes.append(
             "the stock data has no amount column: amount approximated by volume x (open + high + low + close) / 4"
+        )
+    if not panel.st_known:
+        notes.append(
+            "the stock data has no is_st column: ST/*ST stocks trade under their board's normal "
+            "price limit instead of the risk-warning one (5 % on the main board until 2026-07-05)"
         )
     if panel.codes_without_adj:
         notes.append(

@@ -11,18 +11,17 @@ bar (see Rules.fill_at). Subclass, override both, and run it by name::
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import backtrader as bt
-import numpy as np
 import pandas as pd
 
 from quant.data.panel import MarketPanel
 from quant.engine.config import BacktestConfig
+from quant.market.rules import OrderSize
 
 
 @dataclass
@@ -107,26 +106,31 @@ class AShareStrategy(bt.Strategy):
 
     # -- orders -----------------------------------------------------------------------
     def order_target_shares(self, code: str, shares: float) -> bt.Order | None:
-        """Buy or sell towards ``shares`` (buys rounded down to whole lots)."""
-        data = self.feeds[code]
+        """Buy or sell towards ``shares``: a buy rounded down to a size the stock's board
+        allows (quant.market.rules.OrderSize), a sell of exactly the difference. A buy that
+        would open a position but is under the minimum order is logged as refused (``below
+        minimum order``); a smaller top-up of a held position is rounding, not a refusal."""
         delta = shares - self.held(code)
         if delta < 0:
-            return self.sell(data=data, size=-delta)
-        lots = self._lot_size(delta)
-        if lots > 0:
-            return self.buy(data=data, size=lots)
-        return None
+            return self.sell(data=self.feeds[code], size=-delta)
+        return self._buy(code, delta)
 
     def order_target_value(self, code: str, value: float) -> bt.Order | None:
-        """Hold about ``value`` yuan of ``code`` at today's close (in whole lots)."""
+        """Hold about ``value`` yuan of ``code`` at today's close, in order sizes the board
+        allows: buys rounded down (an opening buy under the minimum is logged as refused,
+        ``below minimum order``), sells rounded so that at least the target stays (a trim
+        under the minimum is not placed)."""
         price = self.price(code)
         if not price > 0:
             return None
         target = value / price
         held = self.held(code)
         if target >= held:
-            return self.order_target_shares(code, held + self._lot_size(target - held))
-        return self.order_target_shares(code, self._sell_target(held, target))
+            return self._buy(code, target - held)
+        if self.frictionless:
+            return self.sell(data=self.feeds[code], size=held - target)
+        shares = self._order_size(code).sell_shares(held, target)
+        return self.sell(data=self.feeds[code], size=shares) if shares > 0 else None
 
     def order_target_weights(self, weights: Mapping[str, float], close_others: bool = True) -> None:
         """Rebalance to ``weights`` (share of equity per code; the rest stays cash): all
@@ -147,16 +151,15 @@ class AShareStrategy(bt.Strategy):
         for code in self.holdings():
             self.close_position(code)
 
-    def _lot_size(self, shares: float) -> float:
-        lot = self.broker.rules.lot if not self.frictionless else None
-        if lot is None:
-            return shares
-        return math.floor(shares / lot + 1e-9) * lot
+    def _buy(self, code: str, shares: float) -> bt.Order | None:
+        if shares <= 1e-9:
+            return None
+        size = shares if self.frictionless else self._order_size(code).round_down(shares)
+        if size > 0:
+            return self.buy(data=self.feeds[code], size=size)
+        if not self.held(code):
+            self.broker.log_refusal(code, "buy", shares, "below minimum order")
+        return None
 
-    def _sell_target(self, held: float, target: float) -> float:
-        """What to keep when selling down to ``target``: whole lots, the odd part sold."""
-        if self.frictionless:
-            return target
-        lot = self.broker.rules.lot
-        keep = math.ceil(target / lot - 1e-9) * lot
-        return float(np.clip(keep, 0.0, held - held % lot))
+    def _order_size(self, code: str) -> OrderSize:
+        return self.broker.order_size(self.feeds[code])

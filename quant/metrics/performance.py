@@ -2,8 +2,10 @@
 date, so every figure in a report can be recomputed by hand.
 
 Conventions: the first value is the starting point (day 0); daily returns are
-close-to-close; annualised figures use calendar days (365.25 per year) for returns and
-252 trading days for volatility; the risk-free rate is 0 unless given.
+close-to-close; annualised figures use calendar days (365.25 per year) for returns and the
+trading calendar's sessions per year (``sessions_per_year``, about 243 on the SSE: see
+quant.market.TradingCalendar.sessions_per_year) for volatility and Sharpe; the risk-free
+rate is 0 unless given.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import math
 import numpy as np
 import pandas as pd
 
-TRADING_DAYS = 252
 DAYS_PER_YEAR = 365.25
 
 
@@ -42,19 +43,23 @@ def daily_returns(nav: pd.Series) -> pd.Series:
     return nav.pct_change().iloc[1:]
 
 
-def volatility(nav: pd.Series) -> float:
-    """Annualised standard deviation of daily returns (sample, ddof=1)."""
+def volatility(nav: pd.Series, sessions_per_year: float) -> float:
+    """Annualised standard deviation of daily returns (sample, ddof=1), as a fraction per
+    year: std x sqrt(sessions_per_year)."""
     returns = daily_returns(nav)
-    return float(returns.std(ddof=1) * math.sqrt(TRADING_DAYS)) if len(returns) > 1 else math.nan
+    if len(returns) < 2:
+        return math.nan
+    return float(returns.std(ddof=1) * math.sqrt(sessions_per_year))
 
 
-def sharpe(nav: pd.Series, risk_free: float = 0.0) -> float:
-    """Annualised Sharpe ratio of daily returns over a yearly risk-free rate."""
-    returns = daily_returns(nav) - risk_free / TRADING_DAYS
+def sharpe(nav: pd.Series, sessions_per_year: float, risk_free: float = 0.0) -> float:
+    """Annualised Sharpe ratio of daily returns over a yearly risk-free rate (a fraction
+    per year, spread evenly over the sessions of a year)."""
+    returns = daily_returns(nav) - risk_free / sessions_per_year
     std = returns.std(ddof=1)
     if len(returns) < 2 or not std > 0:
         return math.nan
-    return float(returns.mean() / std * math.sqrt(TRADING_DAYS))
+    return float(returns.mean() / std * math.sqrt(sessions_per_year))
 
 
 def calmar(nav: pd.Series) -> float:
@@ -71,14 +76,17 @@ def annual_turnover(traded_value: float, equity: pd.Series) -> float:
     return float(traded_value / 2.0 / equity.mean() / years)
 
 
-def summarize(nav: pd.Series) -> dict[str, float]:
-    """The NAV-only figures of a report row."""
+def summarize(nav: pd.Series, sessions_per_year: float) -> dict[str, float]:
+    """The NAV-only figures of a report row. ValueError if ``sessions_per_year`` is not
+    positive (it comes from the run's trading calendar)."""
+    if not sessions_per_year > 0:
+        raise ValueError(f"sessions_per_year must be positive, not {sessions_per_year}")
     return {
         "annualized_return": annualized_return(nav),
         "max_drawdown": max_drawdown(nav),
         "total_return": total_return(nav),
-        "volatility": volatility(nav),
-        "sharpe": sharpe(nav),
+        "volatility": volatility(nav, sessions_per_year),
+        "sharpe": sharpe(nav, sessions_per_year),
         "calmar": calmar(nav),
     }
 

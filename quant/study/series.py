@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quant.data import DataError, MarketPanel, load_bars
+from quant.data import DataError, MarketPanel, resolve_source
+from quant.data.files import read_tidy
 
 #: The paper's six daily features, in its order: x_k = (open, high, close, low, volume, amount).
 FEATURES: tuple[str, ...] = ("open", "high", "close", "low", "volume", "amount")
@@ -60,8 +61,8 @@ def load_series(sources: Sequence[str | Path], codes: Sequence[str]) -> dict[str
     "sample"); a code found nowhere is an error naming the sources searched."""
     wanted = set(codes)
     frames = []
-    for source in sources:
-        frames.append(load_bars(source, codes=sorted(wanted)))
+    for source in sources:  # stocks or indices: a study reads any series
+        frames.append(read_tidy(resolve_source(source), codes=sorted(wanted)))
     frame = pd.concat(frames, ignore_index=True)
     duplicated = frame.duplicated(["code", "date"])
     if duplicated.any():

@@ -1,12 +1,16 @@
 """Worker processes for independent runs (strategies, seeds, grid points).
 
 - Spawned, not forked: forking a process whose torch threads have run can deadlock.
-- A worker ends when its parent dies, however it dies (SIGKILL included): a watchdog
-  thread in each worker checks every :data:`WATCH_SECONDS` that its parent is still the
-  process that started it (portable: no Linux-only parent-death signal needed).
+- A worker ends when its parent dies, however it dies (SIGKILL included), or asks it to:
+  a watchdog thread in each worker waits on a pipe whose only writing end the parent
+  holds, which the parent closes to stop the workers and the system closes when the
+  parent dies; the thread also checks every :data:`WATCH_SECONDS` that its parent is
+  still the process that started it. Portable (no Linux-only parent-death signal), and
+  nothing a dying worker could leave locked (a multiprocessing Event's ``set`` waits for
+  every sleeper to wake, forever if one was killed).
 - Ctrl-C: the terminal sends SIGINT to the whole process group; workers are started with
   SIGINT ignored (a disposition that survives exec), so only the parent sees it. On it,
-  or on any error, the parent asks every worker to end, waits until they have, and
+  or on any error, the parent stops every worker, waits until they have ended, and
   raises: one line is printed (see quant.cli), nothing is left running.
 - Progress events of the workers reach the parent's sink (see quant.progress).
 """
@@ -19,15 +23,22 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from quant import progress
+from quant.errors import UserError
 
 Result = TypeVar("Result")
 
 #: How often a worker checks that its parent is alive and has not asked it to stop.
 WATCH_SECONDS = 0.5
+
+
+class WorkerDied(UserError):
+    """A worker process ended in the middle of a run (killed, e.g. for want of memory)."""
 
 
 def run_in_workers(
@@ -41,11 +52,12 @@ def run_in_workers(
     """``[function(*job) for job in jobs]`` in ``workers`` spawned processes, each of which
     first calls ``setup(*setup_args)`` (module-level functions, picklable arguments).
     Results keep the order of ``jobs``; the first error (or an interrupt) stops every
-    worker and is raised once they have ended."""
+    worker and is raised once they have ended (:class:`WorkerDied` if a worker was
+    killed)."""
     context = multiprocessing.get_context("spawn")
-    stop = context.Event()
+    watched, stop = context.Pipe(duplex=False)  # the workers read; closing ``stop`` ends them
     events = context.Queue() if progress.active() else None
-    start = (os.getpid(), stop, events, setup, setup_args)
+    start = (os.getpid(), watched, events, setup, setup_args)
     results: list[Any] = [None] * len(jobs)
     with _sigint_ignored():  # workers start while it is ignored, and inherit that
         pool = ProcessPoolExecutor(workers, context, initializer=_start, initargs=start)
@@ -55,11 +67,17 @@ def run_in_workers(
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 done.advance()
-    except BaseException:
-        stop.set()
+    except BaseException as error:
+        stop.close()
         pool.shutdown(wait=True, cancel_futures=True)
+        if isinstance(error, BrokenProcessPool):
+            raise WorkerDied(
+                f"a worker process ended in the middle of a run (killed, or out of memory?); "
+                f"{workers} were running: try fewer (--workers)"
+            ) from None
         raise
     pool.shutdown(wait=True)
+    stop.close()
     return results
 
 
@@ -77,12 +95,12 @@ def _sigint_ignored() -> Iterator[None]:
 
 def _start(
     parent: int,
-    stop: Any,
+    watched: Connection,
     events: Any | None,
     setup: Callable[..., None] | None,
     setup_args: tuple[Any, ...],
 ) -> None:
-    watchdog = threading.Thread(target=_watch, args=(parent, stop), name="watchdog", daemon=True)
+    watchdog = threading.Thread(target=_watch, args=(parent, watched), name="watchdog", daemon=True)
     watchdog.start()
     if events is not None:
         progress.install(progress.forward(events))
@@ -90,10 +108,10 @@ def _start(
         setup(*setup_args)
 
 
-def _watch(parent: int, stop: Any) -> None:
-    """End this worker at once when its parent is gone (it then has another parent: init
-    or a subreaper) or has asked it to stop."""
-    while not stop.wait(WATCH_SECONDS):
+def _watch(parent: int, watched: Connection) -> None:
+    """End this worker at once when the pipe from its parent is closed (the parent asked
+    it to stop, or died) or its parent is gone (it then has another: init or a subreaper)."""
+    while not watched.poll(WATCH_SECONDS):  # True at the end of the pipe
         if os.getppid() != parent:
             break
     os._exit(1)

@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from quant.engine import AShareStrategy, BacktestConfig, Context, Plan
+from quant.workers import WorkerDied, run_in_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 SHM = Path("/dev/shm")
@@ -111,3 +112,14 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_nothing(busy_run, tmp_path)
     assert not (tmp_path / "run").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run.")]
     assert shared_blocks() <= before
+
+
+def die_in_the_second_job(job: int) -> int:
+    if job == 1:
+        os.kill(os.getpid(), signal.SIGKILL)  # what the kernel's out-of-memory killer does
+    return job
+
+
+def test_a_worker_killed_in_a_run_is_one_clear_error():
+    with pytest.raises(WorkerDied, match="a worker process ended in the middle of a run"):
+        run_in_workers(die_in_the_second_job, [(0,), (1,), (2,)], workers=2)

@@ -233,15 +233,16 @@ class Model(BaseModel):
         if isinstance(value, cls):
             return value
         if isinstance(value, str):
-            return cls.load(value)()
+            return cls.load(value).of({}, where=where)
         if isinstance(value, Mapping) and "class" in value:
             extra = sorted(set(value) - {"class", "kwargs"})
-            if extra or not isinstance(value["class"], str):
+            kwargs = value.get("kwargs", {})
+            if extra or not isinstance(value["class"], str) or not isinstance(kwargs, Mapping):
                 raise ModelError(
                     f"{where}a model table holds class (a name or module:Class) and kwargs, "
                     f"got {dict(value)!r}"
                 )
-            return cls.load(value["class"]).of(value.get("kwargs", {}), where=where, noun=noun)
+            return cls.load(value["class"]).of(kwargs, where=where, noun=noun)
         if isinstance(value, Mapping) and base is not None:
             return base.replace(value, where=where, noun=noun)
         raise ModelError(
@@ -308,6 +309,8 @@ def describe(
             unknown.append(key)
         elif item["type"] == "value_error":
             problems.append(f"{cls.name}: {item['ctx']['error']}")
+        elif item["type"] == "missing":  # an item of a tuple
+            problems.append(f"{cls.name}: {key} is missing in {item['input']!r}")
         else:
             message = item["msg"][0].lower() + item["msg"][1:]
             problems.append(f"{cls.name}: {key} = {item['input']!r}: {message}")

@@ -90,7 +90,15 @@ def test_settings_are_frozen_typed_and_documented():
     with pytest.raises(ValueError, match="frozen"):
         model.lr = 0.1  # type: ignore[misc]
     assert model.replace({"patience": 2}).patience == 2 and model.patience == 20
-    for cls in (CNNRanker, LSTMTimer, BPPredictor, LSTM1DPredictor, LSTMPredictor, GRUPredictor):
+    for cls in (
+        CNNRanker,
+        LSTMTimer,
+        BPPredictor,
+        LSTM1DPredictor,
+        LSTMPredictor,
+        GRUPredictor,
+        GRUTimer,
+    ):
         undocumented = [k for k, f in cls.model_fields.items() if not f.description]
         assert not undocumented, (cls.name, undocumented)
 

@@ -67,9 +67,9 @@ WeightDecay = Annotated[
 Dropout = Annotated[
     float, Field(ge=0, lt=1, description="Share of hidden activations set to 0 while training.")
 ]
-Size = Annotated[int, Field(ge=1, description="A layer size (units, filters or steps).")]
+#: A positive whole number (a layer size, a count of steps or samples): document it per field.
+Size = Annotated[int, Field(ge=1)]
 Sizes = Annotated[tuple[Size, Size], BeforeValidator(_tuple)]
-Count = Annotated[int, Field(ge=1, description="How many samples at the most.")]
 
 
 @dataclass(frozen=True)

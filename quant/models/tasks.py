@@ -28,12 +28,12 @@ from typing_extensions import Self
 from quant.features import CNN_WIDTH, WINDOW, WINDOW_FIELDS
 from quant.models.base import (
     BatchSize,
-    Count,
     Dropout,
     Epochs,
     LearningRate,
     Model,
     Patience,
+    Size,
     WeightDecay,
     Window,
 )
@@ -74,10 +74,10 @@ class Timer(Classifier):
     kind: ClassVar[str] = "timer"
     builtins: ClassVar[dict[str, str]] = {"lstm": "quant.models.lstm_timer:LSTMTimer"}
 
-    max_train_windows: Count = 200_000
+    max_train_windows: Size = 200_000
     """The most windows (training and validation together) one model trains on: a
     uniform, seeded subsample of all codes' windows."""
-    max_eval_windows: Count = 100_000
+    max_eval_windows: Size = 100_000
     """The most windows of the pooled test sample that measures accuracy over all codes."""
     max_span: Annotated[int, Field(ge=WINDOW)] = 60
     """The 30 bars of a window must lie within this many trading days (windows glued across
@@ -116,11 +116,11 @@ class Predictor(Model):
     patience: Patience = 10
     batch_size: BatchSize = 32
 
-    def loss(self) -> nn.Module:
-        return nn.MSELoss()
-
     def train_config(self, **overrides: Any) -> TrainConfig:
         return super().train_config(max_epochs=self.epochs, **overrides)
+
+    def loss(self) -> nn.Module:
+        return nn.MSELoss()
 
     def with_size(self, size: int) -> Self:
         """This model with hidden size ``size`` (a point of the hidden-size rule)."""

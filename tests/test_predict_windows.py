@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from quant.models import ModelError
 from quant.models.predictors import BPPredictor, LSTM1DPredictor, LSTMPredictor
 from quant.study.series import CLOSE, FEATURES
 from quant.study.windows import (
@@ -79,7 +78,7 @@ def test_valid_anchors_need_a_full_window_without_nan():
 
 
 def test_lstm1d_needs_t_dividing_L():
-    with pytest.raises(ModelError, match="t dividing L"):
+    with pytest.raises(ValueError, match="t dividing L"):
         LSTM1DPredictor.of({"L": 10, "t": 3})
 
 

@@ -19,8 +19,8 @@ from quant.metrics.selection import (
     t_statistic,
     top_mean,
 )
-from quant.models.cnn import CNNSettings
-from quant.models.lstm_timer import LSTMSettings
+from quant.models.cnn import CNNRanker
+from quant.models.lstm_timer import LSTMTimer
 from quant.signals import (
     SignalConfig,
     build_signals,
@@ -38,8 +38,8 @@ TINY = SignalConfig(
     test_end="2015-03",
     top_fraction=0.1,
     seed=1,
-    cnn=CNNSettings(max_epochs=3, patience=2, batch_size=128),
-    lstm=LSTMSettings(
+    cnn=CNNRanker(max_epochs=3, patience=2, batch_size=128),
+    lstm=LSTMTimer(
         max_epochs=2, patience=1, batch_size=256, max_train_windows=1500, max_eval_windows=500
     ),
 )
@@ -134,8 +134,7 @@ def test_second_call_trains_nothing(built, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("trained again")
 
-    monkeypatch.setattr(signals, "train_cnn", refuse)
-    monkeypatch.setattr(signals, "train_lstm", refuse)
+    monkeypatch.setattr(signals, "train", refuse)
     again = build(PANEL, TINY, built.folder.parent)
     for name in signals.TABLES:
         pd.testing.assert_frame_equal(getattr(again, name), getattr(built, name))

@@ -1,5 +1,7 @@
-"""Walk-forward training of the CNN ranker and the LSTM timer, and the signal tables the
-CNN-LSTM strategy reads, cached on disk by a hash of the data and the config.
+"""Walk-forward training of a ranker and a timer (the CNN and the LSTM of the paper by
+default; any :class:`~quant.models.Ranker` / :class:`~quant.models.Timer` by config), and the
+signal tables the CNN-LSTM strategy reads, cached on disk by a hash of the data and the
+config.
 
 Each model is trained only on samples whose labels are known at the close of the decision
 date of its first test month (the "now" of that model), so no test month ever informs the
@@ -48,8 +50,9 @@ from quant.io import remove_stale_temporaries, write_atomic, write_text_atomic
 from quant.market.calendar import Months
 from quant.metrics.accuracy import always_up_accuracy, direction_accuracy
 from quant.metrics.selection import monthly_selection_quality, summarise_selection
-from quant.models.cnn import CNNSettings, train_cnn
-from quant.models.lstm_timer import LSTMSettings, train_lstm
+from quant.models import Model, Ranker, Timer, train
+from quant.models.cnn import CNNRanker
+from quant.models.lstm_timer import LSTMTimer
 from quant.models.training import (
     TrainResult,
     load_checkpoint,
@@ -65,6 +68,9 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 2
 TABLES = ("selection", "timing", "cnn_monthly")
 
+#: The config's model slots and the task each model must serve.
+MODEL_SLOTS: dict[str, type[Model]] = {"cnn": Ranker, "lstm": Timer}
+
 
 @dataclass(frozen=True)
 class SignalConfig:
@@ -75,7 +81,9 @@ class SignalConfig:
     gets its own model trained on an expanding window (``train_start`` up to the month
     before the block); ``None`` trains once. The chronologically last
     ``validation_fraction`` of each model's training span is held out for early stopping.
-    ``top_fraction`` of the scored codes (at least one) are selected each month.
+    ``top_fraction`` of the scored codes (at least one) are selected each month. ``cnn``
+    ranks the codes (any :class:`~quant.models.Ranker`), ``lstm`` times them (any
+    :class:`~quant.models.Timer`).
     """
 
     train_start: str = "2010-01"
@@ -86,8 +94,8 @@ class SignalConfig:
     validation_fraction: float = 0.2
     top_fraction: float = 0.01
     seed: int = 0
-    cnn: CNNSettings = field(default_factory=CNNSettings)
-    lstm: LSTMSettings = field(default_factory=LSTMSettings)
+    cnn: Ranker = field(default_factory=CNNRanker)
+    lstm: Timer = field(default_factory=LSTMTimer)
 
     def __post_init__(self) -> None:
         start, end, test_start, test_end = (
@@ -107,31 +115,36 @@ class SignalConfig:
             )
         if not 0 < self.top_fraction <= 1:
             raise ValueError(f"top_fraction must be in (0, 1], got {self.top_fraction}")
+        for name, task in MODEL_SLOTS.items():
+            if not isinstance(getattr(self, name), task):
+                raise ValueError(
+                    f"{name} must be a {task.kind} (quant.models.{task.__name__}), "
+                    f"got {getattr(self, name)!r}"
+                )
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain values; each model as its ``{class, kwargs}`` table."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return values | {name: values[name].to_config() for name in MODEL_SLOTS}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SignalConfig:
-        """From plain values (a TOML table): nested ``cnn``/``lstm`` tables, lists for tuples;
-        an unknown key is an error naming it."""
-        data = dict(data)
-        nested = {"cnn": CNNSettings, "lstm": LSTMSettings}
-        for name, kind in nested.items():
-            if name in data:
-                data[name] = _settings(kind, data[name], name)
-        return _settings(cls, data, "signals")
-
-
-def _settings(kind: type, values: Mapping[str, Any], where: str) -> Any:
-    known = {f.name: f for f in dataclasses.fields(kind)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ValueError(f"unknown {where} setting(s) {unknown}; known: {sorted(known)}")
-    converted = {
-        key: tuple(value) if isinstance(value, list) else value for key, value in values.items()
-    }
-    return kind(**converted)
+    def from_dict(cls, data: Mapping[str, Any], base: SignalConfig | None = None) -> SignalConfig:
+        """From plain values (a TOML table) over ``base`` (default: the defaults). ``cnn`` and
+        ``lstm`` are each a model name, a ``{class = "module:Class", kwargs = {...}}`` table,
+        or a table of settings that changes ``base``'s model; an unknown key is an error
+        naming it."""
+        base = base or cls()
+        known = sorted(f.name for f in dataclasses.fields(cls))
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"unknown signals setting(s) {unknown}; known: {known}")
+        values = dict(data)
+        for name, task in MODEL_SLOTS.items():
+            if name in values:
+                values[name] = task.from_config(
+                    values[name], base=getattr(base, name), noun=f"{name} setting"
+                )
+        return dataclasses.replace(base, **values)
 
 
 #: ``paper``: the paper's budget on the shared data. ``sample``: a small budget for the
@@ -139,10 +152,8 @@ def _settings(kind: type, values: Mapping[str, Any], where: str) -> Any:
 PRESETS: dict[str, SignalConfig] = {
     "paper": SignalConfig(),
     "sample": SignalConfig(
-        cnn=CNNSettings(max_epochs=30, patience=5),
-        lstm=LSTMSettings(
-            max_epochs=8, patience=3, max_train_windows=30_000, max_eval_windows=20_000
-        ),
+        cnn=CNNRanker(max_epochs=30, patience=5),
+        lstm=LSTMTimer(max_epochs=8, patience=3, max_train_windows=30_000, max_eval_windows=20_000),
     ),
 }
 
@@ -339,13 +350,11 @@ def _class_one_probability(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
     return torch.softmax(logits.double(), dim=1)[:, 1].numpy()
 
 
-def _load_model(
-    ctx: _Context, path: Path, settings: CNNSettings | LSTMSettings
-) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """A model saved by an earlier build with the same key, and its training record."""
-    model = settings.build()
-    record = load_checkpoint(path, model)["record"]
-    return model.to(pick_device(ctx.device)), record
+def _load_model(ctx: _Context, path: Path, model: Model) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """A network saved by an earlier build with the same key, and its training record."""
+    network = model.build()
+    record = load_checkpoint(path, network)["record"]
+    return network.to(pick_device(ctx.device)), record
 
 
 # -- CNN -----------------------------------------------------------------------------------
@@ -368,13 +377,13 @@ def _cnn_model(
     val = chronological_split(month, ctx.config.validation_fraction)
     log.info("CNN %s: %d training, %d validation samples", block.name, (~val).sum(), val.sum())
     start = time.perf_counter()
-    model, result = train_cnn(
+    model, result = train(
+        settings,
         (x[~val], y[~val]),
         (x[val], y[val]) if val.any() else None,
-        settings,
         seed=ctx.config.seed,
         device=ctx.device,
-        stage=f"CNN {block.name}",
+        desc=f"{settings.name} {block.name}",
     )
     periods = ctx.months.periods
     record = {
@@ -384,7 +393,7 @@ def _cnn_model(
         "validation_months": _span(periods[month[val]]) if val.any() else None,
         **_result_record(result, time.perf_counter() - start),
     }
-    save_checkpoint(path, model, {"record": record, "settings": dataclasses.asdict(settings)})
+    save_checkpoint(path, model, {"record": record, "model": settings.to_config()})
     return model, record
 
 
@@ -452,13 +461,13 @@ def _lstm_model(
         val.sum(),
     )
     start = time.perf_counter()
-    model, result = train_lstm(
+    model, result = train(
+        settings,
         arrays(train_part),
         arrays(val_part) if len(val_part) else None,
-        settings,
         seed=ctx.config.seed,
         device=ctx.device,
-        stage=f"LSTM {block.name}",
+        desc=f"{settings.name} {block.name}",
     )
     dates = ctx.panel.dates
     record = {
@@ -470,7 +479,7 @@ def _lstm_model(
         "validation_days": _span(dates[bars.row[val_part]]) if len(val_part) else None,
         **_result_record(result, time.perf_counter() - start),
     }
-    save_checkpoint(path, model, {"record": record, "settings": dataclasses.asdict(settings)})
+    save_checkpoint(path, model, {"record": record, "model": settings.to_config()})
     return model, record
 
 

@@ -45,7 +45,8 @@ class CnnLstm(AShareStrategy):
     ) -> Plan:
         """Train (or reuse from the cache) the walk-forward models for this window and
         seed, then read their tables. ``settings`` override the preset's SignalConfig
-        (``train_start``, ``train_end``, ``retrain_every``, nested ``cnn``/``lstm``...)."""
+        (``train_start``, ``train_end``, ``retrain_every``...); ``cnn`` / ``lstm`` change the
+        preset's models' settings, or name other models (``{class, kwargs}``)."""
         from quant.signals import build_signals
 
         config = signal_config(context, preset, settings)
@@ -116,14 +117,13 @@ def signal_config(context: Context, preset: str, settings: dict[str, Any]) -> An
             "run's (seed, seeds); set those instead of test_start / test_end / seed"
         )
     try:
-        values = preset_config(preset).to_dict()
-        for key, value in settings.items():
-            nested = isinstance(value, dict) and isinstance(values.get(key), dict)
-            values[key] = {**values[key], **value} if nested else value
-        values["test_start"] = str(context.config.start_date.to_period("M"))
-        values["test_end"] = str(context.config.end_date.to_period("M"))
-        values["seed"] = context.seed
-        return SignalConfig.from_dict(values)
+        values = {
+            **settings,
+            "test_start": str(context.config.start_date.to_period("M")),
+            "test_end": str(context.config.end_date.to_period("M")),
+            "seed": context.seed,
+        }
+        return SignalConfig.from_dict(values, base=preset_config(preset))
     except ValueError as error:
         raise ConfigError(f"cnn_lstm: {error}") from None
 

@@ -19,28 +19,35 @@ class MonthlyRebalance(AShareStrategy):
     def __init__(self) -> None:
         super().__init__()
         self.target: dict[str, float] = {}
+        self.target_columns = np.zeros(0, dtype=np.int64)  # the target's codes, in its order
 
     def next(self) -> None:
         weights = self.p.weights.get(self.today)
         if weights is not None:
             self.target = weights
+            self.target_columns = self.columns(list(weights))
             self.order_target_weights(weights)
             return
         self._retry()
 
     def _retry(self) -> None:
         """Orders refused yesterday: sell what should go, buy what is missing (stocks that
-        traded today; the cash is shared out as the buys are placed)."""
-        holdings = self.holdings()
-        for code in holdings:
-            if code not in self.target:
-                self.close_position(code)
+        traded today; the cash is shared out as the buys are placed). Whole-book masks
+        find them, so a quiet day costs little however many stocks are held."""
+        held = self.held_mask()
+        wanted = np.zeros(len(held), dtype=bool)
+        wanted[self.target_columns] = True
+        for code in self.codes_of(held & ~wanted):
+            self.close_position(code)
+        missing = self.target_columns[~held[self.target_columns]]
+        missing = missing[self.tradable_mask()[missing]]
         available = self.broker.getcash() * (1.0 - self.broker.rules.cash_buffer)
-        for code, weight in self.target.items():
-            if code not in holdings and self.feeds[code].tradable() and available > 0:
-                value = min(weight * self.equity, available)
-                self.order_target_value(code, value)
-                available -= value
+        for code in self.codes_of(missing):
+            if available <= 0:
+                break
+            value = min(self.target[code] * self.equity, available)
+            self.order_target_value(code, value)
+            available -= value
 
 
 def decision_rows(context: Context) -> np.ndarray:

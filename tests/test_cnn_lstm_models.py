@@ -8,8 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from quant.models.cnn import CNNRanker, CNNSettings, train_cnn
-from quant.models.lstm_timer import LSTMSettings, LSTMTimer, train_lstm
+from quant.models import train as train_model
+from quant.models.cnn import CNNRanker
+from quant.models.lstm_timer import LSTMTimer
 from quant.models.training import load_checkpoint, predict, save_checkpoint
 
 
@@ -18,7 +19,7 @@ def count(model: nn.Module, kind: type) -> int:
 
 
 def test_cnn_follows_table_1():
-    model = CNNRanker()
+    model = CNNRanker().build()
     assert count(model, nn.Conv1d) == 2  # two convolution layers
     assert count(model, nn.Linear) == 3  # two fully connected hidden layers + the output
     assert count(model, nn.ReLU) == 2 and count(model, nn.Tanh) == 2
@@ -27,7 +28,7 @@ def test_cnn_follows_table_1():
 
 
 def test_lstm_follows_table_1():
-    model = LSTMTimer()
+    model = LSTMTimer().build()
     lstms = [m for m in model.modules() if isinstance(m, nn.LSTM)]
     assert len(lstms) == 1 and lstms[0].num_layers == 1  # one LSTM layer
     assert count(model, nn.Linear) == 2  # one dense hidden layer (tanh) + the output
@@ -36,7 +37,7 @@ def test_lstm_follows_table_1():
 
 
 def test_settings_reach_the_training_loop():
-    config = CNNSettings(weight_decay=0.01, max_epochs=7, patience=3).train_config(seed=5)
+    config = CNNRanker(weight_decay=0.01, max_epochs=7, patience=3).train_config(seed=5)
     assert (config.lr, config.weight_decay, config.max_epochs, config.patience, config.seed) == (
         1e-3,
         0.01,
@@ -44,7 +45,7 @@ def test_settings_reach_the_training_loop():
         3,
         5,
     )
-    lstm = LSTMSettings().train_config(seed=0)
+    lstm = LSTMTimer().train_config(seed=0)
     assert lstm.lr == 1e-3 and lstm.max_epochs == 100 and lstm.weight_decay > 0
 
 
@@ -74,35 +75,35 @@ def one_thread():
 
 
 def test_cnn_learns_a_planted_pattern():
-    settings = CNNSettings(max_epochs=10, patience=3, batch_size=128)
+    settings = CNNRanker(max_epochs=10, patience=3, batch_size=128)
     train, val, test = (planted_cnn_data(n, s) for n, s in ((2000, 0), (300, 1), (1000, 2)))
-    model, result = train_cnn(train, val, settings, seed=4, progress=False)
+    model, result = train_model(settings, train, val, seed=4, progress=False)
     assert accuracy(model, test) > 0.85
     assert result.epochs_run <= 10 and len(result.history) == result.epochs_run
 
 
 def test_one_seed_gives_one_model():
-    settings = CNNSettings(max_epochs=2, batch_size=128)
+    settings = CNNRanker(max_epochs=2, batch_size=128)
     train, test = planted_cnn_data(400, 0), planted_cnn_data(100, 1)
     first, second, other = (
-        train_cnn(train, None, settings, seed=seed, progress=False)[0] for seed in (4, 4, 5)
+        train_model(settings, train, None, seed=seed, progress=False)[0] for seed in (4, 4, 5)
     )
     np.testing.assert_array_equal(predict(first, test[0]), predict(second, test[0]))
     assert not np.array_equal(predict(first, test[0]), predict(other, test[0]))
 
 
 def test_lstm_learns_a_planted_pattern():
-    settings = LSTMSettings(max_epochs=8, patience=3, batch_size=128)
+    settings = LSTMTimer(max_epochs=8, patience=3, batch_size=128)
     train, val, test = (planted_lstm_data(n, s) for n, s in ((2000, 0), (300, 1), (1000, 2)))
-    model, _ = train_lstm(train, val, settings, seed=0, progress=False)
+    model, _ = train_model(settings, train, val, seed=0, progress=False)
     assert accuracy(model, test) > 0.8
 
 
 def test_checkpoints_restore_the_same_predictions(tmp_path):
     x = np.random.default_rng(0).normal(size=(50, 30, 6)).astype(np.float32)
     for settings, inputs in (
-        (CNNSettings(), x[:, 0, :].repeat(6, axis=1)[:, :32]),
-        (LSTMSettings(), x),
+        (CNNRanker(), x[:, 0, :].repeat(6, axis=1)[:, :32]),
+        (LSTMTimer(), x),
     ):
         torch.manual_seed(1)
         model = settings.build()

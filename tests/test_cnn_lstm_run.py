@@ -58,16 +58,15 @@ def test_trained_on_its_span_tested_on_the_window(run_dir):
 
 def test_a_second_run_reuses_the_cached_models(run_dir, monkeypatch):
     trained = []
-    for name in ("train_cnn", "train_lstm"):
-        train = getattr(signals, name)
-        monkeypatch.setattr(
-            signals,
-            name,
-            lambda *a, _train=train, _name=name, **k: (trained.append(_name), _train(*a, **k))[1],
-        )
+    train = signals.train
+    monkeypatch.setattr(
+        signals,
+        "train",
+        lambda model, *a, **k: (trained.append(model.name), train(model, *a, **k))[1],
+    )
     config = BacktestConfig.from_toml(run_dir / "run" / "config.toml")
     config.strategies = ["cnn_lstm"]
-    assert config.workers == 1  # in this process, where the training functions are counted
+    assert config.workers == 1  # in this process, where the training calls are counted
     result = run_backtest(config).strategies[0]
     first = pd.read_csv(run_dir / "run" / "nav.csv", index_col=0, parse_dates=True)["cnn_lstm"]
     assert list(result.nav.index) == list(first.index)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 
+import backtrader as bt
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quant.engine import Rules
+from quant.engine.broker import AShareBroker
 from tests.conftest import make_bars, sessions
 from tests.engine_helpers import panel_of, run_script
 
@@ -227,10 +229,9 @@ def test_orders_placed_before_an_ex_date_are_restated_in_the_new_shares():
     }
 
 
-@settings(max_examples=12, deadline=None)
-@given(seed=st.integers(0, 2**31 - 1))
-def test_random_orders_never_break_a_rule(seed):
-    """Whatever a strategy asks, fills respect cash, lots, T+1, limits and suspensions."""
+def random_run(seed: int):
+    """Three stocks with random moves and suspensions, and a script of random orders (buys
+    and sells of any size, more than held too) on every day."""
     rng = np.random.default_rng(seed)
     days = sessions("2015-03-02", periods=30)
     frames = []
@@ -258,7 +259,14 @@ def test_random_orders_never_break_a_rule(seed):
                 )
         script[str(day.date())] = actions
     result = run_script(panel, script, str(days[1].date()), str(days[-1].date()), cash=30_000.0)
+    return panel, result
 
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_random_orders_never_break_a_rule(seed):
+    """Whatever a strategy asks, fills respect cash, lots, T+1, limits and suspensions."""
+    panel, result = random_run(seed)
     assert (result.cash >= -1e-6).all()
     held: dict[str, float] = {}
     for day, fills in result.fills.groupby("date", sort=True):
@@ -278,6 +286,35 @@ def test_random_orders_never_break_a_rule(seed):
                 )
                 held[fill.code] -= fill.size
     assert all(size >= -1e-9 for size in held.values())
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_the_cash_check_is_backtraders_pseudo_execution(seed, monkeypatch_once):
+    """The broker's own cash check at submission (no Position clones) gives, order by
+    order, exactly the cash backtrader's pseudo-execution gives, so the same orders pass."""
+    compared = monkeypatch_once
+    random_run(seed)
+    assert compared and all(mine == theirs for mine, theirs in compared)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_once():
+    """AShareBroker._pseudo_cash, wrapped to record (its cash, backtrader's cash)."""
+    compared: list[tuple[float, float]] = []
+    original = AShareBroker._pseudo_cash
+
+    def checked(self, order, cash, held):
+        mine = original(self, order, cash, held)
+        position = bt.Position(size=held, price=order.created.price)
+        compared.append(
+            (mine, bt.brokers.BackBroker._execute(self, order, cash=cash, position=position))
+        )
+        return mine
+
+    AShareBroker._pseudo_cash = checked
+    yield compared
+    AShareBroker._pseudo_cash = original
 
 
 def test_a_whole_position_sell_placed_before_the_ex_date_sells_the_bonus_shares_too():

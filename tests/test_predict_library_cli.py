@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 
 from quant.cli import main
-from quant.study.library import DEFAULTS, Library, Params, make_params, parse_value
+from quant.models.predictors import BPPredictor, LSTM1DPredictor, LSTMPredictor
+from quant.models.tasks import hidden_sizes
+from quant.study.library import Library, parse_value
 from quant.study.pipeline import Settings
-from quant.study.tune import grid_for, hidden_sizes, run_grid, select
+from quant.study.tune import run_grid, select
 from tests.conftest import make_bars
 from tests.test_predict_pipeline import mean_reverting, random_walk, synthetic_series
 
@@ -25,28 +27,28 @@ def test_hidden_size_rule():
 
 
 def test_grid_uses_the_rule_per_window_and_skips_invalid_shapes():
-    grid = grid_for("lstm1d", {"L": [6, 8], "t": [2, 3]}, alphas=[1, 2])
+    grid = LSTM1DPredictor.grid({"L": [6, 8], "t": [2, 3]}, alphas=[1, 2])
     shapes = sorted({(p.L, p.t, p.mem) for p in grid})
     # L=6: t=2 (x_dim 3: sqrt(4)+a -> 3, 4), t=3 (x_dim 2: sqrt(3)+a -> 3, 4); L=8: t=2 only
     # (x_dim 4: sqrt(5)+a -> 3, 4); L=8, t=3 is not a valid cut
     assert shapes == [(6, 2, 3), (6, 2, 4), (6, 3, 3), (6, 3, 4), (8, 2, 3), (8, 2, 4)]
-    bp = grid_for("bp", {"lr": [0.01, 0.02]}, alphas=[1])
+    bp = BPPredictor.grid({"lr": [0.01, 0.02]}, alphas=[1])
     assert [(p.hidden, p.lr) for p in bp] == [((4, 4), 0.01), ((4, 4), 0.02)]
-    assert [p.mem for p in grid_for("lstm", {"mem": [7]}, alphas=[1, 5])] == [7, 7]  # t=10, 20
+    assert [p.mem for p in LSTMPredictor.grid({"mem": [7]}, alphas=[1, 5])] == [7, 7]  # t=10, 20
 
 
 def test_library_round_trip_lookup_and_fallback(tmp_path):
     library = Library.empty()
     library.defaults["lstm"] = {"mem": 9}
-    library.store("000538.SZ", "lstm1d", Params(L=12, t=4, mem=5), {"val_accuracy": 0.6})
+    library.store("000538.SZ", LSTM1DPredictor(L=12, t=4, mem=5), {"val_accuracy": 0.6})
     path = library.save(tmp_path / "lib.toml", header="made by a test")
     loaded = Library.load(path)
-    assert loaded.lookup("000538.SZ", "lstm1d") == (
-        make_params("lstm1d", {"L": 12, "t": 4, "mem": 5}),
+    assert loaded.lookup("000538.SZ", LSTM1DPredictor) == (
+        LSTM1DPredictor.of({"L": 12, "t": 4, "mem": 5}),
         "library",
     )
-    assert loaded.lookup("600000.SH", "lstm1d") == (DEFAULTS["lstm1d"], "defaults")
-    assert loaded.lookup("600000.SH", "lstm")[0].mem == 9  # the file's defaults
+    assert loaded.lookup("600000.SH", LSTM1DPredictor) == (LSTM1DPredictor(), "defaults")
+    assert loaded.lookup("600000.SH", LSTMPredictor)[0].mem == 9  # the file's defaults
     assert path.read_text().startswith("# made by a test")
 
 
@@ -62,7 +64,9 @@ def test_library_errors_name_the_file_and_the_key(tmp_path):
 
 def test_grid_search_chooses_on_validation_and_runs_the_same_in_parallel():
     series = {"000001.SZ": synthetic_series(mean_reverting(500, -0.6, seed=1))}
-    grid = {"lstm1d": [Params(L=4, t=4, mem=m, epochs=8, lr=1e-2, dropout=0.0) for m in (1, 4)]}
+    grid = {
+        "lstm1d": [LSTM1DPredictor(L=4, t=4, mem=m, epochs=8, lr=1e-2, dropout=0.0) for m in (1, 4)]
+    }
     settings = Settings(train_days=300, val_days=100, test_days=100)
     serial = run_grid(series, grid, settings, jobs=1)
     parallel = run_grid(series, grid, settings, jobs=2)
@@ -136,7 +140,7 @@ def test_tune_writes_a_library_that_predict_then_uses(market_csv, tmp_path):
         f"--library {library} --show-test --out {tmp_path / 'grid'}"
     )
     assert code == 0
-    params, source = Library.load(library).lookup("000538.SZ", "lstm1d")
+    params, source = Library.load(library).lookup("000538.SZ", LSTM1DPredictor)
     assert source == "library" and params.L == 4 and params.t in (2, 4)
     grid = json.loads((tmp_path / "grid" / "grid.json").read_text())
     assert len(grid["points"]) == 4 and sum(p["chosen"] for p in grid["points"]) == 1
@@ -170,7 +174,7 @@ def test_library_parameters_chosen_inside_the_test_span_are_refused(tmp_path):
 
     library = Library.empty()
     library.store(
-        "000538.SZ", "lstm1d", Params(L=12, t=4, mem=5), {"val_dates": ["2016-01-04", "2016-06-30"]}
+        "000538.SZ", LSTM1DPredictor(L=12, t=4, mem=5), {"val_dates": ["2016-01-04", "2016-06-30"]}
     )
     chosen_before(library, "000538.SZ", "lstm1d", pd.Timestamp("2016-07-01"))  # fine
     with pytest.raises(ValueError, match="chosen on validation days up to 2016-06-30, inside"):

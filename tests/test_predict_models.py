@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from quant.models.predictors import BPNet, SequenceLSTM, build_predictor
+from quant.models.predictors import BPNet, LSTM1DPredictor, SequenceLSTM
 from quant.models.step_size import LossDependentStep
 from quant.models.training import TrainConfig, fit
 
@@ -18,7 +18,7 @@ def test_shapes_one_prediction_per_time_step():
     x = torch.randn(5, 7, 6)
     assert BPNet(6, (4, 3)).eval()(x[:, :1]).shape == (5, 1)
     assert SequenceLSTM(6, mem=4).eval()(x).shape == (5, 7)
-    assert isinstance(build_predictor("lstm1d", 2, hidden=(1, 1), mem=3, dropout=0.0), SequenceLSTM)
+    assert isinstance(LSTM1DPredictor(L=2, t=1, mem=3, dropout=0.0).build(), SequenceLSTM)
     with pytest.raises(ValueError, match="two hidden layers"):
         BPNet(6, (4,))
 

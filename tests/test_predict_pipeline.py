@@ -7,16 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quant.study.library import Params
+from quant.models.predictors import BPPredictor, LSTM1DPredictor, LSTMPredictor
 from quant.study.pipeline import RunResult, Settings, run_model, split_rows
 from quant.study.scores import direction_block
 from quant.study.series import StockSeries
 from tests.conftest import sessions
 
 TINY = {
-    "bp": Params(hidden=(4, 4), epochs=3, lr=1e-2),
-    "lstm1d": Params(L=8, t=4, mem=3, epochs=3, lr=1e-2),
-    "lstm": Params(t=5, mem=4, epochs=3, lr=1e-2),
+    "bp": BPPredictor(hidden=(4, 4), epochs=3, lr=1e-2),
+    "lstm1d": LSTM1DPredictor(L=8, t=4, mem=3, epochs=3, lr=1e-2),
+    "lstm": LSTMPredictor(t=5, mem=4, epochs=3, lr=1e-2),
 }
 SPANS = {"train_days": 200, "val_days": 50, "test_days": 100}
 
@@ -66,8 +66,8 @@ def test_changing_data_after_day_k_never_changes_the_prediction_for_day_k_plus_1
     series = synthetic_series(random_walk(400, 2))
     settings = Settings(**SPANS, wavelet=wavelet, wavelet_window=32)
     k = 340  # inside the test span
-    before = predictions(run_model(series, model, TINY[model], settings))
-    after = predictions(run_model(changed_after(series, k), model, TINY[model], settings))
+    before = predictions(run_model(series, TINY[model], settings))
+    after = predictions(run_model(changed_after(series, k), TINY[model], settings))
     past = series.dates[: k + 2]  # targets up to day k+1
     assert before[before.index.isin(past)].equals(after[after.index.isin(past)])
     assert len(before[before.index.isin(past)]) == k + 2 - 300
@@ -78,14 +78,14 @@ def test_the_leaky_wavelet_is_caught_by_the_same_test():
     series = synthetic_series(random_walk(400, 2))
     settings = Settings(**SPANS, wavelet="leaky")
     k = 340
-    before = predictions(run_model(series, "lstm", TINY["lstm"], settings))
-    after = predictions(run_model(changed_after(series, k), "lstm", TINY["lstm"], settings))
+    before = predictions(run_model(series, TINY["lstm"], settings))
+    after = predictions(run_model(changed_after(series, k), TINY["lstm"], settings))
     past = series.dates[: k + 2]
     assert not np.allclose(before[before.index.isin(past)], after[after.index.isin(past)])
 
 
 PLANTED = {"train_days": 450, "val_days": 100, "test_days": 250}
-LEARNER = Params(L=4, t=4, mem=4, epochs=30, lr=1e-2, dropout=0.0, patience=5)
+LEARNER = LSTM1DPredictor(L=4, t=4, mem=4, epochs=30, lr=1e-2, dropout=0.0, patience=5)
 
 
 def mean_reverting(n: int, phi: float, seed: int) -> np.ndarray:
@@ -101,7 +101,7 @@ def mean_reverting(n: int, phi: float, seed: int) -> np.ndarray:
 
 def test_a_planted_pattern_beats_every_baseline():
     series = synthetic_series(mean_reverting(800, -0.6, seed=3))
-    result = run_model(series, "lstm1d", LEARNER, Settings(**PLANTED))
+    result = run_model(series, LEARNER, Settings(**PLANTED))
     scores = direction_block(result.test, result.training_changes)
     low, _ = scores["model"].interval
     assert scores["model"].n >= 245
@@ -111,7 +111,7 @@ def test_a_planted_pattern_beats_every_baseline():
 
 def test_a_random_walk_gives_no_skill_within_the_interval():
     series = synthetic_series(random_walk(800, seed=4))
-    result = run_model(series, "lstm1d", LEARNER, Settings(**PLANTED))
+    result = run_model(series, LEARNER, Settings(**PLANTED))
     scores = direction_block(result.test, result.training_changes)
     low, high = scores["model"].interval
     assert low < 0.5 < high

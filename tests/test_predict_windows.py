@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from quant.models.predictors import BPPredictor, LSTM1DPredictor, LSTMPredictor
 from quant.study.series import CLOSE, FEATURES
 from quant.study.windows import (
     Standardizer,
     build_inputs,
     build_targets,
     log_features,
-    spec_for,
     target_rows,
     valid_anchors,
 )
@@ -26,7 +26,7 @@ def day_index_features() -> np.ndarray:
 
 def test_bp_window_is_one_day_of_six_features_and_targets_the_next_close():
     values = day_index_features()
-    spec = spec_for("bp", L=0, t=0)
+    spec = BPPredictor().window()
     x = build_inputs(values, np.array([5, 9]), spec, relative=False)
     assert x.shape == (2, 1, 6)
     assert x[0, 0].tolist() == [5, 105, 205, 305, 405, 505]
@@ -35,7 +35,7 @@ def test_bp_window_is_one_day_of_six_features_and_targets_the_next_close():
 
 def test_lstm1d_window_cuts_the_last_L_closes_into_t_segments():
     values = day_index_features()
-    spec = spec_for("lstm1d", L=6, t=3)  # x_dim = 2
+    spec = LSTM1DPredictor(L=6, t=3).window()  # x_dim = 2
     x = build_inputs(values, np.array([10]), spec, relative=False)
     close = 100 * CLOSE
     # the closes of days 5..10, two per time node
@@ -47,7 +47,7 @@ def test_lstm1d_window_cuts_the_last_L_closes_into_t_segments():
 
 def test_multi_dimensional_lstm_window_is_t_days_by_six_with_next_day_targets():
     values = day_index_features()
-    spec = spec_for("lstm", L=0, t=4)
+    spec = LSTMPredictor(t=4).window()
     x = build_inputs(values, np.array([7, 8]), spec, relative=False)
     assert x.shape == (2, 4, 6)
     assert x[0, :, 0].tolist() == [4, 5, 6, 7]  # open of days 4..7
@@ -58,7 +58,7 @@ def test_multi_dimensional_lstm_window_is_t_days_by_six_with_next_day_targets():
 
 def test_relative_windows_subtract_the_anchor_close_from_prices_only():
     values = day_index_features()
-    spec = spec_for("lstm", L=0, t=2)
+    spec = LSTMPredictor(t=2).window()
     x = build_inputs(values, np.array([12]), spec, relative=True)
     anchor_close = values[12, CLOSE]
     assert x[0, :, 0].tolist() == [11 - anchor_close, 12 - anchor_close]  # open
@@ -71,7 +71,7 @@ def test_relative_windows_subtract_the_anchor_close_from_prices_only():
 def test_valid_anchors_need_a_full_window_without_nan():
     values = day_index_features()
     values[3, CLOSE] = np.nan
-    spec = spec_for("lstm1d", L=4, t=2)
+    spec = LSTM1DPredictor(L=4, t=2).window()
     kept = valid_anchors(values, np.arange(T), spec)
     # anchor a reads days a-3..a: it needs a >= 3 and must not include day 3
     assert kept.tolist() == list(range(7, T))
@@ -79,7 +79,7 @@ def test_valid_anchors_need_a_full_window_without_nan():
 
 def test_lstm1d_needs_t_dividing_L():
     with pytest.raises(ValueError, match="t dividing L"):
-        spec_for("lstm1d", L=10, t=3)
+        LSTM1DPredictor.of({"L": 10, "t": 3})
 
 
 def test_log_features_and_a_scaler_fitted_on_training_rows_only():

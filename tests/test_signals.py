@@ -20,8 +20,8 @@ from quant.metrics.selection import (
     t_statistic,
     top_mean,
 )
-from quant.models.cnn import CNNSettings
-from quant.models.lstm_timer import LSTMSettings
+from quant.models.cnn import CNNRanker
+from quant.models.lstm_timer import LSTMTimer
 from quant.signals import (
     SignalConfig,
     build_signals,
@@ -39,8 +39,8 @@ TINY = SignalConfig(
     test_end="2015-03",
     top_fraction=0.1,
     seed=1,
-    cnn=CNNSettings(max_epochs=3, patience=2, batch_size=128),
-    lstm=LSTMSettings(
+    cnn=CNNRanker(max_epochs=3, patience=2, batch_size=128),
+    lstm=LSTMTimer(
         max_epochs=2, patience=1, batch_size=256, max_train_windows=1500, max_eval_windows=500
     ),
 )
@@ -135,8 +135,7 @@ def test_second_call_trains_nothing(built, monkeypatch, dead_pid):
     def refuse(*args, **kwargs):
         raise AssertionError("trained again")
 
-    monkeypatch.setattr(signals, "train_cnn", refuse)
-    monkeypatch.setattr(signals, "train_lstm", refuse)
+    monkeypatch.setattr(signals, "train", refuse)
     dead, alive = dead_pid, os.getpid()
     # what a build killed between writing and renaming a checkpoint leaves, and a live one's
     stale = built.folder / f".cnn_x.pt.{dead}.abc123.tmp"

@@ -1,5 +1,6 @@
 """``quant predict`` and ``quant tune``: the next-day prediction study (BP, 1-D LSTM,
-multi-dimensional LSTM) on any stocks or indices. See docs/prediction_study.md."""
+multi-dimensional LSTM, or any :class:`quant.models.Predictor` named module:Class or
+path/to/file.py:Class) on any stocks or indices. See docs/prediction_study.md."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from typing import Any
 
 from quant.cli import UserError
 from quant.denoise import MODES
-from quant.models.predictors import MODELS
-from quant.study.library import Library, Params, chosen_before, make_params, parse_value
+from quant.models import Predictor
+from quant.study.library import Library, chosen_before, parse_value
 from quant.study.parallel import default_jobs, run_all
 from quant.study.pipeline import STEPS, RunResult, Settings, check_task, run_task, split_rows
 from quant.study.report import write_grid_report, write_report
 from quant.study.scores import direction_block
 from quant.study.series import StockSeries, load_series
-from quant.study.tune import CRITERIA, grid_for, run_grid, update_library
+from quant.study.tune import CRITERIA, run_grid, update_library
 
 DEFAULT_LIBRARY = Path("configs/param_library.toml")
 
@@ -99,7 +100,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="index bars, e.g. ../shared/data/ashare_index_2010_2017.parquet (repeatable)",
     )
     parser.add_argument("--codes", required=True, help="comma list, e.g. 000538.SZ,000536.SZ")
-    parser.add_argument("--models", default=",".join(MODELS), help="comma list of bp, lstm1d, lstm")
+    parser.add_argument(
+        "--models",
+        default=",".join(Predictor.builtins),
+        help="comma list of bp, lstm1d, lstm or a custom predictor as module:Class or "
+        "path/to/file.py:Class (its name is the MODEL of --param/--grid)",
+    )
     parser.add_argument(
         "--train-days", type=int, default=1400, help="training days, validation included"
     )
@@ -146,13 +152,31 @@ def _alphas(text: str) -> list[int]:
         raise UserError(f"bad --alphas {text!r}: use 1-10 or 1,4,7,10") from None
 
 
-def _assignment(text: str, option: str) -> tuple[str, str, str]:
-    """MODEL.KEY=VALUE -> (model, key, value text)."""
+def _models(text: str) -> dict[str, type[Predictor]]:
+    """The predictors of ``--models`` by name: built-in names or custom classes."""
+    items = _csv(text, what="model")
+    unknown = [item for item in items if ":" not in item and item not in Predictor.builtins]
+    if unknown:
+        raise UserError(
+            f"unknown model {', '.join(unknown)}: choose from {', '.join(Predictor.builtins)}, "
+            "or name a custom predictor module:Class or path/to/file.py:Class"
+        )
+    models: dict[str, type[Predictor]] = {}
+    for item in items:
+        cls = Predictor.load(item)
+        if cls.name in models:
+            raise UserError(f"two models called {cls.name} in --models {text}")
+        models[cls.name] = cls
+    return models
+
+
+def _assignment(text: str, option: str, models: dict[str, type[Predictor]]) -> tuple[str, str, str]:
+    """MODEL.KEY=VALUE -> (model name, key, value text), for a model of the run."""
     target, _, value = text.partition("=")
     model, _, key = target.partition(".")
-    if not value or model not in MODELS or not key:
+    if not value or model not in models or not key:
         raise UserError(
-            f"bad {option} {text!r}: use MODEL.KEY=VALUE with MODEL one of {', '.join(MODELS)}"
+            f"bad {option} {text!r}: use MODEL.KEY=VALUE with MODEL one of {', '.join(models)}"
         )
     return model, key.strip(), value.strip()
 
@@ -208,33 +232,37 @@ def _guard(work: Callable[[], Any]) -> Any:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    models = _csv(args.models, MODELS, "model")
+    models = _models(args.models)
     wavelets = _csv(args.wavelet, MODES, "wavelet mode")
     steps = _csv(args.step, STEPS, "step")
     library = _guard(lambda: Library.load(args.library)) if args.library else Library.empty()
     overrides: dict[str, dict[str, Any]] = {}
     for text in args.param:
-        model, key, value = _assignment(text, "--param")
-        overrides.setdefault(model, {})[key] = _guard(lambda k=key, v=value: parse_value(k, v))
+        name, key, value = _assignment(text, "--param", models)
+        overrides.setdefault(name, {})[key] = _guard(lambda k=key, v=value: parse_value(k, v))
     series = _series(args)
 
     tasks, sources = [], []
     for code in series:
-        for model in models:
-            params, source = _guard(lambda c=code, m=model: library.lookup(c, m))
-            if model in overrides:
-                params = _guard(lambda p=params, m=model: make_params(m, overrides[m], p))
+        for name, model in models.items():
+            predictor, source = _guard(lambda c=code, m=model: library.lookup(c, m))
+            if name in overrides:
+                predictor = predictor.replace(overrides[name], where="--param: ", noun="parameter")
                 source += " + --param"
             for wavelet in wavelets:
                 for step in steps:
-                    tasks.append((series[code], model, params, _settings(args, wavelet, step)))
+                    tasks.append((series[code], predictor, _settings(args, wavelet, step)))
                     sources.append(source)
     for task, source in zip(tasks, sources):
         _guard(lambda t=task: check_task(t))
         if source.startswith("library"):
-            series_, model, _, settings = task
+            series_, predictor, settings = task
             first_test = series_.dates[split_rows(series_, settings).test.start]
-            _guard(lambda s=series_, m=model, f=first_test: chosen_before(library, s.code, m, f))
+            _guard(
+                lambda s=series_, n=predictor.name, f=first_test: chosen_before(
+                    library, s.code, n, f
+                )
+            )
     results: list[RunResult] = _guard(lambda: run_all(run_task, tasks, args.jobs, desc="trainings"))
     for result, source in zip(results, sources):
         result.info["params_source"] = source
@@ -260,17 +288,14 @@ def _short(result: RunResult) -> str:
 
 
 def run_tune(args: argparse.Namespace) -> int:
-    models = _csv(args.models, MODELS, "model")
-    axes: dict[str, dict[str, list[Any]]] = {m: {} for m in models}
+    models = _models(args.models)
+    axes: dict[str, dict[str, list[Any]]] = {name: {} for name in models}
     for text in args.grid:
-        model, key, values = _assignment(text, "--grid")
-        if model in axes:
-            axes[model][key] = [
-                _guard(lambda k=key, v=v: parse_value(k, v)) for v in values.split(",")
-            ]
+        name, key, values = _assignment(text, "--grid", models)
+        axes[name][key] = [_guard(lambda k=key, v=v: parse_value(k, v)) for v in values.split(",")]
     alphas = _alphas(args.alphas)
-    grids: dict[str, list[Params]] = {
-        m: _guard(lambda m=m: grid_for(m, axes[m], alphas)) for m in models
+    grids: dict[str, list[Predictor]] = {
+        name: model.grid(axes[name], alphas=alphas) for name, model in models.items()
     }
     series = _series(args)
     settings = _settings(args, args.wavelet, args.step)
@@ -287,7 +312,7 @@ def run_tune(args: argparse.Namespace) -> int:
     for (code, model), row in best.items():
         accuracy = row.val["direction"]["model"]
         print(
-            f"{code} {model}: {row.result.params.as_dict(model)} "
+            f"{code} {model}: {row.result.predictor.settings()} "
             f"val accuracy {accuracy['accuracy']:.3f} (n={accuracy['n']})"
         )
     print(f"updated {args.library}" + (f"; grid in {args.out / 'grid.md'}" if args.out else ""))

@@ -203,6 +203,14 @@ class MarketPanel:
             raise KeyError(f"code {code} is not in the data ({len(self.codes)} codes)")
         return int(position)
 
+    def columns(self, codes: list[str]) -> np.ndarray:
+        """Columns of several codes (shape (len(codes),)); KeyError naming the first code
+        not in the panel."""
+        found = self.codes.get_indexer(codes)
+        if (found < 0).any():
+            self.column(codes[int(np.argmax(found < 0))])
+        return found
+
     @property
     def last_bar_row(self) -> np.ndarray:
         """Row of each code's last bar (a delisted code's last day of trading)."""

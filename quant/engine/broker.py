@@ -26,36 +26,40 @@ from collections import defaultdict
 from typing import Any
 
 import backtrader as bt
+import numpy as np
 import pandas as pd
 
 from quant.engine.config import Rules
+from quant.engine.feeds import TRADABLE, Market
 from quant.market.rules import OrderSize, order_size
 
 
 class AShareCommission(bt.CommInfoBase):
     """Commission (with a minimum per order) and transfer fee on both sides, stamp duty
-    on sells at the rate in force on the trade date (read from the broker's clock)."""
+    on sells at the rate in force on the trade date (``stamp_duty`` gives today's rate,
+    kept by the broker)."""
 
     params = (
         ("stocklike", True),
         ("commtype", bt.CommInfoBase.COMM_PERC),
         ("percabs", True),
         ("rules", None),
-        ("clock", None),
+        ("stamp_duty", None),
     )
 
     def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
-        return trade_costs(self.p.rules, size, price, self.p.clock())
+        return trade_costs(self.p.rules, size, price, self.p.stamp_duty())
 
 
-def trade_costs(rules: Rules, size: float, price: float, date: pd.Timestamp) -> float:
-    """All costs of one order: size > 0 buys, size < 0 sells."""
+def trade_costs(rules: Rules, size: float, price: float, stamp_duty: float) -> float:
+    """All costs of one order in yuan: size > 0 buys, size < 0 sells (shares), ``price``
+    in yuan, ``stamp_duty`` the sell-side rate in force that day (Rules.stamp_duty_rate)."""
     value = abs(size) * price
     if value == 0:
         return 0.0
     cost = max(value * rules.commission, rules.min_commission) + value * rules.transfer_fee
     if size < 0:
-        cost += value * rules.stamp_duty_rate(date)
+        cost += value * stamp_duty
     return cost
 
 
@@ -75,28 +79,63 @@ class AShareBroker(bt.brokers.BackBroker):
         self.fills: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self._bought_today: dict[Any, float] = defaultdict(float)
-        self._days_without_bar: dict[Any, int] = {}
         self._today = pd.Timestamp("1970-01-01")
-        self.clock: Any = None  # a feed whose datetime dates each bar; set by the runner
+        self._stamp_duty = 0.0  # the sell-side rate of today
+        self._order_sizes: dict[tuple[str, pd.Timestamp], OrderSize] = {}
+        self.market: Market | None = None  # the run's feeds and matrices; set by the runner
+        self._days_without_bar = np.zeros(0, dtype=np.int64)
         if self.p.frictionless:
             self.addcommissioninfo(FrictionlessCommission())
         else:
-            self.addcommissioninfo(AShareCommission(rules=self.rules, clock=lambda: self._today))
+            self.addcommissioninfo(
+                AShareCommission(rules=self.rules, stamp_duty=lambda: self._stamp_duty)
+            )
 
     # -- the bar's clock and the start-of-day events ------------------------------
     def next(self) -> None:
         """Start of a bar (before orders fill): date the bar, then apply corporate actions
-        to the positions held."""
-        if self.clock is not None:
-            self._today = pd.Timestamp(self.clock.datetime.date(0))
+        and write-offs to the positions held (found at once in the market's book)."""
+        market = self.market
+        self._today = pd.Timestamp(market.clock.datetime.date(0))
+        self._stamp_duty = self.rules.stamp_duty_rate(self._today)
         self._bought_today.clear()
-        for data, position in list(self.positions.items()):
-            if position.size:
-                self._corporate_action(data, position)
-                self._write_off_if_gone(data, position)
-            else:  # backtrader loops over every position ever touched, several times a bar
-                del self.positions[data]
+        held = np.flatnonzero(market.book)
+        if len(held):
+            ratio = market.today("share_ratio")[held]
+            ex_rights = held[(ratio != 1.0) & np.isfinite(ratio) & (ratio > 0)]
+            if len(ex_rights):
+                self._resize_pending(
+                    dict(self._corporate_action(market.feeds[k]) for k in ex_rights)
+                )
+            if self.rules.write_off_after_days:
+                self._write_offs(held)
         self._process_orders()
+
+    def sync(self, data: Any) -> None:
+        """Copy a feed's position size into the market's book (after a fill, a corporate
+        action or a write-off)."""
+        self.market.book[data.column] = self.positions[data].size
+
+    def _get_value(self, datas: Any = None, lever: bool = False) -> float:
+        """Equity: cash plus the book valued at today's closes, one dot product (backtrader
+        loops over every position it ever touched). Per-feed values go to backtrader."""
+        if datas is not None or self.market is None:
+            return super()._get_value(datas, lever)
+        value = float(self.market.book @ self.market.today("close"))
+        self._valuemkt = self._valuemktlever = value
+        self._value = self._valuelever = self.cash + value
+        self._fundval = self._value / self._fundshares
+        self._leverage, self._unrealized = 1.0, 0.0
+        return self._value
+
+    def _ococheck(self, order: bt.Order) -> None:
+        """backtrader scans every pending order after each fill for members of its OCO
+        group; orders here are never grouped (each is its own group), so nothing is to be
+        cancelled and the scan, quadratic in the orders of a day, is skipped."""
+        group = self._ocol.pop(self._ocos.get(self._ocos[order.ref]), None) or []
+        if any(ref != order.ref for ref in group):
+            self._ocol[self._ocos[order.ref]] = group
+            super()._ococheck(order)
 
     def _process_orders(self) -> None:
         """BackBroker.next without its two per-position loops, which do nothing for cash
@@ -126,10 +165,11 @@ class AShareBroker(bt.brokers.BackBroker):
                     self._bracketize(order)
         self._get_value()
 
-    def _corporate_action(self, data: Any, position: Any) -> None:
+    def _corporate_action(self, data: Any) -> tuple[Any, tuple[float, float, float]]:
+        """Scale a position on its ex-rights day; returns (data, (ratio, shares before,
+        shares after)) for the restatement of its pending orders."""
+        position = self.positions[data]
         ratio = data.share_ratio[0]
-        if ratio == 1.0 or not math.isfinite(ratio) or ratio <= 0:
-            return
         reference = data.close[-1] / ratio  # yesterday's close, ex-rights
         shares = position.size * ratio
         whole = math.floor(shares + 1e-9)
@@ -146,23 +186,33 @@ class AShareBroker(bt.brokers.BackBroker):
             }
         )
         position.price = position.price / ratio if position.price else position.price
-        self._resize_pending(data, ratio, position.size, whole)
+        before = position.size
         position.size = whole
         position.adjbase = reference
+        self.sync(data)
+        return data, (ratio, before, whole)
 
-    def _write_off_if_gone(self, data: Any, position: Any) -> None:
-        """With ``rules.write_off_after_days = K``: K trading days in a row without a bar
-        and the position is closed at its last close (decided on the past only)."""
-        if data.tradable():
-            self._days_without_bar.pop(data, None)
-            return
-        days = self._days_without_bar.get(data, 0) + 1
-        self._days_without_bar[data] = days
-        limit = self.rules.write_off_after_days
-        if not limit or days < limit:
-            return
+    def _write_offs(self, held: np.ndarray) -> None:
+        """With ``rules.write_off_after_days = K``: a position K sessions in a row without a
+        bar is closed at its last close (decided on the past only)."""
+        market = self.market
+        if len(self._days_without_bar) != len(market.feeds):
+            self._days_without_bar = np.zeros(len(market.feeds), dtype=np.int64)
+        days = self._days_without_bar
+        without = (market.today("flags")[held] & TRADABLE) == 0
+        kept = days[held]
+        days[:] = 0  # only the run of days of positions held now counts
+        days[held] = np.where(without, kept + 1, 0)
+        for k in held[days[held] >= self.rules.write_off_after_days]:
+            self._write_off(market.feeds[k], int(days[k]))
+            days[k] = 0
+
+    def _write_off(self, data: Any, days: int) -> None:
+        position = self.positions[data]
         price, size = data.close[0], position.size  # the last close, carried forward
-        costs = 0.0 if self.p.frictionless else trade_costs(self.rules, -size, price, self._today)
+        costs = (
+            0.0 if self.p.frictionless else trade_costs(self.rules, -size, price, self._stamp_duty)
+        )
         self.cash += size * price - costs
         note = f"written off at the last close after {days} days without a bar"
         self.fills.append(self._fill_record(data, -size, price, costs, note))
@@ -177,17 +227,20 @@ class AShareBroker(bt.brokers.BackBroker):
             }
         )
         position.size, position.price = 0, 0.0
-        del self._days_without_bar[data]
+        self.sync(data)
 
-    def _resize_pending(self, data: Any, ratio: float, before: float, after: float) -> None:
+    def _resize_pending(self, actions: dict[Any, tuple[float, float, float]]) -> None:
         """Orders placed last night in the old shares are restated in the new ones (the
         ex-date is announced, so this is what the strategy would have ordered): a sell of
         the whole position sells the whole new position, other sizes scale by the ratio,
-        buys rounded down to whole lots, sells to whole lots or the whole position."""
-        sizes = self.order_size(data)
+        buys rounded down to whole lots, sells to whole lots or the whole position.
+        ``actions``: per feed with an ex-rights day, (ratio, shares before, shares after)."""
         for order in (*self.submitted, *self.pending):
-            if order is None or order.data is not data:
+            action = actions.get(order.data) if order is not None else None
+            if action is None:
                 continue
+            ratio, before, after = action
+            sizes = self.order_size(order.data)
             size = abs(order.created.size)
             if order.issell() and abs(size - before) < 1e-9:
                 scaled = after
@@ -206,16 +259,16 @@ class AShareBroker(bt.brokers.BackBroker):
         cash it could not get from the orders after it (a later sell, or a smaller buy,
         was refused too)."""
         cash = self.cash
-        positions: dict[Any, Any] = {}
+        sizes: dict[Any, float] = {}
         while self.submitted:
             order = self.submitted.popleft()
             if self._take_children(order) is None:
                 continue
-            position = positions.get(order.data, self.positions[order.data]).clone()
-            after = self._execute(order, cash=cash, position=position)
+            held = sizes.get(order.data, self.positions[order.data].size)
+            after = self._pseudo_cash(order, cash, held)
             if after >= 0.0:
                 cash = after
-                positions[order.data] = position
+                sizes[order.data] = held + order.executed.remsize
                 self.submit_accept(order)
                 continue
             order.margin()
@@ -223,13 +276,42 @@ class AShareBroker(bt.brokers.BackBroker):
             self._ococheck(order)
             self._bracketize(order, cancel=True)
 
+    def _pseudo_cash(self, order: bt.Order, cash: float, held: float) -> float:
+        """The cash left if ``order`` filled at its creation price, holding ``held``
+        shares before it: backtrader's pseudo-execution (BackBroker._execute without an
+        ``ago``) for a stock, step by step in its order of operations (so the same
+        orders pass), without its Position clones and order bookkeeping."""
+        comminfo = self.getcommissioninfo(order.data)
+        size, price = order.executed.remsize, order.created.price
+        after = held + size
+        if not after:
+            opened, closed = 0.0, size
+        elif not held or (held > 0 and size > 0):
+            opened, closed = size, 0.0
+        elif held > 0:
+            opened, closed = (0.0, size) if after > 0 else (after, -held)
+        else:  # a short position (never opened by the A-share rules): backtrader's own way
+            return self._execute(order, cash=cash, position=self.positions[order.data].clone())
+        if closed:
+            value = comminfo.getvaluesize(-closed, price)
+            cash += (value / comminfo.get_leverage() if value > 0 else value) + 0  # + pnl (0)
+            cash -= comminfo.getcommission(closed, price)
+        if opened:
+            value = comminfo.getvaluesize(opened, price)
+            cash -= value / comminfo.get_leverage() if value > 0 else value
+            cash -= comminfo.getcommission(opened, price)
+        return cash
+
     # -- the rules, checked when an order would fill ------------------------------
     def order_size(self, data: Any) -> OrderSize:
         """The order sizes a feed's stock allows today (its board's rule, or the study's
         ``rules.lot``); any whole share for a frictionless reference."""
         if self.p.frictionless:
             return OrderSize(1, 1)
-        return order_size(data.board, self._today, self.rules.lot_override)
+        key = (data.board, self._today)
+        if key not in self._order_sizes:
+            self._order_sizes[key] = order_size(data.board, self._today, self.rules.lot_override)
+        return self._order_sizes[key]
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         """Market orders fill at the next bar's open, or at its close under
@@ -307,7 +389,9 @@ class AShareBroker(bt.brokers.BackBroker):
             self.fills.append(
                 self._fill_record(order.data, executed.size, executed.price, executed.comm, "")
             )
-        super().notify(order)
+            self.sync(order.data)
+        if _listens(order.owner):
+            super().notify(order)
 
     def _fill_record(
         self, data: Any, size: float, price: float, costs: float, note: str
@@ -322,3 +406,10 @@ class AShareBroker(bt.brokers.BackBroker):
             "costs": costs,
             "note": note,
         }
+
+
+def _listens(owner: Any) -> bool:
+    """Whether an order's strategy reads order notifications (overrides notify_order):
+    backtrader clones every order on every status change to deliver them, a cost that a
+    day of thousands of orders should not pay for nobody."""
+    return owner is None or type(owner).notify_order is not bt.Strategy.notify_order

@@ -1,31 +1,37 @@
-"""A backtrader data feed backed by plain arrays, built from the MarketPanel.
+"""backtrader data feeds backed by the MarketPanel's arrays, stepped by one shared clock.
 
-backtrader's stock PandasData reads one cell at a time; this feed fills each line's buffer
-in one go when cerebro preloads, which is what makes a full-market backtest fast.
+A run has one clock: a feed of the window's sessions, the only feed cerebro steps. Every
+stock and index feed of the run is *attached* to it: its lines are columns of the run's
+matrices (:class:`Market`: open, high, low, close, volume, flags, share_ratio, each (T, F)
+for T sessions and F feeds) and their position is the clock's, so a bar costs the same
+whether the run has 5 feeds or 5,000 (backtrader would otherwise advance, measure and
+compare every feed on every bar).
 
-Every feed of a run spans the same calendar (the backtest window), bar for bar, so that
-backtrader never waits for a late-listed stock and never repeats a vanished stock's last
-bar as if it traded: days without a real bar carry the last close (0 before the stock's
-first bar: nothing later may leak backwards) with zero volume and not tradable. Two extra lines carry the A-share
-rules: ``flags`` (tradable, listed, buy blocked at limit-up, sell blocked at limit-down at
-the fill price; read them with the feed's methods) and ``share_ratio`` (adjustment factor
-today / yesterday, != 1 on ex-rights days).
+Every feed spans the same calendar (the backtest window), bar for bar, so that backtrader
+never waits for a late-listed stock and never repeats a vanished stock's last bar as if it
+traded: days without a real bar carry the last close (0 before the stock's first bar:
+nothing later may leak backwards) with zero volume and not tradable. Two extra lines carry
+the A-share rules: ``flags`` (tradable, listed, buy blocked at limit-up, sell blocked at
+limit-down at the fill price; read them with the feed's methods) and ``share_ratio``
+(adjustment factor today / yesterday, != 1 on ex-rights days).
 """
 
 from __future__ import annotations
 
 from array import array
+from dataclasses import dataclass, field
 
 import backtrader as bt
 import numpy as np
 import pandas as pd
 from backtrader.linebuffer import LineBuffer
 
-from quant.data.panel import MarketPanel
+from quant.data.panel import LIMIT_TOLERANCE, MarketPanel
 from quant.market.calendar import TradingCalendar
 
 PRICE_LINES = ("open", "high", "low", "close")
-#: Bits of the ``flags`` line (one line instead of four: every line costs time per bar).
+MATRIX_LINES = (*PRICE_LINES, "volume", "flags", "share_ratio")
+#: Bits of the ``flags`` line (one line instead of four).
 TRADABLE, LISTED, BUY_BLOCKED, SELL_BLOCKED = 1, 2, 4, 8
 
 
@@ -34,6 +40,8 @@ class ArrayFeed(bt.feed.DataBase):
     params = (("columns", None),)
     #: The stock's board (quant.market.securities; "" for an index): its order sizes.
     board: str = ""
+    #: Column of the feed in its run's Market matrices (-1 for the clock).
+    column: int = -1
 
     def tradable(self) -> bool:
         return bool(int(self.flags[0]) & TRADABLE)
@@ -50,39 +58,28 @@ class ArrayFeed(bt.feed.DataBase):
     def sell_blocked(self) -> bool:
         return bool(int(self.flags[0]) & SELL_BLOCKED)
 
+    # The clock is the one feed cerebro steps: preloaded arrays, no tick bookkeeping.
     def start(self) -> None:
         super().start()
         self._position = 0
-        self._buffers = None
         self._times = self.p.columns["datetime"]
         self._length = len(self._times)
         self._tick_nullify()  # daily bars: the broker reads the bar itself, never ticks
 
     def preload(self) -> None:
-        """Fill every line's buffer at once instead of bar by bar."""
         for name in self.lines.getlinealiases():
             getattr(self.lines, name).array = array("d", self.p.columns[name])
         self.home()
-        buffers = list(self.lines)
-        unbounded = all(b.mode == LineBuffer.UnBounded and not b.bindings for b in buffers)
-        self._buffers = buffers if unbounded else None
 
     def home(self) -> None:
         super().home()
         self._position = 0
 
-    # All feeds of a run share one calendar, so stepping needs none of backtrader's
-    # resampling and tick bookkeeping (which costs more than the strategy itself).
     def advance_peek(self) -> float:
         return self._times[self._position] if self._position < self._length else float("inf")
 
     def advance(self, size: int = 1, datamaster: object = None, ticks: bool = True) -> None:
-        if self._buffers is None:
-            self.lines.advance(size)
-        else:  # LineBuffer.advance without its property calls: the hot loop of a backtest
-            for buffer in self._buffers:
-                buffer._idx += size
-                buffer.lencount += size
+        self.lines.advance(size)
         self._position += size
 
     def _load(self) -> bool:
@@ -95,45 +92,140 @@ class ArrayFeed(bt.feed.DataBase):
         return True
 
 
+class ClockedBuffer(LineBuffer):
+    """A line of an attached feed: one column of the run's matrix, read at the clock's
+    position (``clock`` is the clock feed's datetime line)."""
+
+    clock: LineBuffer
+
+    def __getitem__(self, ago: int) -> float:
+        return float(self.array[self.clock._idx + ago])
+
+    def get_idx(self) -> int:
+        return self.clock._idx
+
+    idx = property(get_idx, LineBuffer.set_idx)
+
+    def __len__(self) -> int:
+        return self.clock.lencount
+
+
+@dataclass(eq=False)
+class Market:
+    """The feeds of one run and the matrices behind them, shape (T, F): T sessions of the
+    window, F feeds in the order of ``feeds``. ``book`` holds the shares held per feed
+    (kept by the broker); ``row`` is today's row while the run goes."""
+
+    clock: ArrayFeed
+    feeds: list[ArrayFeed]
+    matrices: dict[str, np.ndarray]
+    book: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.book = np.zeros(len(self.feeds))
+        self.names = [feed._name for feed in self.feeds]
+
+    @property
+    def row(self) -> int:
+        return self.clock.lines.datetime._idx
+
+    def today(self, line: str) -> np.ndarray:
+        """Today's values of a line for every feed, shape (F,)."""
+        return self.matrices[line][self.row]
+
+    def attach(self, cerebro: bt.Cerebro) -> None:
+        """Make the feeds usable by the broker and strategies without cerebro stepping
+        them: each line reads its matrix column at the clock's position."""
+        clock = self.clock.lines.datetime
+        times = np.asarray(self.clock.p.columns["datetime"], dtype=np.float64)
+        zeros = np.zeros(len(times))
+        for feed in self.feeds:
+            feed.setenvironment(cerebro)
+            bt.feed.DataBase.start(feed)
+            feed._start_finish()
+            for name in feed.lines.getlinealiases():
+                buffer = getattr(feed.lines, name)
+                buffer.__class__ = ClockedBuffer
+                buffer.clock = clock
+                if name == "datetime":
+                    buffer.array = times
+                elif name == "openinterest":
+                    buffer.array = zeros
+                else:
+                    buffer.array = self.matrices[name][:, feed.column]
+
+
 def datetime_column(dates: pd.DatetimeIndex) -> list[float]:
     return [bt.date2num(d.to_pydatetime()) for d in dates]
 
 
-def make_feeds(panel: MarketPanel, codes: list[str], rows: slice, fill_at: str) -> list[ArrayFeed]:
-    """Feeds for ``codes`` over ``rows`` of ``panel``, all columns computed at once."""
-    if not codes:
-        return []
-    cols = np.array([panel.column(code) for code in codes])
-    has_bar = panel.has_bar[:, cols]
-    # Last close carried forward; 0 before the first bar (a later price would leak the future).
-    close = pd.DataFrame(panel.close[:, cols]).ffill().fillna(0.0).to_numpy()
-    columns: dict[str, np.ndarray] = {
-        name: np.where(has_bar, getattr(panel, name)[:, cols], close)[rows] for name in PRICE_LINES
-    }
-    columns["volume"] = np.nan_to_num(panel.volume[rows][:, cols])
-    at_up = panel.open_at_limit_up if fill_at == "open" else panel.close_at_limit_up
-    at_down = panel.open_at_limit_down if fill_at == "open" else panel.close_at_limit_down
-    has_listed = np.cumsum(has_bar, axis=0) > 0  # IPO passed; never "delisted": unknowable
-    columns["flags"] = (
-        panel.tradable[rows][:, cols] * TRADABLE
-        + has_listed[rows] * LISTED
-        + at_up[rows][:, cols] * BUY_BLOCKED
-        + at_down[rows][:, cols] * SELL_BLOCKED
-    ).astype(float)
-    factor = panel.adj_factor[:, cols]
-    ratio = np.ones(factor.shape)
-    ratio[1:] = np.where(has_bar[1:], factor[1:] / factor[:-1], 1.0)
-    columns["share_ratio"] = ratio[rows]
-    times = datetime_column(panel.dates[rows])
+def make_clock(dates: pd.DatetimeIndex) -> ArrayFeed:
+    """The feed of the window's sessions that cerebro steps (no prices)."""
+    times = datetime_column(dates)
     zeros = [0.0] * len(times)
+    columns = {name: zeros for name in ("openinterest", *MATRIX_LINES)}
+    clock = ArrayFeed(columns={"datetime": times, **columns})
+    clock._name = "calendar"
+    return clock
+
+
+def market_matrices(
+    panel: MarketPanel, codes: list[str], rows: slice, fill_at: str
+) -> dict[str, np.ndarray]:
+    """The (T, F) matrices of ``codes`` over ``rows`` of ``panel``, all computed at once
+    (only the window's rows, and the rows before it for each code's last close)."""
+    cols = panel.columns(codes)
+    has_bar = panel.has_bar[rows][:, cols]
+    before = panel.has_bar[: rows.start][:, cols]
+    seen = before.any(axis=0)
+    last = len(before) - 1 - np.argmax(before[::-1], axis=0) if len(before) else seen.astype(int)
+    # Last close carried forward; 0 before the first bar (a later price would leak the future).
+    close = np.where(has_bar, panel.close[rows][:, cols], np.nan)
+    if not has_bar[0].all():
+        close[0] = np.where(has_bar[0], close[0], np.where(seen, panel.close[last, cols], np.nan))
+    close = pd.DataFrame(close).ffill().fillna(0.0).to_numpy()
+    matrices: dict[str, np.ndarray] = {
+        name: np.where(has_bar, getattr(panel, name)[rows][:, cols], close) for name in PRICE_LINES
+    }
+    matrices["volume"] = np.nan_to_num(panel.volume[rows][:, cols])
+    fill = matrices[fill_at]
+    with np.errstate(invalid="ignore"):
+        at_up = has_bar & (fill >= panel.limit_up[rows][:, cols] - LIMIT_TOLERANCE)
+        at_down = has_bar & (fill <= panel.limit_down[rows][:, cols] + LIMIT_TOLERANCE)
+    listed = has_bar.cumsum(axis=0) + seen > 0  # IPO passed; never "delisted": unknowable
+    tradable = has_bar & (matrices["volume"] > 0)
+    matrices["flags"] = (
+        tradable * TRADABLE + listed * LISTED + at_up * BUY_BLOCKED + at_down * SELL_BLOCKED
+    ).astype(np.uint8)
+    factor = panel.adj_factor[max(rows.start - 1, 0) : rows.stop][:, cols]
+    ratio = np.ones(has_bar.shape)
+    if rows.start > 0:
+        ratio[:] = np.where(has_bar, factor[1:] / factor[:-1], 1.0)
+    else:
+        ratio[1:] = np.where(has_bar[1:], factor[1:] / factor[:-1], 1.0)
+    matrices["share_ratio"] = ratio
+    return matrices
+
+
+def make_market(sources: list[tuple[MarketPanel, list[str]]], rows: slice, fill_at: str) -> Market:
+    """The run's Market: for each (panel, codes) of ``sources`` (the index panel and its
+    codes, the stock panel and its codes), the codes' feeds over ``rows``; the panels share
+    the calendar of the first."""
+    dates = sources[0][0].dates[rows]
+    parts = [(panel, codes) for panel, codes in sources if codes]
+    blocks = [market_matrices(panel, codes, rows, fill_at) for panel, codes in parts]
+    if blocks:
+        matrices = {name: np.hstack([b[name] for b in blocks]) for name in MATRIX_LINES}
+    else:
+        matrices = {name: np.zeros((len(dates), 0)) for name in MATRIX_LINES}
     feeds = []
-    for k, code in enumerate(codes):
-        lines = {name: values[:, k].tolist() for name, values in columns.items()}
-        feed = ArrayFeed(columns={"datetime": times, "openinterest": zeros, **lines})
-        feed._name = code
-        feed.board = str(panel.board[cols[k]])
-        feeds.append(feed)
-    return feeds
+    for panel, codes in parts:
+        boards = panel.board[panel.columns(codes)]
+        for code, board in zip(codes, boards):
+            feed = ArrayFeed(columns={})
+            feed._name, feed.board, feed.column = code, str(board), len(feeds)
+            feeds.append(feed)
+    return Market(make_clock(dates), feeds, matrices)
 
 
 def align(panel: MarketPanel, calendar: TradingCalendar) -> MarketPanel:

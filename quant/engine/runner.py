@@ -18,8 +18,9 @@ from quant import progress
 from quant.data import DataWarning, MarketPanel, load_bars, load_index
 from quant.engine.broker import AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
-from quant.engine.feeds import align, make_feeds
+from quant.engine.feeds import align, make_market
 from quant.engine.plugins import load_strategy, strategy_name
+from quant.engine.recorder import Recorder
 from quant.engine.strategy import AShareStrategy, Context, Plan
 from quant.shared import Shared, shared
 from quant.workers import run_in_workers
@@ -84,39 +85,6 @@ class BacktestResult:
         for result in self.strategies:
             groups.setdefault(result.name, []).append(result)
         return groups
-
-
-class Recorder(bt.Analyzer):
-    """Records, at each bar's close: equity, cash and the positions held (only non-zero
-    holdings); advances the backtest's progress step by a day."""
-
-    params = (("step", None),)
-
-    def start(self) -> None:
-        self.dates: list[pd.Timestamp] = []
-        self.equity: list[float] = []
-        self.cash: list[float] = []
-        self.positions: list[tuple[pd.Timestamp, str, float, float, bool]] = []
-
-    def next(self) -> None:
-        broker = self.strategy.broker
-        today = pd.Timestamp(self.strategy.datas[0].datetime.date(0))
-        self.dates.append(today)
-        self.equity.append(broker.getvalue())
-        self.cash.append(broker.getcash())
-        for data, position in broker.positions.items():
-            if position.size:
-                self.positions.append(
-                    (
-                        today,
-                        data._name,
-                        position.size,
-                        position.size * data.close[0],
-                        data.tradable(),
-                    )
-                )
-        if self.p.step is not None:
-            self.p.step.advance()
 
 
 def prepare_context(
@@ -184,13 +152,17 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
             f"strategy {name}: its plan names indices ({', '.join(plan.index_codes)}), which "
             "cannot be traded; only frictionless reference strategies hold an index"
         )
-    feeds = make_feeds(context.index_panel, plan.index_codes, context.rows, rules.fill_at)
-    feeds += make_feeds(context.panel, plan.codes, context.rows, rules.fill_at)
+    market = make_market(
+        [(context.index_panel, plan.index_codes), (context.panel, plan.codes)],
+        context.rows,
+        rules.fill_at,
+    )
+    feeds = market.feeds
     if not feeds:
         raise ConfigError(f"strategy {name}: its plan names no codes to trade")
-    for feed in feeds:
-        cerebro.adddata(feed, name=feed._name)
-    broker.clock = feeds[0]
+    cerebro.adddata(market.clock, name=market.clock._name)  # the one feed cerebro steps
+    market.attach(cerebro)
+    broker.market = market
     cerebro.addstrategy(cls, **plan.params)
     days = len(context.dates)
     with progress.step("backtest", days, "day") as step:
@@ -217,7 +189,8 @@ def code_change_notes(panel: MarketPanel, name: str, positions: pd.DataFrame) ->
     candidates = panel.code_change_candidates
     if candidates.empty or positions.empty:
         return []
-    held = set(zip(positions["date"], positions["code"]))
+    mine = positions[positions["code"].isin(candidates["old"])]
+    held = set(zip(mine["date"], mine["code"]))
     return [
         f"{name} held {c.old} when its bars stopped on {c.last_date}; {c.new} started the next "
         f"session at {c.first_open:.2f} against its last close {c.last_close:.2f}: if this is one "
@@ -237,7 +210,7 @@ def _collect(
     seconds: tuple[float, float],
 ) -> StrategyResult:
     recorder = strategy.analyzers.recorder
-    dates = pd.DatetimeIndex(recorder.dates, name="date")
+    dates = recorder.dates()
     equity = pd.Series(recorder.equity, index=dates, name=name)
     return StrategyResult(
         name=name,
@@ -251,9 +224,7 @@ def _collect(
         events=_frame(
             broker.events, ["date", "code", "event", "shares_before", "shares_after", "cash"]
         ),
-        positions=pd.DataFrame(
-            recorder.positions, columns=["date", "code", "shares", "value", "tradable"]
-        ),
+        positions=recorder.positions(),
         info=plan.info,
         tables=plan.tables,
         feeds=feeds,

@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import backtrader as bt
+import numpy as np
 import pandas as pd
 
 from quant.data.panel import MarketPanel
 from quant.engine.config import BacktestConfig
+from quant.engine.feeds import TRADABLE
 from quant.market.rules import OrderSize
 
 
@@ -74,7 +76,8 @@ class AShareStrategy(bt.Strategy):
 
     def __init__(self) -> None:
         super().__init__()
-        self.feeds: dict[str, bt.feed.DataBase] = {data._name: data for data in self.datas}
+        self.market = self.broker.market
+        self.feeds: dict[str, bt.feed.DataBase] = {f._name: f for f in self.market.feeds}
 
     def prenext(self) -> None:
         # Feeds span the same calendar, so this only happens while indicators warm up.
@@ -90,19 +93,35 @@ class AShareStrategy(bt.Strategy):
         return self.broker.getvalue()
 
     def held(self, code: str) -> float:
-        return self.getposition(self.feeds[code]).size
+        """Shares of ``code`` held now."""
+        return float(self.market.book[self.feeds[code].column])
 
     def holdings(self) -> dict[str, float]:
-        """Codes held now and their share counts."""
-        return {
-            data._name: position.size
-            for data, position in self.broker.positions.items()
-            if position.size
-        }
+        """Codes held now and their share counts, in the order of the plan's codes."""
+        book, names = self.market.book, self.market.names
+        return {names[k]: float(book[k]) for k in np.flatnonzero(book)}
+
+    # -- the whole book at once (shape (F,): one entry per code of the plan) -------------
+    def columns(self, codes: list[str]) -> np.ndarray:
+        """Positions of ``codes`` in the whole-book arrays below."""
+        return np.array([self.feeds[code].column for code in codes], dtype=np.int64)
+
+    def codes_of(self, selection: np.ndarray) -> list[str]:
+        """The codes of a mask or of column positions over the whole book, in that order."""
+        columns = np.flatnonzero(selection) if selection.dtype == bool else selection
+        return [self.market.names[k] for k in columns]
+
+    def held_mask(self) -> np.ndarray:
+        """Which codes are held now."""
+        return self.market.book != 0
+
+    def tradable_mask(self) -> np.ndarray:
+        """Which codes traded today (a bar with volume)."""
+        return (self.market.today("flags") & TRADABLE) > 0
 
     def price(self, code: str) -> float:
         """Today's close (the last close while suspended; 0 before the first bar)."""
-        return self.feeds[code].close[0]
+        return float(self.market.today("close")[self.feeds[code].column])
 
     # -- orders -----------------------------------------------------------------------
     def order_target_shares(self, code: str, shares: float) -> bt.Order | None:

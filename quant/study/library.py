@@ -1,9 +1,11 @@
-"""Model parameters and the "parameter combination library": a TOML file mapping a stock code
-to the best parameters found for it by ``quant tune`` (on the validation span only), looked
-up per code and model, falling back to the defaults for codes it does not hold.
+"""The "parameter combination library": a TOML file mapping a stock code to the best
+parameters (a predictor's settings) found for it by ``quant tune`` (on the validation span
+only), looked up per code and model, falling back to the defaults for codes it does not hold.
 
 File layout::
 
+    [models]                   # custom predictors only: name = "module:Class" or "file.py:Class"
+    gru = "quant.models.examples.gru:GRUPredictor"
     [defaults.lstm]            # optional: overrides the built-in defaults for every code
     mem = 8
     [codes."000538.SZ".lstm1d] # the parameters of one code and model
@@ -17,7 +19,7 @@ File layout::
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ import pandas as pd
 import tomli_w
 
 from quant.io import write_text_atomic
-from quant.models.predictors import MODELS
+from quant.models import ModelError, Predictor
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,69 +35,15 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 
-@dataclass(frozen=True)
-class Params:
-    """Everything that defines one model's training on one stock. ``L``: closes per 1-D
-    LSTM sample; ``t``: time nodes (1-D LSTM segments, multi-D LSTM days); ``mem``: LSTM
-    memory size; ``hidden``: the BP network's two hidden sizes; ``epochs``: the most epochs
-    (training stops after ``patience`` epochs without a better validation loss)."""
-
-    L: int = 20
-    t: int = 5
-    mem: int = 6
-    hidden: tuple[int, int] = (8, 8)
-    lr: float = 3e-3
-    dropout: float = 0.1
-    epochs: int = 100
-    patience: int = 10
-    batch_size: int = 32
-
-    def as_dict(self, model: str) -> dict[str, Any]:
-        """The fields that matter for ``model``, TOML-ready."""
-        values = asdict(self)
-        values["hidden"] = list(self.hidden)
-        return {k: values[k] for k in RELEVANT[model]}
-
-
-COMMON = ("lr", "dropout", "epochs", "patience", "batch_size")
-RELEVANT: dict[str, tuple[str, ...]] = {
-    "bp": ("hidden", *COMMON),
-    "lstm1d": ("L", "t", "mem", *COMMON),
-    "lstm": ("t", "mem", *COMMON),
-}
-DEFAULTS: dict[str, Params] = {
-    "bp": Params(hidden=(8, 8)),
-    "lstm1d": Params(L=20, t=5, mem=6),
-    "lstm": Params(t=20, mem=10),
-}
-FIELD_NAMES = {f.name for f in fields(Params)}
-
-
-def make_params(
-    model: str, values: dict[str, Any], base: Params | None = None, where: str = ""
-) -> Params:
-    """``base`` (the model's default) updated with ``values``; unknown names are errors."""
-    if model not in MODELS:
-        raise ValueError(f"{where}unknown model {model!r}: choose one of {', '.join(MODELS)}")
-    unknown = sorted(set(values) - FIELD_NAMES)
-    if unknown:
-        raise ValueError(
-            f"{where}unknown parameter(s) {', '.join(unknown)} for {model}; "
-            f"known: {', '.join(sorted(FIELD_NAMES))}"
-        )
-    values = dict(values)
-    if "hidden" in values:
-        values["hidden"] = tuple(int(h) for h in values["hidden"])
-    return replace(base or DEFAULTS[model], **values)
-
-
 @dataclass
 class Library:
-    """The parsed library; ``path`` is where it came from (None: empty, defaults only)."""
+    """The parsed library; ``path`` is where it came from (None: empty, defaults only);
+    ``models`` names the class of each custom predictor it holds entries of."""
 
     codes: dict[str, dict[str, dict[str, Any]]]
     scores: dict[str, dict[str, dict[str, Any]]]
     defaults: dict[str, dict[str, Any]]
+    models: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
     @classmethod
@@ -109,50 +57,79 @@ class Library:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:
             raise ValueError(f"{path}: not valid TOML: {error}") from None
-        unknown = sorted(set(data) - {"codes", "scores", "defaults"})
+        unknown = sorted(set(data) - {"models", "codes", "scores", "defaults"})
         if unknown:
             raise ValueError(f"{path}: unknown section(s) {', '.join(unknown)}")
-        library = cls(data.get("codes", {}), data.get("scores", {}), data.get("defaults", {}), path)
+        for name, ref in data.get("models", {}).items():
+            if not isinstance(ref, str):
+                raise ValueError(f"{path}: [models] {name} must be a module:Class text")
+        library = cls(
+            data.get("codes", {}),
+            data.get("scores", {}),
+            data.get("defaults", {}),
+            data.get("models", {}),
+            path,
+        )
         for model in library.defaults:  # fail now, naming the file, not in the middle of a run
-            library.lookup("", model)
+            library.lookup("", library.predictor(model))
         for code, models in library.codes.items():
             for model in models:
-                library.lookup(code, model)
+                library.lookup(code, library.predictor(model))
         return library
 
-    def lookup(self, code: str, model: str) -> tuple[Params, str]:
-        """The parameters of ``code`` and ``model`` and where they came from ("library" or
+    @property
+    def _where(self) -> str:
+        return f"{self.path}: " if self.path else ""
+
+    def predictor(self, name: str) -> type[Predictor]:
+        """The class of the entries named ``name``: a built-in, or the class ``[models]``
+        names."""
+        try:
+            cls = Predictor.load(self.models.get(name, name))
+        except ModelError as error:
+            raise ModelError(f"{self._where}{error}") from None
+        if cls.name != name:
+            raise ModelError(f"{self._where}[models] {name} names a model called {cls.name}")
+        return cls
+
+    def lookup(self, code: str, model: type[Predictor]) -> tuple[Predictor, str]:
+        """The predictor of ``code`` and where its settings came from ("library" or
         "defaults")."""
-        where = f"{self.path}: " if self.path else ""
-        base = make_params(model, self.defaults.get(model, {}), where=where)
-        entry = self.codes.get(code, {}).get(model)
+        where = self._where
+        base = model.of(self.defaults.get(model.name, {}), where=where, noun="parameter")
+        entry = self.codes.get(code, {}).get(model.name)
         if entry is None:
             return base, "defaults"
-        return make_params(model, entry, base, where=f"{where}{code}: "), "library"
+        return base.replace(entry, where=f"{where}{code}: ", noun="parameter"), "library"
 
-    def store(self, code: str, model: str, params: Params, score: dict[str, Any]) -> None:
-        self.codes.setdefault(code, {})[model] = params.as_dict(model)
-        self.scores.setdefault(code, {})[model] = score
+    def store(self, code: str, predictor: Predictor, score: dict[str, Any]) -> None:
+        name = predictor.name
+        self.codes.setdefault(code, {})[name] = predictor.settings()
+        self.scores.setdefault(code, {})[name] = score
+        if predictor.ref() != name:  # a custom model: the library says where its class is
+            self.models[name] = predictor.ref()
 
     def save(self, path: str | Path, header: str = "") -> Path:
-        data = {"defaults": self.defaults, "codes": self.codes, "scores": self.scores}
+        data = {
+            "models": self.models,
+            "defaults": self.defaults,
+            "codes": self.codes,
+            "scores": self.scores,
+        }
         body = tomli_w.dumps({k: v for k, v in data.items() if v})
         comment = "".join(f"# {line}\n" for line in header.splitlines())
         return write_text_atomic(path, comment + body)
 
 
 def parse_value(key: str, text: str) -> Any:
-    """A parameter value from the command line: ``hidden`` as ``8x8``, the others as the
-    type of their default (int or float)."""
-    if key not in FIELD_NAMES:
-        raise ValueError(f"unknown parameter {key!r}; known: {', '.join(sorted(FIELD_NAMES))}")
+    """A setting's value from the command line: a pair of sizes as ``8x8``, otherwise a TOML
+    value (``20``, ``0.01``, ``true``); the model then checks its type and range."""
     try:
-        if key == "hidden":
+        if "x" in text.lower():
             return tuple(int(part) for part in text.lower().split("x"))
-        return type(getattr(Params(), key))(text)
+        return tomllib.loads(f"value = {text}")["value"]
     except ValueError:
-        example = "8x8" if key == "hidden" else repr(getattr(Params(), key))
-        raise ValueError(f"bad value {text!r} for {key} (e.g. {example})") from None
+        raise ValueError(f"bad value {text!r} for {key} (e.g. 8x8, 20 or 0.01)") from None
 
 
 def chosen_before(library: Library, code: str, model: str, first_test: pd.Timestamp) -> None:

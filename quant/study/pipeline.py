@@ -20,21 +20,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from quant.denoise import Mode, denoise
-from quant.models.predictors import build_predictor
+from quant.models import Predictor, Window, train
 from quant.models.step_size import LossDependentStep
-from quant.models.training import TrainConfig, fit, predict
-from quant.study.library import Params
+from quant.models.training import predict
 from quant.study.series import CLOSE, StockSeries
 from quant.study.windows import (
     Standardizer,
-    WindowSpec,
     build_inputs,
     build_targets,
     log_features,
-    spec_for,
     valid_anchors,
 )
 
@@ -132,8 +128,8 @@ class SpanPrediction:
 @dataclass
 class RunResult:
     code: str
-    model: str
-    params: Params
+    model: str  # the predictor's name
+    predictor: Predictor
     settings: Settings
     val: SpanPrediction
     test: SpanPrediction
@@ -141,11 +137,11 @@ class RunResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def run_model(series: StockSeries, model: str, params: Params, settings: Settings) -> RunResult:
-    """Train ``model`` on ``series`` with ``params`` and predict its validation and test
-    spans. Deterministic for a given seed (same numbers whatever the number of threads)."""
+def run_model(series: StockSeries, predictor: Predictor, settings: Settings) -> RunResult:
+    """Train ``predictor`` on ``series`` and predict its validation and test spans.
+    Deterministic for a given seed (same numbers whatever the number of threads)."""
     started = time.perf_counter()
-    split, features, inputs, spec, usable = _prepare(series, model, params, settings)
+    split, features, inputs, spec, usable = _prepare(series, predictor, settings)
     log_close = features[:, CLOSE]
 
     def samples(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -161,24 +157,14 @@ def run_model(series: StockSeries, model: str, params: Params, settings: Setting
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny networks: one thread is as fast and makes runs repeatable
     try:
-        torch.manual_seed(settings.seed)
-        network = build_predictor(
-            model, spec.n_inputs, hidden=params.hidden, mem=params.mem, dropout=params.dropout
-        )
-        config = TrainConfig.of(
-            params,
-            max_epochs=params.epochs,
+        step = LossDependentStep(predictor.lr, settings.alpha) if settings.step == "loss" else None
+        network, trained = train(
+            predictor,
+            (x_scaler.transform(x_fit), y_scaler.transform(y_fit)),
+            (x_scaler.transform(x_val), y_scaler.transform(y_val)),
             seed=settings.seed,
             progress=False,
-            desc=f"{series.code} {model}",
-        )
-        step = LossDependentStep(params.lr, settings.alpha) if settings.step == "loss" else None
-        trained = fit(
-            network,
-            (x_scaler.transform(x_fit), y_scaler.transform(y_fit)),
-            nn.MSELoss(),
-            config,
-            validation=(x_scaler.transform(x_val), y_scaler.transform(y_val)),
+            desc=f"{series.code} {predictor.name}",
             step_size=step,
         )
 
@@ -218,8 +204,8 @@ def run_model(series: StockSeries, model: str, params: Params, settings: Setting
     }
     return RunResult(
         code=series.code,
-        model=model,
-        params=params,
+        model=predictor.name,
+        predictor=predictor,
         settings=settings,
         val=val_prediction,
         test=test_prediction,
@@ -229,31 +215,31 @@ def run_model(series: StockSeries, model: str, params: Params, settings: Setting
 
 
 def _prepare(
-    series: StockSeries, model: str, params: Params, settings: Settings
-) -> tuple[Split, np.ndarray, np.ndarray, WindowSpec, dict[str, np.ndarray]]:
+    series: StockSeries, predictor: Predictor, settings: Settings
+) -> tuple[Split, np.ndarray, np.ndarray, Window, dict[str, np.ndarray]]:
     """Spans, log features, (denoised) inputs, window shape and the usable anchors of each
     span; a clear error when the series cannot hold them."""
     split = split_rows(series, settings)
     features = log_features(series.values)
     inputs = denoise(features, settings.wavelet, settings.wavelet_window)
-    spec = spec_for(model, params.L, params.t)
+    spec = predictor.window()
     anchors = {name: getattr(split, name).rows - 1 for name in ("fit", "val", "test")}
     usable = {name: valid_anchors(inputs, a, spec) for name, a in anchors.items()}
     if len(usable["test"]) < len(anchors["test"]):
         first = series.dates[anchors["test"][0] + 1].date()
         raise ValueError(
-            f"{series.code}: a {model} window of {spec.days} days does not fit before the test "
+            f"{series.code}: a {predictor.name} window of {spec.days} days does not fit before the test "
             f"span starting {first}; use fewer window days or fewer test days"
         )
     if len(usable["fit"]) < MIN_FIT_DAYS or len(usable["val"]) == 0:
         raise ValueError(
             f"{series.code}: only {len(usable['fit'])} training and {len(usable['val'])} "
-            f"validation windows of {spec.days} days for {model}; need more history"
+            f"validation windows of {spec.days} days for {predictor.name}; need more history"
         )
     return split, features, inputs, spec, usable
 
 
-def check_task(task: tuple[StockSeries, str, Params, Settings]) -> None:
+def check_task(task: tuple[StockSeries, Predictor, Settings]) -> None:
     """Raise now, before any training, if a task cannot run (series too short, bad window)."""
     _prepare(*task)
 
@@ -264,7 +250,7 @@ def _dates(series: StockSeries, anchors: np.ndarray) -> list[str]:
     return [targets[0].date().isoformat(), targets[-1].date().isoformat()]
 
 
-def run_task(task: tuple[StockSeries, str, Params, Settings]) -> RunResult:
-    """:func:`run_model` on one (series, model, params, settings) tuple: the unit of work
+def run_task(task: tuple[StockSeries, Predictor, Settings]) -> RunResult:
+    """:func:`run_model` on one (series, predictor, settings) tuple: the unit of work
     that :func:`quant.study.parallel.run_all` sends to a process."""
     return run_model(*task)

@@ -16,7 +16,6 @@ from matplotlib.figure import Figure
 
 from quant.io import write_atomic, write_text_atomic
 from quant.metrics.accuracy import Accuracy, threshold_mask
-from quant.study.library import RELEVANT
 from quant.study.pipeline import RunResult, SpanPrediction
 from quant.study.scores import BASELINES, direction_block, log_mse, score_span
 from quant.study.tune import GridRow
@@ -34,7 +33,7 @@ def run_record(result: RunResult) -> dict[str, Any]:
         "model": result.model,
         "wavelet": result.settings.wavelet,
         "step": result.settings.step,
-        "params": result.params.as_dict(result.model),
+        "params": result.predictor.settings(),
         "info": result.info,
         "val": score_span(result.val, result.training_changes, threshold),
         "test": score_span(result.test, result.training_changes, threshold),
@@ -168,7 +167,7 @@ def params_table(results: list[RunResult]) -> list[str]:
             r.model,
             variant(r),
             str(r.info.get("params_source", "")),
-            ", ".join(f"{k}={v}" for k, v in r.params.as_dict(r.model).items()),
+            ", ".join(f"{k}={v}" for k, v in r.predictor.settings().items()),
             f"{r.info['best_epoch']}/{r.info['epochs_run']}",
             f"{r.info['fit_dates'][0]}..{r.info['val_dates'][1]}",
             f"{r.info['test_dates'][0]}..{r.info['test_dates'][1]}",
@@ -273,8 +272,8 @@ def write_report(
 def grid_table(rows: list[GridRow], chosen: set[int], show_test: bool) -> list[str]:
     """One line per grid point: its parameters, validation scores (what the choice sees)
     and, with ``show_test``, test scores that played no part in the choice."""
-    models = {row.result.model for row in rows}
-    shown = [k for k in ("L", "t", "mem", "hidden") if any(k in RELEVANT[m] for m in models)]
+    classes = dict.fromkeys(type(row.result.predictor) for row in rows)
+    shown = list(dict.fromkeys(k for cls in classes for k in cls.own_settings()))
     header = ["code", "model", *shown, "lr", "dropout", "best/run epochs"]
     header += ["val accuracy [95 % CI] (n)", "val log MSE"]
     if show_test:
@@ -282,13 +281,11 @@ def grid_table(rows: list[GridRow], chosen: set[int], show_test: bool) -> list[s
     header.append("chosen")
     lines = []
     for i, row in enumerate(rows):
-        r, p = row.result, row.result.params
-        relevant = p.as_dict(r.model)
+        r, p = row.result, row.result.predictor
+        own = p.settings()
         cells = [r.code, r.model]
         cells += [
-            "x".join(map(str, relevant[k]))
-            if k == "hidden" and k in relevant
-            else str(relevant.get(k, ""))
+            "x".join(map(str, own[k])) if isinstance(own.get(k), list) else str(own.get(k, ""))
             for k in shown
         ]
         cells += [f"{p.lr:g}", f"{p.dropout:g}"]
@@ -351,7 +348,7 @@ def write_grid_report(
         {
             "code": row.result.code,
             "model": row.result.model,
-            "params": row.result.params.as_dict(row.result.model),
+            "params": row.result.predictor.settings(),
             "info": row.result.info,
             "val": row.val,
             **({"test": row.test} if show_test else {}),

@@ -1,75 +1,27 @@
 """Grid search for the parameter combination library, on the validation span only.
 
-Hidden sizes default to the empirical rule m = round(sqrt(n + l) + alpha), alpha = 1..10,
-with n the inputs per time step (6 features for BP and the multi-D LSTM, x_dim = L/t
-closes for the 1-D LSTM) and l = 1 output. Every grid point is trained exactly as
+Each predictor gives its grid (:meth:`quant.models.Predictor.grid`): its default axes, and
+hidden sizes from the empirical rule m = round(sqrt(n + l) + alpha), alpha = 1..10, with n
+the inputs per time step (6 features for BP and the multi-D LSTM, x_dim = L/t closes for
+the 1-D LSTM) and l = 1 output. Every grid point is trained exactly as
 ``quant predict`` trains (same spans, seed and early stopping), so the validation score
 that picks it is the one ``predict`` reproduces. The test span plays no part in the choice.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from quant.study.library import DEFAULTS, Library, Params, make_params
+from quant.models import Predictor
+from quant.study.library import Library
 from quant.study.parallel import run_all
 from quant.study.pipeline import RunResult, Settings, check_task, run_task
 from quant.study.scores import score_span
-from quant.study.series import FEATURES, StockSeries
+from quant.study.series import StockSeries
 
 CRITERIA: tuple[str, ...] = ("accuracy", "mse")
-#: Default grid axes besides the hidden sizes (which come from the alpha rule).
-DEFAULT_AXES: dict[str, dict[str, list[Any]]] = {
-    "bp": {},
-    "lstm1d": {"L": [10, 20, 40], "t": [2, 5, 10]},
-    "lstm": {"t": [10, 20]},
-}
-
-
-def hidden_sizes(
-    n_inputs: int, n_outputs: int = 1, alphas: Iterable[int] = range(1, 11)
-) -> list[int]:
-    """The rule m = sqrt(n + l) + alpha, rounded; distinct sizes in ascending order."""
-    return sorted({round(math.sqrt(n_inputs + n_outputs) + a) for a in alphas})
-
-
-def grid_for(
-    model: str, axes: dict[str, list[Any]], alphas: Sequence[int], base: Params | None = None
-) -> list[Params]:
-    """Every valid parameter set of ``model``: the product of ``axes`` (over the model's
-    default axes) and, unless ``mem``/``hidden`` are given, the rule's hidden sizes."""
-    base = base or DEFAULTS[model]
-    merged = {**DEFAULT_AXES[model], **axes}
-    keys = list(merged)
-    grid: list[Params] = []
-    for combination in itertools.product(*(merged[k] for k in keys)):
-        params = make_params(model, dict(zip(keys, combination)), base)
-        if model == "lstm1d" and (params.t > params.L or params.L % params.t):
-            continue
-        grid.extend(_with_hidden(model, params, merged, alphas))
-    if not grid:
-        raise ValueError(f"the {model} grid is empty: no valid combination of {merged}")
-    return list(dict.fromkeys(grid))  # keep order, drop duplicates
-
-
-def _with_hidden(
-    model: str, params: Params, axes: dict[str, list[Any]], alphas: Sequence[int]
-) -> list[Params]:
-    if model == "bp":
-        if "hidden" in axes:
-            return [params]
-        return [
-            make_params(model, {"hidden": (m, m)}, params)
-            for m in hidden_sizes(len(FEATURES), 1, alphas)
-        ]
-    if "mem" in axes:
-        return [params]
-    n_inputs = params.L // params.t if model == "lstm1d" else len(FEATURES)
-    return [make_params(model, {"mem": m}, params) for m in hidden_sizes(n_inputs, 1, alphas)]
 
 
 @dataclass
@@ -91,16 +43,16 @@ class GridRow:
 
 def run_grid(
     series: dict[str, StockSeries],
-    grids: dict[str, list[Params]],
+    grids: dict[str, list[Predictor]],
     settings: Settings,
     jobs: int = 1,
 ) -> list[GridRow]:
     """Train every grid point of every code; grid points run in ``jobs`` processes."""
     tasks = [
-        (series[code], model, params, settings)
+        (series[code], point, settings)
         for code in series
-        for model, grid in grids.items()
-        for params in grid
+        for grid in grids.values()
+        for point in grid
     ]
     for task in tasks:
         check_task(task)
@@ -141,8 +93,7 @@ def update_library(
         accuracy = row.val["direction"]["model"]
         library.store(
             code,
-            model,
-            row.result.params,
+            row.result.predictor,
             {
                 "criterion": criterion,
                 "val_accuracy": round(accuracy["accuracy"], 4),

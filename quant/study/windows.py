@@ -1,7 +1,9 @@
-"""Window builders for the three models, and scalers fitted on the training span only.
+"""Window builders for the predictors, and scalers fitted on the training span only.
 
 Every sample is keyed by its *anchor* a: the last day whose data it may read. Its final
-target is the close of day a+1. All three models share one shape, (steps, width x features):
+target is the close of day a+1. Every predictor declares its :class:`~quant.models.Window`
+(steps, width, feature columns), so all windows share one shape, (steps, width x features);
+the built-in three:
 
 - BP:      steps=1, width=1, the 6 features of day a                 -> close[a+1]
 - 1-D LSTM: steps=t, width=x_dim=L/t, the last L closes cut in t segments; the target of
@@ -21,41 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quant.models.base import Window
 from quant.study.series import CLOSE, FEATURES
 
 PRICE_COLUMNS = tuple(i for i, f in enumerate(FEATURES) if f not in ("volume", "amount"))
-
-
-@dataclass(frozen=True)
-class WindowSpec:
-    """Which feature columns a sample reads and how its days are cut into time steps."""
-
-    columns: tuple[int, ...]
-    steps: int
-    width: int = 1
-
-    @property
-    def days(self) -> int:
-        return self.steps * self.width
-
-    @property
-    def n_inputs(self) -> int:
-        return self.width * len(self.columns)
-
-
-def spec_for(model: str, L: int, t: int) -> WindowSpec:
-    """The window of model "bp", "lstm1d" (L closes in t nodes) or "lstm" (t days x 6)."""
-    if model == "bp":
-        return WindowSpec(tuple(range(len(FEATURES))), steps=1)
-    if model == "lstm1d":
-        if t < 1 or t > L or L % t:
-            raise ValueError(f"lstm1d needs t dividing L, got L={L}, t={t}")
-        return WindowSpec((CLOSE,), steps=t, width=L // t)
-    if model == "lstm":
-        if t < 1:
-            raise ValueError(f"lstm needs t >= 1 days per window, got t={t}")
-        return WindowSpec(tuple(range(len(FEATURES))), steps=t)
-    raise ValueError(f"unknown model {model!r}: choose bp, lstm1d or lstm")
 
 
 def log_features(values: np.ndarray) -> np.ndarray:
@@ -65,7 +36,7 @@ def log_features(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def valid_anchors(inputs: np.ndarray, anchors: np.ndarray, spec: WindowSpec) -> np.ndarray:
+def valid_anchors(inputs: np.ndarray, anchors: np.ndarray, spec: Window) -> np.ndarray:
     """The anchors whose whole window lies in the data and holds no NaN (e.g. days before
     a causal denoiser's first full window)."""
     anchors = np.asarray(anchors, dtype=int)
@@ -78,7 +49,7 @@ def valid_anchors(inputs: np.ndarray, anchors: np.ndarray, spec: WindowSpec) -> 
 
 
 def build_inputs(
-    inputs: np.ndarray, anchors: np.ndarray, spec: WindowSpec, relative: bool
+    inputs: np.ndarray, anchors: np.ndarray, spec: Window, relative: bool
 ) -> np.ndarray:
     """(n, steps, width x features) windows ending at each anchor, from the (T, 6) log
     features ``inputs`` (denoised or not)."""
@@ -91,14 +62,14 @@ def build_inputs(
     return windows.reshape(len(anchors), spec.steps, spec.n_inputs)
 
 
-def target_rows(anchors: np.ndarray, spec: WindowSpec) -> np.ndarray:
+def target_rows(anchors: np.ndarray, spec: Window) -> np.ndarray:
     """(n, steps) rows whose close each step of a window is trained to predict."""
     anchors = np.asarray(anchors, dtype=int)
     return anchors[:, None] - spec.days + 1 + spec.width * np.arange(1, spec.steps + 1)[None, :]
 
 
 def build_targets(
-    log_close: np.ndarray, anchors: np.ndarray, spec: WindowSpec, relative: bool
+    log_close: np.ndarray, anchors: np.ndarray, spec: Window, relative: bool
 ) -> np.ndarray:
     """(n, steps) targets: log closes (levels), or log closes minus the anchor's actual log
     close (relative). ``log_close`` is the actual, never denoised, series."""

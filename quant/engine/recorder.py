@@ -1,0 +1,65 @@
+"""What a run records at each session's close: equity, cash and the positions held, read
+from the broker's book at once (no loop over the positions in Python)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+
+from quant.engine.feeds import TRADABLE
+
+POSITION_COLUMNS = ["date", "code", "shares", "value", "tradable"]
+
+
+class Recorder(bt.Analyzer):
+    """Records, at each bar's close: equity, cash and the non-zero holdings (shares,
+    value at the close, whether the stock traded that day). ``step`` (a step of
+    quant.progress) advances once per session."""
+
+    params = (("step", None),)
+
+    def start(self) -> None:
+        self.market = self.strategy.broker.market
+        self.rows: list[int] = []
+        self.equity: list[float] = []
+        self.cash: list[float] = []
+        self.held: list[tuple[int, np.ndarray, np.ndarray]] = []
+
+    def next(self) -> None:
+        broker, market = self.strategy.broker, self.market
+        row = market.row
+        self.rows.append(row)
+        self.equity.append(broker.getvalue())
+        self.cash.append(broker.getcash())
+        columns = np.flatnonzero(market.book)
+        if len(columns):
+            self.held.append((row, columns, market.book[columns].copy()))
+        if self.p.step is not None:
+            self.p.step.advance()
+
+    def dates(self) -> pd.DatetimeIndex:
+        times = np.asarray(self.market.clock.p.columns["datetime"])[self.rows]
+        return pd.DatetimeIndex([bt.num2date(t).date() for t in times], name="date")
+
+    def positions(self) -> pd.DataFrame:
+        """One row per (session, code held): date, code, shares, value, tradable."""
+        if not self.held:
+            return pd.DataFrame(columns=POSITION_COLUMNS)
+        rows = np.concatenate([np.full(len(c), r) for r, c, _ in self.held])
+        columns = np.concatenate([c for _, c, _ in self.held])
+        shares = np.concatenate([s for _, _, s in self.held])
+        matrices: dict[str, Any] = self.market.matrices
+        dates = self.dates()
+        day = dict(zip(self.rows, dates))
+        return pd.DataFrame(
+            {
+                "date": [day[r] for r in rows],
+                "code": np.asarray(self.market.names, dtype=object)[columns],
+                "shares": shares,
+                "value": shares * matrices["close"][rows, columns],
+                "tradable": (matrices["flags"][rows, columns] & TRADABLE) > 0,
+            }
+        )

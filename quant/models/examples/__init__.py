@@ -1,0 +1,1 @@
+"""Example models: each file adds models to the platform with nothing else to edit."""

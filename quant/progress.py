@@ -99,9 +99,10 @@ def task(name: str, seed: int | None = None) -> Iterator[None]:
 class Step:
     """A stage under way; reports when its whole percent changes, and at the end."""
 
-    def __init__(self, stage: str, total: int, unit: str) -> None:
+    def __init__(self, stage: str, total: int, unit: str, quiet: bool = False) -> None:
         self.task, self.seed = _task.get()
         self.stage, self.total, self.unit = stage, total, unit
+        self.quiet = quiet
         self.done = 0
         self.note = ""
         self._reported = -1
@@ -109,30 +110,31 @@ class Step:
     def advance(self, count: int = 1, note: str = "") -> None:
         self.done += count
         self.note = note or self.note
-        if _sink is not None and _percent(self.done, self.total) != self._reported:
+        if _percent(self.done, self.total) != self._reported:
             self._report(final=False)
 
     def _report(self, final: bool) -> None:
+        if _sink is None or self.quiet:
+            return
         self._reported = _percent(self.done, self.total)
-        event = Event(
-            self.task, self.stage, self.done, self.total, self.unit, self.seed, final, self.note
+        _sink(
+            Event(
+                self.task, self.stage, self.done, self.total, self.unit, self.seed, final, self.note
+            )
         )
-        if _sink is not None:
-            _sink(event)
 
 
 @contextmanager
-def step(stage: str, total: int, unit: str = "") -> Iterator[Step]:
+def step(stage: str, total: int, unit: str = "", quiet: bool = False) -> Iterator[Step]:
     """A stage of ``total`` units: 0 % when it starts, its progress as it goes, and a final
-    report when the block ends (however it ends)."""
-    current = Step(stage, total, unit)
-    if _sink is not None:
-        current._report(final=False)
+    report when the block ends (however it ends). ``quiet``: reports nothing (a step too
+    small to be worth showing, e.g. one of a study's hundreds of tiny trainings)."""
+    current = Step(stage, total, unit, quiet)
+    current._report(final=False)
     try:
         yield current
     finally:
-        if _sink is not None:
-            current._report(final=True)
+        current._report(final=True)
 
 
 # -- across processes ------------------------------------------------------------------------

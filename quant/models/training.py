@@ -5,7 +5,6 @@ checkpoints."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import random
@@ -114,8 +113,9 @@ def fit(
     history: list[dict[str, float]] = []
     last_loss: float | None = None
 
-    quiet = contextlib.nullcontext() if config.progress else progress.sink(None)
-    with quiet, progress.step(config.desc, config.max_epochs, "epoch") as epochs:
+    with progress.step(
+        config.desc, config.max_epochs, "epoch", quiet=not config.progress
+    ) as epochs:
         epoch = 0
         for epoch in range(1, config.max_epochs + 1):
             model.train()

@@ -10,7 +10,7 @@ The same from Python::
 
     config = BacktestConfig.from_toml("configs/paper.toml")
     result = run_backtest(config)
-    write_run(result, "runs/paper")
+    write_run(result, "runs/paper", force=True)  # an earlier run there is replaced whole
     print(result.nav_frame().tail())
 """
 

@@ -333,11 +333,25 @@ class AShareBroker(bt.brokers.BackBroker):
             self._refuse(order, reason)
             return None
         before = order.executed.size
-        super()._try_exec(order)
+        if order.exectype == bt.Order.Market and not self.p.coc:
+            self._fill_at_open(order)
+        else:
+            super()._try_exec(order)
         filled = order.executed.size - before
         if filled > 0:
             self._bought_today[data] += filled
         return None
+
+    def _fill_at_open(self, order: bt.Order) -> None:
+        """backtrader's market fill (BackBroker._try_exec_market, after the bar it was
+        placed on) at the open with its slippage settings, without the per-order lookups
+        of tick prices that daily bars do not have."""
+        data = order.data
+        if order.isbuy():
+            price = self._slip_up(data.high[0], data.open[0], doslip=self.p.slip_open)
+        else:
+            price = self._slip_down(data.low[0], data.open[0], doslip=self.p.slip_open)
+        self._execute(order, ago=0, price=price, dtcoc=None)
 
     def _refusal(self, order: bt.Order) -> str | None:
         data = order.data

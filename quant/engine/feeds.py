@@ -143,6 +143,7 @@ class Market:
             feed.setenvironment(cerebro)
             bt.feed.DataBase.start(feed)
             feed._start_finish()
+            feed._tick_nullify()  # daily bars: the broker reads the bar itself, never ticks
             for name in feed.lines.getlinealiases():
                 buffer = getattr(feed.lines, name)
                 buffer.__class__ = ClockedBuffer

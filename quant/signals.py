@@ -587,7 +587,9 @@ def panel_fingerprint(panel: MarketPanel) -> str:
     digest.update(panel.dates.asi8.tobytes())
     digest.update("\0".join(panel.codes).encode())
     for name in ("open", "high", "low", "close", "volume", "amount", "adj_factor"):
-        digest.update(np.ascontiguousarray(getattr(panel, name), dtype=np.float64).data)
+        values = np.ascontiguousarray(getattr(panel, name))
+        digest.update(str(values.dtype).encode())
+        digest.update(values.data)
     return digest.hexdigest()
 
 

@@ -36,7 +36,8 @@ def test_reversal_scores_are_minus_the_20_day_return():
     panel = market()
     row = panel.dates.get_loc(pd.Timestamp("2014-12-31"))
     scores = reversal_scores(panel.adj_close, panel.tradable, np.array([row]), 20)[0]
-    expected = -(panel.close[row] / panel.close[row - 20] - 1)
+    close = panel.price("close")
+    expected = -(close[row] / close[row - 20] - 1)
     np.testing.assert_allclose(scores[:4], expected[:4])
     assert np.isnan(scores[4])  # not listed yet
     assert panel.codes[np.nanargmax(scores)] == "600004.SH"

@@ -109,7 +109,7 @@ def test_adjusted_prices_and_missing_factors(market):
         col(market, "000001.SZ", market.adj_close)[:4], [12.00, 12.60, 12.48, 12.36]
     )
     np.testing.assert_array_equal(
-        col(market, "600000.SH", market.adj_close), col(market, "600000.SH", market.close)
+        col(market, "600000.SH", market.adj_close), col(market, "600000.SH", market.price("close"))
     )
     assert market.codes_without_adj == ("300001.SZ", "600000.SH")
 

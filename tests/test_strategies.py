@@ -83,7 +83,8 @@ def test_momentum_scores_skip_the_most_recent_month():
         panel.dates.get_loc(pd.Timestamp("2012-12-31")),
         panel.dates.get_loc(pd.Timestamp("2013-11-29")),
     )
-    np.testing.assert_allclose(scores, panel.close[end] / panel.close[start] - 1)
+    close = panel.price("close")
+    np.testing.assert_allclose(scores, close[end] / close[start] - 1)
     assert panel.codes[np.nanargmax(scores)] == "600000.SH"
     with_last_month = momentum_scores(
         panel.adj_close, panel.tradable, month_ends(panel), row, 12, 0
@@ -116,7 +117,9 @@ def test_momentum_buys_the_top_stock_at_the_first_open():
         "600000.SH",
         "buy",
     )
-    price = panel.close[panel.dates.get_loc(pd.Timestamp("2013-12-31")), panel.column("600000.SH")]
+    price = panel.price("close")[
+        panel.dates.get_loc(pd.Timestamp("2013-12-31")), panel.column("600000.SH")
+    ]
     assert first["size"] == np.floor(1_000_000 * 0.998 / price / 100) * 100
     chosen = result.tables["selection"].set_index("decision_date")["code"]
     # January's decision skips December; February's formation window includes it

@@ -214,7 +214,7 @@ def test_gaps_are_warnings(tmp_path):
 def test_missing_amount_is_approximated_with_a_warning(tmp_path):
     frame = good().drop(columns="amount")
     frame["high"] = frame["close"] + 0.2
-    with pytest.warns(DataWarning, match=r"no amount column in .*bars\.csv"):
+    with pytest.warns(DataWarning, match=r"1 files have no amount column \(first: .*bars\.csv\)"):
         loaded = load_bars(write_csv(tmp_path, frame))
     expected = frame["volume"] * (frame["open"] + frame["high"] + frame["low"] + frame["close"]) / 4
     assert loaded["amount"].tolist() == pytest.approx(expected.tolist())

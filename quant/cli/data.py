@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from quant.data import DataError, MarketPanel, load_any
+from quant.data import DataError, load_panel
 from quant.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -166,15 +166,17 @@ def describe(
     from quant.data.plausibility import factor_change_warning, survivorship_warning
     from quant.data.store import read_manifest, survivorship
 
-    frame, kind = load_any(
+    panel = load_panel(
         source,
+        kind="any",
+        calendar=calendar,
         code_changes=code_changes,
         non_stocks="drop" if drop_non_stocks else "error",
     )
-    panel = MarketPanel.from_frame(frame, calendar=calendar)
+    kind = "stock" if (panel.board != "").any() else "index"
     summary: dict[str, object] = {"source": str(source), "kind": kind, **panel.summary()}
     if kind == "stock":
-        summary["code_changes"] = frame.attrs.get("code_changes", [])
+        summary["code_changes"] = list(panel.code_changes)
         candidates = panel.code_change_candidates
         summary["possible_code_changes"] = candidates.to_dict("records")
     try:

@@ -21,14 +21,13 @@ from quant.data.layouts import ReadOptions, read_layout
 from quant.data.panel import MarketPanel
 from quant.data.sample import SAMPLE_INDEX, SAMPLE_STOCKS
 from quant.data.validate import DataError, DataWarning
-from quant.market.securities import check_kind, classify
+from quant.market.securities import check_kind
 
 __all__ = [
     "DataError",
     "DataWarning",
     "MarketPanel",
     "ReadOptions",
-    "load_any",
     "load_bars",
     "load_index",
     "load_panel",
@@ -72,21 +71,6 @@ def load_bars(
     return _stock_bars(frame, str(source), changes, non_stocks)
 
 
-def load_any(
-    source: str | Path,
-    *,
-    code_changes: str | Path | pd.DataFrame | None = None,
-    non_stocks: str = "error",
-) -> tuple[pd.DataFrame, str]:
-    """Bars of a source that holds either indices only (kind ``"index"``) or stocks (kind
-    ``"stock"``, checked as by :func:`load_bars`); read once."""
-    frame = read_tidy(resolve_source(source))
-    codes = pd.Index(frame["code"].cat.categories)
-    if len(codes) and (classify(codes)["kind"] == "index").all():
-        return frame, "index"
-    return _stock_bars(frame, str(source), _code_changes(code_changes), non_stocks), "stock"
-
-
 def load_index(
     source: str | Path, *, format: str = "tidy", options: ReadOptions | None = None
 ) -> pd.DataFrame:
@@ -107,9 +91,39 @@ def _read(
     return read_tidy(path, codes, encoding=options.encoding, date_format=options.date_format)
 
 
-def load_panel(source: str | Path, **options) -> MarketPanel:
-    """The MarketPanel of stock bars; ``options`` go to :func:`load_bars`."""
-    return MarketPanel.from_frame(load_bars(source, **options))
+def load_panel(
+    source: str | Path,
+    *,
+    kind: str = "stock",
+    format: str = "tidy",
+    options: ReadOptions | None = None,
+    calendar: str = "exchange",
+    **selection: object,
+) -> MarketPanel:
+    """The MarketPanel of stock bars (``kind="index"``: index bars; ``"any"``: indices if
+    the source holds only indices, else stocks) on the exchange's sessions (``calendar``).
+    Tidy data is read in pieces, never as one whole table (quant.data.loader);
+    ``selection``: ``codes``, ``code_changes`` and ``non_stocks`` as for
+    :func:`load_bars`. Other layouts (``format``) are read whole and then built."""
+    options = options or ReadOptions()
+    if format != "tidy":
+        if kind == "index":
+            return MarketPanel.from_frame(
+                load_index(source, format=format, options=options), calendar
+            )
+        return MarketPanel.from_frame(
+            load_bars(source, format=format, options=options, **selection), calendar
+        )
+    from quant.data.loader import load_panel as load_in_pieces
+
+    return load_in_pieces(
+        source,
+        kind=kind,
+        calendar=calendar,
+        encoding=options.encoding,
+        date_format=options.date_format,
+        **selection,
+    )
 
 
 def _code_changes(code_changes: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:

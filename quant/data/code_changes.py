@@ -78,40 +78,66 @@ def codes_to_read(codes: list[str], changes: pd.DataFrame) -> list[str]:
         wanted |= more
 
 
-def apply_code_changes(frame: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
-    """The tidy ``frame`` with each old code's bars renamed to its new code, sorted by
-    (code, date). Chains (A -> B -> C) are followed in date order. DataError when the old
-    code has bars on or after the effective date or the new code has bars before it (two
-    histories that overlap are not one security re-coded)."""
+def code_spans(codes: pd.Series, dates: pd.Series) -> pd.DataFrame:
+    """First and last bar date of each code (index: the codes as text)."""
+    frame = pd.DataFrame({"code": codes.astype("category"), "date": dates})
+    spans = frame.groupby("code", observed=True)["date"].agg(["min", "max"])
+    spans.index = spans.index.astype(str)
+    return spans.rename(columns={"min": "first", "max": "last"})
+
+
+def check_code_changes(spans: pd.DataFrame, changes: pd.DataFrame) -> list[dict[str, str]]:
+    """Check the changes against each code's first and last bar (``spans``, see
+    :func:`code_spans`), following chains (A -> B -> C) in date order; returns the changes
+    that apply (their old code has bars). DataError when the old code has bars on or after
+    the effective date or the new code has bars before it (two histories that overlap are
+    not one security re-coded)."""
     source = changes.attrs.get("source", "code changes")
-    codes = frame["code"].astype(str).to_numpy()
-    dates = frame["date"]
+    first, last = spans["first"].to_dict(), spans["last"].to_dict()
+    applied = []
     for change in changes.sort_values("date").itertuples(index=False):
         old, new, date = change.old_code, change.new_code, change.date
-        late = (codes == old) & (dates >= date).to_numpy()
-        if late.any():
+        if old not in last:
+            continue
+        if last[old] >= date:
             raise DataError(
-                f"{source}: {old} -> {new} from {date.date()}, but {old} has bars from "
-                f"{dates[late].min().date()} on"
+                f"{source}: {old} -> {new} from {date.date()}, but {old} has bars until "
+                f"{last[old].date()} (none may fall on or after the change date)"
             )
-        early = (codes == new) & (dates < date).to_numpy()
-        if early.any():
+        if new in first and first[new] < date:
             raise DataError(
                 f"{source}: {old} -> {new} from {date.date()}, but {new} has bars before it "
-                f"(first {dates[early].min().date()})"
+                f"(first {first[new].date()})"
             )
-        codes = codes.copy()
-        codes[codes == old] = new
+        first[new] = min(first[old], first.get(new, first[old]))
+        last[new] = max(last[old], last.get(new, last[old]))
+        del first[old], last[old]
+        applied.append({"old": old, "new": new, "date": date.date().isoformat()})
+    return applied
+
+
+def renaming(changes: pd.DataFrame) -> dict[str, str]:
+    """Old code -> the code its history ends under (chains followed)."""
+    step = dict(zip(changes["old_code"], changes["new_code"]))
+    final = {}
+    for old in step:
+        code, seen = old, {old}
+        while code in step:
+            code = step[code]
+            if code in seen:
+                raise DataError(f"code changes loop through {code}")
+            seen.add(code)
+        final[old] = code
+    return final
+
+
+def apply_code_changes(frame: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
+    """The tidy ``frame`` with each old code's bars renamed to the code its history ends
+    under, sorted by (code, date), after :func:`check_code_changes` (DataError on
+    histories that overlap)."""
+    applied = check_code_changes(code_spans(frame["code"], frame["date"]), changes)
+    codes = frame["code"].astype(str).replace(renaming(changes))
     out = frame.assign(code=pd.Categorical(codes, categories=sorted(set(codes))))
     out = out.sort_values(["code", "date"], kind="stable", ignore_index=True)
-    out.attrs = {**frame.attrs, "code_changes": _applied(frame, changes)}
+    out.attrs = {**frame.attrs, "code_changes": applied}
     return out
-
-
-def _applied(frame: pd.DataFrame, changes: pd.DataFrame) -> list[dict[str, str]]:
-    present = set(frame["code"].astype(str).unique())
-    return [
-        {"old": c.old_code, "new": c.new_code, "date": c.date.date().isoformat()}
-        for c in changes.itertuples(index=False)
-        if c.old_code in present
-    ]

@@ -56,17 +56,17 @@ def data_files(path: Path) -> list[Path]:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and _kind(p))
+        files = sorted(p for p in path.rglob("*") if p.is_file() and file_kind(p))
         if not files:
-            _refuse_other_layout(path, None)
+            refuse_other_layout(path, None)
             raise DataError(f"{path}: the folder holds no .parquet or .csv files")
         return files
-    if not _kind(path):
+    if not file_kind(path):
         raise DataError(f"{path}: unknown file type; expected .parquet or .csv")
     return [path]
 
 
-def _kind(path: Path) -> str | None:
+def file_kind(path: Path) -> str | None:
     name = path.name.lower()
     if name.startswith("."):  # hidden and temporary files
         return None
@@ -83,7 +83,7 @@ def read_table(path: Path, encoding: str | None = None, text: Iterable[str] = ()
     CSV encoding: ``encoding`` if given (any Python codec name), else UTF-8 with or
     without a byte-order mark, else GBK (see ENCODINGS)."""
     try:
-        if _kind(path) == "parquet":
+        if file_kind(path) == "parquet":
             return pd.read_parquet(path)
         encoding = encoding or detect_encoding(path)
         wanted = {t.strip().lower() for t in text}
@@ -103,7 +103,7 @@ def read_table(path: Path, encoding: str | None = None, text: Iterable[str] = ()
             "name its encoding with --encoding"
         ) from None
     except (pa.ArrowException, OSError, ValueError, pd.errors.ParserError) as error:
-        raise DataError(f"{path}: cannot be read as {_kind(path)}: {error}") from None
+        raise DataError(f"{path}: cannot be read as {file_kind(path)}: {error}") from None
 
 
 def detect_encoding(path: Path) -> str:
@@ -135,7 +135,7 @@ def _open_bytes(path: Path):
 def _read_one(
     path: Path, codes: Sequence[str] | None = None, encoding: str | None = None
 ) -> pd.DataFrame:
-    if codes is not None and _kind(path) == "parquet":
+    if codes is not None and file_kind(path) == "parquet":
         try:
             frame = pd.read_parquet(path, filters=[("code", "in", list(codes))])
         except (pa.ArrowException, OSError, ValueError) as error:
@@ -143,14 +143,14 @@ def _read_one(
     else:
         # Codes are text: read as numbers, 000001.SZ would lose its leading zeros.
         frame = read_table(path, encoding, text=["code"])
-    _refuse_other_layout(path, frame.columns)
-    if codes is None or _kind(path) == "parquet":
+    refuse_other_layout(path, frame.columns)
+    if codes is None or file_kind(path) == "parquet":
         return frame
     column = next((c for c in frame.columns if str(c).strip().lower() == "code"), None)
     return frame[frame[column].str.strip().isin(codes)] if column is not None else frame
 
 
-def _refuse_other_layout(path: Path, columns: Iterable[object] | None) -> None:
+def refuse_other_layout(path: Path, columns: Iterable[object] | None) -> None:
     from quant.data.layouts import identify
 
     layout = identify(path, columns)

@@ -30,23 +30,16 @@ Definitions (all arrays have shape (T, N), rows = the sessions of the panel's
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from quant.data.validate import DataError, DataWarning
 from quant.market.calendar import TradingCalendar
-from quant.market.rules import (
-    board_opened,
-    limit_free_days,
-    limit_rates,
-    round_to_fen,
-)
-from quant.market.securities import boards as board_of_codes
 
+PRICES = ("open", "high", "low", "close")
 #: Half a fen: prices within this of a limit price are at the limit.
 LIMIT_TOLERANCE = 0.005
 #: A new code whose first open lies within this fraction of an ending code's last close
@@ -69,14 +62,19 @@ class MarketPanel:
     listed: np.ndarray
     has_bar: np.ndarray
     new_listing: np.ndarray
-    limit_up: np.ndarray
-    limit_down: np.ndarray
+    open_at_limit_up: np.ndarray
+    open_at_limit_down: np.ndarray
+    close_at_limit_up: np.ndarray
+    close_at_limit_down: np.ndarray
     codes_without_adj: tuple[str, ...]
     board: np.ndarray
     is_st: np.ndarray
     calendar: TradingCalendar
     st_known: bool = False  # the data has an is_st column
     amount_approximated: bool = False  # the source had no amount column (see validate)
+
+    fen_prices: bool = True  # prices are whole fen: open..close kept as float32, exactly
+    code_changes: tuple[dict, ...] = ()  # re-codings merged into it (old, new, date)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, calendar: str = "exchange") -> MarketPanel:
@@ -87,74 +85,39 @@ class MarketPanel:
         before their board opened; warns (DataWarning) about sessions without any bar and
         data the exchange calendar does not cover.
         """
-        bar_dates = pd.DatetimeIndex(np.unique(frame["date"].to_numpy()))
-        trading, gaps = TradingCalendar.of(bar_dates, calendar)
-        _check_closed_days(frame, gaps.closed)
-        _warn_about_gaps(gaps, calendar)
-        dates = trading.sessions
-        row = np.searchsorted(dates.to_numpy(), frame["date"].to_numpy())
-        col, codes = pd.factorize(frame["code"], sort=True)
-        codes = pd.Index(codes.astype(str), name="code")
-        shape = (len(dates), len(codes))
+        from quant.data.builder import PanelBuilder, check_closed_days, trading_calendar
 
-        def grid(values: np.ndarray, empty: float | bool = np.nan) -> np.ndarray:
-            out = np.full(shape, empty, dtype=values.dtype if empty is False else float)
-            out[row, col] = values
-            return out
-
-        arrays = {f: grid(frame[f].to_numpy(dtype=float)) for f in FIELDS}
-        has_bar = np.zeros(shape, dtype=bool)
-        has_bar[row, col] = True
-        board = board_of_codes(codes)
-        _check_board_opened(codes, board, dates, has_bar)
-        st_known = "is_st" in frame.columns
-        is_st = grid(frame["is_st"].to_numpy(dtype=bool), False) if st_known else None
-
-        bars_so_far = np.cumsum(has_bar, axis=0)
-        listed = (bars_so_far > 0) & (bars_so_far < bars_so_far[-1])
-        listed |= has_bar  # includes the last bar itself
-
-        if "adj_factor" in frame.columns:
-            factor = pd.DataFrame(grid(frame["adj_factor"].to_numpy(dtype=float)))
-            without = factor.isna().all().to_numpy()
-            factor = factor.ffill().bfill().fillna(1.0).to_numpy()
-        else:
-            without = np.ones(len(codes), dtype=bool)
-            factor = np.ones(shape)
-
-        first_row = np.argmax(has_bar, axis=0)
-        free_days = np.array(
-            [limit_free_days(b, dates[r]) if r > 0 and b else 0 for b, r in zip(board, first_row)],
-            dtype=int,
+        check_closed_days(frame["date"], frame["code"], calendar)
+        builder = PanelBuilder(
+            trading_calendar(pd.DatetimeIndex(np.unique(frame["date"].to_numpy())), calendar),
+            frame["code"].astype("category").cat.remove_unused_categories().cat.categories,
+            adj_factor="adj_factor" in frame.columns,
+            is_st="is_st" in frame.columns,
         )
-        new_listing = has_bar & (bars_so_far <= free_days[None, :])
-        hole = ~has_bar.any(axis=1)  # a session without any bar: a hole in the data
-        unknown_reference = np.zeros(len(dates), dtype=bool)
-        unknown_reference[1:] = hole[:-1]
-        limit_up, limit_down = price_limits(
-            arrays,
-            factor,
-            has_bar,
-            new_listing | unknown_reference[:, None],
-            limit_rates(board, dates, is_st),
+        builder.add(frame)
+        return builder.finish(
+            amount_approximated=bool(frame.attrs.get("amount_approximated")),
+            code_changes=tuple(frame.attrs.get("code_changes", ())),
         )
-        return cls(
-            dates=dates,
-            codes=codes,
-            **arrays,
-            adj_factor=factor,
-            listed=listed,
-            has_bar=has_bar,
-            new_listing=new_listing,
-            limit_up=limit_up,
-            limit_down=limit_down,
-            codes_without_adj=tuple(codes[without]),
-            board=board,
-            is_st=is_st if is_st is not None else np.zeros(shape, dtype=bool),
-            calendar=trading,
-            st_known=st_known,
-            amount_approximated=bool(frame.attrs.get("amount_approximated", False)),
-        )
+
+    # -- exact prices ----------------------------------------------------------------
+    def price(
+        self, field: str, rows: slice | np.ndarray = slice(None), cols: Any = slice(None)
+    ) -> np.ndarray:
+        """Raw open/high/low/close in yuan, float64, of ``rows`` x ``cols``: the stored
+        float32 values rounded back to the fen they were (A-share prices tick in 0.01 yuan),
+        so every computation sees exactly the prices of the data."""
+        if field not in PRICES:
+            raise ValueError(f"no price {field!r}: choose open, high, low or close")
+        block = getattr(self, field)[rows]
+        if not (isinstance(cols, slice) and cols == slice(None)):
+            block = block[:, cols]
+        return self.exact(block)
+
+    def exact(self, prices: np.ndarray) -> np.ndarray:
+        """Stored prices (any selection of open/high/low/close cells) as exact float64 yuan."""
+        values = np.asarray(prices, dtype=np.float64)
+        return np.round(values, 2) if self.fen_prices else values
 
     # -- derived masks -------------------------------------------------------------
     @property
@@ -163,32 +126,32 @@ class MarketPanel:
 
     @cached_property
     def tradable(self) -> np.ndarray:
-        return self.has_bar & (np.nan_to_num(self.volume) > 0)
+        with np.errstate(invalid="ignore"):
+            return self.has_bar & (self.volume > 0)
 
     @cached_property
-    def open_at_limit_up(self) -> np.ndarray:
-        return _at_or_above(self.open, self.limit_up)
+    def limit_up(self) -> np.ndarray:
+        """(T, N) limit-up prices in yuan, float64, NaN where no limit is claimed (computed
+        on first use; the panel keeps only whether the open and the close were at it)."""
+        return self._limits[0]
 
     @cached_property
-    def open_at_limit_down(self) -> np.ndarray:
-        return _at_or_above(-self.open, -self.limit_down)
+    def limit_down(self) -> np.ndarray:
+        return self._limits[1]
 
     @cached_property
-    def close_at_limit_up(self) -> np.ndarray:
-        return _at_or_above(self.close, self.limit_up)
+    def _limits(self) -> tuple[np.ndarray, np.ndarray]:
+        from quant.data.builder import limit_prices
 
-    @cached_property
-    def close_at_limit_down(self) -> np.ndarray:
-        return _at_or_above(-self.close, -self.limit_down)
+        return limit_prices(self)
 
     # -- adjusted prices -----------------------------------------------------------
     def adjusted(self, field: str) -> np.ndarray:
-        """Back-adjusted open/high/low/close (raw x adj_factor); cached per field."""
-        if field not in ("open", "high", "low", "close"):
-            raise ValueError(f"no adjusted {field!r}: choose open, high, low or close")
+        """Back-adjusted open/high/low/close (raw x adj_factor), float64 (T, N); cached per
+        field."""
         cache = self.__dict__.setdefault("_adjusted", {})
         if field not in cache:
-            cache[field] = getattr(self, field) * self.adj_factor
+            cache[field] = self.price(field) * self.adj_factor
         return cache[field]
 
     @property
@@ -272,92 +235,3 @@ class MarketPanel:
             "codes_ending_early": int((self.last_bar_row < len(self.dates) - 1).sum()),
             "amount_approximated": self.amount_approximated,
         }
-
-
-def price_limits(
-    bars: dict[str, np.ndarray],
-    factor: np.ndarray,
-    has_bar: np.ndarray,
-    free: np.ndarray,
-    rates: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Limit-up and limit-down prices (T, N) from raw ``bars`` (open, high, low, close),
-    the adjustment ``factor``, the daily ``rates`` (NaN: no limit) and the days ``free``
-    of any limit; NaN where no limit is claimed (see the module's definitions)."""
-    last_close = pd.DataFrame(bars["close"]).ffill().to_numpy()
-    reference = np.full(has_bar.shape, np.nan)
-    reference[1:] = last_close[:-1] * factor[:-1] / factor[1:]
-    reference = round_to_fen(reference)
-    limit_up = round_to_fen(reference * (1 + rates))
-    limit_down = round_to_fen(reference * (1 - rates))
-    with np.errstate(invalid="ignore"):
-        outside = (bars["high"] > limit_up + LIMIT_TOLERANCE) | (
-            bars["low"] < limit_down - LIMIT_TOLERANCE
-        )
-    no_limit = ~has_bar | free | outside
-    limit_up[no_limit] = np.nan
-    limit_down[no_limit] = np.nan
-    return limit_up, limit_down
-
-
-def _check_closed_days(frame: pd.DataFrame, closed: pd.DatetimeIndex) -> None:
-    if not len(closed):
-        return
-    rows = frame[frame["date"].isin(closed)]
-    first = rows.iloc[0]
-    raise DataError(
-        f"code {first['code']}, date {first['date'].date()}: a bar on a day the exchange was "
-        f"closed ({len(rows)} such bars on {len(closed)} days: "
-        f"{', '.join(str(d.date()) for d in closed[:5])}{', ...' if len(closed) > 5 else ''}); "
-        "fix the dates, or use calendar = 'data' to trust the data's own dates"
-    )
-
-
-def _warn_about_gaps(gaps, calendar: str) -> None:
-    if len(gaps.missing):
-        days = ", ".join(str(d.date()) for d in gaps.missing[:5])
-        warnings.warn(
-            f"{len(gaps.missing)} exchange sessions have no bar for any code ({days}"
-            f"{', ...' if len(gaps.missing) > 5 else ''}): a hole in the data; the session "
-            "after each claims no price limit (its reference close is unknown)",
-            DataWarning,
-            stacklevel=3,
-        )
-    if gaps.data_only is not None and calendar == "exchange":
-        warnings.warn(
-            f"{len(gaps.data_only)} days from {gaps.data_only[0].date()} lie beyond the "
-            "sessions exchange_calendars knows (XSHG): there the data's own dates are the "
-            "trading days, and a hole in the data cannot be told from a holiday",
-            DataWarning,
-            stacklevel=3,
-        )
-    if calendar == "data":
-        warnings.warn(
-            "calendar = 'data': the trading days are the data's own dates; holes in the data "
-            "and bars on closed days are not detected",
-            DataWarning,
-            stacklevel=3,
-        )
-
-
-def _check_board_opened(
-    codes: pd.Index, board: np.ndarray, dates: pd.DatetimeIndex, has_bar: np.ndarray
-) -> None:
-    """A stock with bars before its board's first rule date (STAR 2019-07-22, Beijing
-    2020-07-27, ChiNext 2009-10-30) is mislabelled data: an error naming it."""
-    first = np.argmax(has_bar, axis=0)
-    for name in np.unique(board[board != ""]):
-        opened = board_opened(str(name))
-        early = np.flatnonzero((board == name) & (dates[first] < opened))
-        if len(early):
-            j = early[0]
-            raise DataError(
-                f"code {codes[j]}, date {dates[first[j]].date()}: a {name} stock with bars "
-                f"before its board's rules begin ({opened.date()}); {len(early)} such codes. "
-                "Drop the earlier bars, or check the codes"
-            )
-
-
-def _at_or_above(price: np.ndarray, limit: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return price >= limit - LIMIT_TOLERANCE

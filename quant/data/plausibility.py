@@ -76,13 +76,27 @@ def suspect_factor_changes(
     return no_gap | (change & restless[None, :])
 
 
+def suspect_factor_days(panel: MarketPanel, block: int = 512) -> np.ndarray:
+    """(T, N) mask of the panel's suspect factor changes (:func:`suspect_factor_changes`
+    with each board's limit rate on each day, the risk-warning rate on ST days), computed
+    ``block`` codes at a time so that its float64 temporaries stay small."""
+    out = np.zeros(panel.has_bar.shape, dtype=bool)
+    for start in range(0, len(panel.codes), block):
+        cols = slice(start, start + block)
+        rates = limit_rates(panel.board[cols], panel.dates, panel.is_st[:, cols])
+        out[:, cols] = suspect_factor_changes(
+            panel.price("close", slice(None), cols),
+            panel.adj_factor[:, cols],
+            panel.has_bar[:, cols],
+            rates,
+        )
+    return out
+
+
 def factor_change_warning(panel: MarketPanel, most: int = 5) -> str | None:
     """A one-line warning naming the panel's suspect factor changes (see
-    :func:`suspect_factor_changes`, with each board's limit rate on each day, the
-    risk-warning rate on ST days), or None."""
-    rates = limit_rates(panel.board, panel.dates, panel.is_st)
-    suspect = suspect_factor_changes(panel.close, panel.adj_factor, panel.has_bar, rates)
-    rows, cols = np.nonzero(suspect)
+    :func:`suspect_factor_days`), or None."""
+    rows, cols = np.nonzero(suspect_factor_days(panel))
     if not len(rows):
         return None
     order = np.lexsort((rows, cols))[:most]

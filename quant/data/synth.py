@@ -63,6 +63,9 @@ class SynthMarket(MarketPanel):
     computed from the written files must match; plus its seed."""
 
     seed: int = 0
+    #: The limit prices the generator applied (the panel computes its own from the files).
+    limit_up: np.ndarray | None = None
+    limit_down: np.ndarray | None = None
 
     @property
     def at_limit_up(self) -> np.ndarray:
@@ -211,8 +214,15 @@ def generate(
         listed[t], has_bar[t], new_listing[t] = is_listed, bar, free
         last_close = np.where(bar, close, last_close)
 
+    with np.errstate(invalid="ignore"):
+        at_limit = {
+            f"{field}_at_limit_{side}": has_bar & compare(out[field], out[f"limit_{side}"])
+            for field in ("open", "close")
+            for side, compare in (("up", np.greater_equal), ("down", np.less_equal))
+        }
     return SynthMarket(
         seed=seed,
+        **at_limit,
         dates=dates,
         codes=codes,
         **out,

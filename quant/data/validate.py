@@ -70,6 +70,20 @@ class DataWarning(UserWarning):
     """Something real data has (zero-volume days, suspensions) that the user should know."""
 
 
+class CountedWarning(DataWarning):
+    """A DataWarning about ``count`` rows of one kind, the first at ``first``: warnings
+    about pieces of the same data (quant.data.loader) add up into one."""
+
+    def __init__(self, count: int, text: str, first: str = "") -> None:
+        self.count, self.text, self.first = count, text, first
+        super().__init__(f"{count} {text.format(first=first)}")
+
+
+def warn_counted(count: int, text: str, first: str = "") -> None:
+    """Warn about ``count`` rows; ``text`` follows the count and may name ``{first}``."""
+    warnings.warn(CountedWarning(count, text, first), stacklevel=3)
+
+
 def number_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """The frame with the helper columns ``_source`` and ``_row`` (1-based file rows)."""
     frame = frame.copy(deep=False)
@@ -111,14 +125,15 @@ def prepare_columns(
     return out
 
 
-def validate_tidy(frame: pd.DataFrame, *, ordered: bool = True) -> pd.DataFrame:
+def validate_tidy(frame: pd.DataFrame, *, ordered: bool = True, whole: bool = True) -> pd.DataFrame:
     """Type and check a frame made by :func:`prepare_columns` (one file or several
     concatenated). Returns the tidy table sorted by (code, date), helper columns dropped.
 
     ``ordered``: each file must list a code's dates in increasing order (a plain tidy file;
     layouts documented newest first pass False). The bars of A-share stock codes must have
     whole share counts and an amount / volume that matches their prices; index codes
-    (000300.SH, 399001.SZ) have neither property and are not checked for them. Raises
+    (000300.SH, 399001.SZ) have neither property and are not checked for them. ``whole``:
+    the frame is all the data (a piece of it leaves the market's gaps to the caller). Raises
     DataError on the first kind of problem found; warns (DataWarning) on zero-volume bars,
     bars whose open/close lie outside [low, high], single bars whose amount / volume lies
     outside [low, high], and gaps.
@@ -155,7 +170,7 @@ def validate_tidy(frame: pd.DataFrame, *, ordered: bool = True) -> pd.DataFrame:
         _check_order(frame)
     frame = ordered_frame
     _check_frequency(frame)
-    _warn_about(frame)
+    _warn_about(frame, whole)
     frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith("_")])
     frame.attrs["amount_approximated"] = approximated
     return frame
@@ -170,11 +185,11 @@ def _approximate_amount(frame: pd.DataFrame) -> bool:
     mean_price = frame.loc[missing, ["open", "high", "low", "close"]].mean(axis=1)
     frame.loc[missing, "amount"] = frame.loc[missing, "volume"] * mean_price
     files = sorted(frame.loc[missing, "_source"].astype(str).unique())
-    warnings.warn(
-        f"no amount column in {', '.join(files[:3])}{' and others' if len(files) > 3 else ''}: "
-        "amount approximated by volume x (open + high + low + close) / 4",
-        DataWarning,
-        stacklevel=3,
+    warn_counted(
+        len(files),
+        "files have no amount column (first: {first}): amount approximated by volume x "
+        "(open + high + low + close) / 4",
+        files[0],
     )
     return True
 
@@ -462,12 +477,11 @@ def _check_units(frame: pd.DataFrame, stock: np.ndarray) -> None:
             "yuan; quant data import --format akshare|tushare|baostock|qlib converts "
             "those layouts",
         )
-    warnings.warn(
-        f"{int(outside.sum())} bars have amount / volume outside the day's [low, high] "
-        f"(first: {where(frame, int(np.flatnonzero(outside)[0]))}): a wrong volume or amount "
-        "on those days",
-        DataWarning,
-        stacklevel=4,
+    warn_counted(
+        int(outside.sum()),
+        "bars have amount / volume outside the day's [low, high] (first: {first}): a wrong "
+        "volume or amount on those days",
+        where(frame, int(np.flatnonzero(outside)[0])),
     )
 
 
@@ -542,15 +556,15 @@ def _check_frequency(frame: pd.DataFrame) -> None:
         )
 
 
-def _warn_about(frame: pd.DataFrame) -> None:
-    """Needs the frame sorted by (code, date)."""
+def _warn_about(frame: pd.DataFrame, whole: bool) -> None:
+    """Needs the frame sorted by (code, date). Without ``whole`` (a piece of the data) the
+    gaps, which need all of it, are left to the caller."""
     zero = frame["volume"].to_numpy() == 0
     if zero.any():
-        warnings.warn(
-            f"{int(zero.sum())} bars have zero volume (first: {where(frame, int(np.flatnonzero(zero)[0]))}); "
-            "the panel treats them as untradable",
-            DataWarning,
-            stacklevel=3,
+        warn_counted(
+            int(zero.sum()),
+            "bars have zero volume (first: {first}); the panel treats them as untradable",
+            where(frame, int(np.flatnonzero(zero)[0])),
         )
     price = frame[["open", "close"]].to_numpy()
     outside = (price > frame[["high"]].to_numpy() + 1e-6) | (
@@ -558,12 +572,19 @@ def _warn_about(frame: pd.DataFrame) -> None:
     )
     outside = outside.any(axis=1)
     if outside.any():
-        warnings.warn(
-            f"{int(outside.sum())} bars have open or close outside [low, high] "
-            f"(first: {where(frame, int(np.flatnonzero(outside)[0]))})",
-            DataWarning,
-            stacklevel=3,
+        warn_counted(
+            int(outside.sum()),
+            "bars have open or close outside [low, high] (first: {first})",
+            where(frame, int(np.flatnonzero(outside)[0])),
         )
+    if whole:
+        warn_about_gaps(frame)
+
+
+def warn_about_gaps(frame: pd.DataFrame) -> None:
+    """Gaps of the market (no bar for any code for weeks) and of each code (days without a
+    bar inside its listing: suspensions), over all the data (needs it sorted by (code,
+    date))."""
     calendar = np.sort(frame["date"].unique())
     holes = np.flatnonzero(np.diff(calendar) > np.timedelta64(MARKET_GAP_DAYS, "D"))
     for k in holes[:3]:

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from backtrader.linebuffer import LineBuffer
 
-from quant.data.panel import LIMIT_TOLERANCE, MarketPanel
+from quant.data.builder import AT_LIMIT
+from quant.data.panel import MarketPanel
 from quant.market.calendar import TradingCalendar
 
 PRICE_LINES = ("open", "high", "low", "close")
@@ -181,18 +182,17 @@ def market_matrices(
     seen = before.any(axis=0)
     last = len(before) - 1 - np.argmax(before[::-1], axis=0) if len(before) else seen.astype(int)
     # Last close carried forward; 0 before the first bar (a later price would leak the future).
-    close = np.where(has_bar, panel.close[rows][:, cols], np.nan)
+    close = np.where(has_bar, panel.price("close", rows, cols), np.nan)
     if not has_bar[0].all():
-        close[0] = np.where(has_bar[0], close[0], np.where(seen, panel.close[last, cols], np.nan))
+        before_close = panel.exact(panel.close[last, cols])
+        close[0] = np.where(has_bar[0], close[0], np.where(seen, before_close, np.nan))
     close = pd.DataFrame(close).ffill().fillna(0.0).to_numpy()
     matrices: dict[str, np.ndarray] = {
-        name: np.where(has_bar, getattr(panel, name)[rows][:, cols], close) for name in PRICE_LINES
+        name: np.where(has_bar, panel.price(name, rows, cols), close) for name in PRICE_LINES
     }
     matrices["volume"] = np.nan_to_num(panel.volume[rows][:, cols])
-    fill = matrices[fill_at]
-    with np.errstate(invalid="ignore"):
-        at_up = has_bar & (fill >= panel.limit_up[rows][:, cols] - LIMIT_TOLERANCE)
-        at_down = has_bar & (fill <= panel.limit_down[rows][:, cols] + LIMIT_TOLERANCE)
+    at_up = getattr(panel, f"{fill_at}_at_limit_up")[rows][:, cols]
+    at_down = getattr(panel, f"{fill_at}_at_limit_down")[rows][:, cols]
     listed = has_bar.cumsum(axis=0) + seen > 0  # IPO passed; never "delisted": unknowable
     tradable = has_bar & (matrices["volume"] > 0)
     matrices["flags"] = (
@@ -244,8 +244,9 @@ def align(panel: MarketPanel, calendar: TradingCalendar) -> MarketPanel:
 
     arrays = {
         name: on_calendar(getattr(panel, name), np.nan)
-        for name in (*PRICE_LINES, "volume", "amount", "limit_up", "limit_down")
+        for name in (*PRICE_LINES, "volume", "amount")
     }
+    masks = {name: on_calendar(getattr(panel, name), False) for name in AT_LIMIT}
     return MarketPanel(
         dates=dates,
         codes=panel.codes,
@@ -254,9 +255,11 @@ def align(panel: MarketPanel, calendar: TradingCalendar) -> MarketPanel:
         listed=on_calendar(panel.listed, False),
         has_bar=on_calendar(panel.has_bar, False),
         new_listing=on_calendar(panel.new_listing, False),
+        **masks,
         codes_without_adj=panel.codes_without_adj,
         board=panel.board,
         is_st=on_calendar(panel.is_st, False),
         calendar=calendar,
         st_known=panel.st_known,
+        fen_prices=panel.fen_prices,
     )

@@ -18,7 +18,7 @@ import backtrader as bt
 import pandas as pd
 
 from quant import progress
-from quant.data import DataWarning, MarketPanel, load_bars, load_index
+from quant.data import DataWarning, MarketPanel, load_panel
 from quant.engine.broker import AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
 from quant.engine.feeds import align, make_market
@@ -96,17 +96,15 @@ def prepare_context(
     """Load the data named by the config (unless panels are given) and fix the window."""
     with progress.task("data"), progress.step("load", 2, "file") as loaded:
         if panel is None:
-            bars = load_bars(
+            panel = load_panel(
                 config.data,
+                calendar=config.calendar,
                 code_changes=config.code_changes or None,
                 non_stocks=config.non_stocks,
             )
-            panel = MarketPanel.from_frame(bars, calendar=config.calendar)
         loaded.advance()
         if index_panel is None:
-            index_panel = MarketPanel.from_frame(
-                load_index(config.index_data), calendar=config.calendar
-            )
+            index_panel = load_panel(config.index_data, kind="index", calendar=config.calendar)
         loaded.advance()
     index_panel = align(index_panel, panel.calendar)
     try:

@@ -152,7 +152,7 @@ def _write_files(result: BacktestResult, out: Path) -> None:
     metrics = {
         "strategies": {name: group_metrics(runs) for name, runs in groups.items()},
         "significance": significance(nav, list(groups), result.config.seed),
-        "window": {"start": result.config.start, "end": result.config.end},
+        "window": result.window.as_dict(),
         "data": {"stocks": result.config.data, "index": result.config.index_data},
         "seeds": result.config.seed_list,
         "notes": result.notes,
@@ -278,9 +278,8 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
     lines = [
         "# Backtest report",
         "",
-        f"Window {metrics['window']['start']} .. {metrics['window']['end']}; stocks: "
-        f"`{metrics['data']['stocks']}`, index: `{metrics['data']['index']}`. Net value starts at 1 "
-        "on the last trading day before the start; all figures are after costs (commission, stamp "
+        f"{window_line(metrics['window'])}; stocks: `{metrics['data']['stocks']}`, index: "
+        f"`{metrics['data']['index']}`. All figures are after costs (commission, stamp "
         "duty, transfer fee) under the A-share rules in the config below. Annualised return is "
         "geometric over calendar days; Sharpe uses daily returns and a zero risk-free rate.",
         "",
@@ -379,6 +378,21 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def window_line(window: dict[str, Any]) -> str:
+    """The window run (quant.engine.window.RunWindow.as_dict), and the one asked for when
+    they differ."""
+    asked = window["asked"]
+    line = (
+        f"Window run: {window['start']} .. {window['end']}, {window['sessions']} sessions (net "
+        f"value 1 at the close of {window['day_0']}, the session before)"
+    )
+    if (asked["start"], asked["end"]) != (window["start"], window["end"]):
+        line += f"; asked for: {asked['start']} .. {asked['end']}"
+    if window["clipped"]:
+        line += " (**clipped** to the data with clip = true: see the notes)"
+    return line
 
 
 def _significance_section(table: dict[str, dict[str, Any]]) -> list[str]:

@@ -37,6 +37,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from quant.data.plausibility import suspect_factor_changes
 from quant.data.validate import DataError, DataWarning
 from quant.market.calendar import TradingCalendar
 from quant.market.rules import (
@@ -180,6 +181,14 @@ class MarketPanel:
     @cached_property
     def close_at_limit_down(self) -> np.ndarray:
         return _at_or_above(-self.close, -self.limit_down)
+
+    @cached_property
+    def suspect_factor(self) -> np.ndarray:
+        """(T, N) bool: days whose adj_factor change the raw prices do not bear out
+        (quant.data.plausibility.suspect_factor_changes, with each board's limit rate on
+        each day, the risk-warning rate on ST days)."""
+        rates = limit_rates(self.board, self.dates, self.is_st)
+        return suspect_factor_changes(self.close, self.adj_factor, self.has_bar, rates)
 
     # -- adjusted prices -----------------------------------------------------------
     def adjusted(self, field: str) -> np.ndarray:

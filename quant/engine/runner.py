@@ -20,7 +20,7 @@ import pandas as pd
 
 from quant import progress
 from quant.data import DataWarning, MarketPanel, load_bars, load_index
-from quant.engine.broker import AShareBroker
+from quant.engine.broker import SUSPECT_FACTOR_EVENT, AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
 from quant.engine.feeds import align, make_market
 from quant.engine.plugins import load_strategy, strategy_name
@@ -153,6 +153,7 @@ def run_strategy(
     result.seed = seed
     result.sessions_per_year = context.panel.calendar.sessions_per_year(context.rows)
     result.notes = code_change_notes(context.panel, name, result.positions)
+    result.notes += suspect_factor_notes(result.label, result.events)
     for note in result.notes:
         warnings.warn(note, DataWarning, stacklevel=2)
     return result
@@ -257,6 +258,21 @@ def code_change_notes(panel: MarketPanel, name: str, positions: pd.DataFrame) ->
         "carries over instead of being frozen"
         for c in candidates.itertuples(index=False)
         if (pd.Timestamp(c.last_date), c.old) in held
+    ]
+
+
+def suspect_factor_notes(label: str, events: pd.DataFrame) -> list[str]:
+    """A note naming the ex-rights days on which the broker kept a position's share count
+    because the adj_factor change is suspect (quant.engine.broker)."""
+    kept = events[events["event"] == SUSPECT_FACTOR_EVENT]
+    if kept.empty:
+        return []
+    places = ", ".join(f"{c} {d.date()}" for d, c in zip(kept["date"][:5], kept["code"][:5]))
+    return [
+        f"{label} kept the share count of {len(kept)} positions on ex-rights days whose "
+        f"adj_factor change the raw prices do not bear out ({places}"
+        f"{', ...' if len(kept) > 5 else ''}): not multiplied by the factor's ratio, so the "
+        f"holdings follow the raw prices there (events: '{SUSPECT_FACTOR_EVENT}')"
     ]
 
 

@@ -1,16 +1,20 @@
 """What the plausibility checks across the panel (quant.data.plausibility) change in a
 backtest: the broker never resizes a position on an ex-rights day whose adjustment factor the
-raw prices do not bear out without saying so. Hand-made stocks and days where the right share
-counts are known."""
+raw prices do not bear out without saying so, and every report carries the factor and
+survivorship warnings. Hand-made stocks and days where the right share counts are known."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from quant.data import DataWarning
+from quant.engine import BacktestConfig, run_backtest
 from quant.engine.broker import SUSPECT_FACTOR_EVENT
-from quant.report import strategy_metrics
+from quant.report import strategy_metrics, write_run
 from tests.conftest import make_bars, sessions
 from tests.engine_helpers import panel_of, run_script
 
@@ -68,3 +72,36 @@ def test_an_order_placed_before_a_suspect_ex_rights_day_is_not_restated():
         [D[3], "600001.SH", 1000],
     ]
     assert result.refusals.empty
+
+
+# -- every report carries the panel's warnings ----------------------------------------------------
+def survivors_with_a_wrong_factor() -> pd.DataFrame:
+    """100 codes trading every session of two years up to the last (no code ends: today's
+    survivors), one of which has a factor step without a price gap."""
+    days = sessions("2014-01-02", "2016-01-04")
+    factor = [1.0] * 100 + [2.0] * (len(days) - 100)
+    frames = [make_bars("600000.SH", days, [10.0] * len(days), adj_factor=factor)]
+    frames += [make_bars(f"{600001 + k:06d}.SH", days, [10.0] * len(days)) for k in range(99)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_every_report_shows_the_survivorship_and_factor_warnings(tmp_path):
+    bars = survivors_with_a_wrong_factor()
+    days = sessions("2014-01-02", "2016-01-04")
+    index = panel_of(make_bars("000001.SH", days, [3000.0] * len(days)))
+    config = BacktestConfig(start="2015-01-05", end="2015-12-31", strategies=["benchmark"])
+    result = run_backtest(config, panel_of(bars), index)
+    survivorship = (
+        "all 100 codes trade on the last day (2016-01-04) after 2.0 years: the universe looks "
+        "like today's survivors only (no delisted stocks), which overstates backtest returns"
+    )
+    factor = (
+        f"1 adj_factor changes without a matching raw price gap (600000.SH {days[100].date()}): "
+        "the adjusted prices may be wrong there; backtests keep a position's share count on "
+        "those days instead of resizing it (an event in the run's events)"
+    )
+    assert survivorship in result.notes and factor in result.notes
+    out = write_run(result, tmp_path / "run")
+    assert {survivorship, factor} <= set(json.loads((out / "metrics.json").read_text())["notes"])
+    report = (out / "report.md").read_text()
+    assert f"- {survivorship}" in report and f"- {factor}" in report

@@ -20,6 +20,7 @@ import pandas as pd
 
 from quant import progress
 from quant.data import DataWarning, MarketPanel, load_bars, load_index
+from quant.data.plausibility import factor_change_warning, survivorship_warning
 from quant.engine.broker import SUSPECT_FACTOR_EVENT, AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
 from quant.engine.feeds import align, make_market
@@ -360,7 +361,8 @@ def _run_job(spec: str, seed: int | None) -> StrategyResult:
 
 
 def data_notes(panel: MarketPanel) -> list[str]:
-    """What a reader of the report must know about the data."""
+    """What a reader of the report must know about the data, the plausibility checks across
+    the panel included (quant.data.plausibility)."""
     notes = []
     if panel.amount_approximated:
         notes.append(
@@ -376,4 +378,5 @@ def data_notes(panel: MarketPanel) -> list[str]:
             f"{len(panel.codes_without_adj)} of {len(panel.codes)} codes have no adjustment factor: their prices are "
             "unadjusted, so their ex-rights days look like losses"
         )
+    notes += [w for w in (survivorship_warning(panel), factor_change_warning(panel)) if w]
     return notes

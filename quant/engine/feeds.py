@@ -12,9 +12,9 @@ never waits for a late-listed stock and never repeats a vanished stock's last ba
 traded: days without a real bar carry the last close (0 before the stock's first bar:
 nothing later may leak backwards) with zero volume and not tradable. Two extra lines carry
 the A-share rules: ``flags`` (tradable, listed, buy blocked at limit-up, sell blocked at
-limit-down at the fill price, a suspect adjustment-factor change; read them with the
-feed's methods) and ``share_ratio`` (adjustment factor today / yesterday, != 1 on
-ex-rights days).
+limit-down at the fill price, read with the feed's methods; and a suspect adjustment-factor
+change, MarketPanel.suspect_factor, which the broker reads from the matrix) and
+``share_ratio`` (adjustment factor today / yesterday, != 1 on ex-rights days).
 """
 
 from __future__ import annotations
@@ -58,11 +58,6 @@ class ArrayFeed(bt.feed.DataBase):
 
     def sell_blocked(self) -> bool:
         return bool(int(self.flags[0]) & SELL_BLOCKED)
-
-    def suspect_factor(self) -> bool:
-        """Today's adjustment-factor change is one the raw prices do not bear out
-        (MarketPanel.suspect_factor): the broker does not resize positions on it."""
-        return bool(int(self.flags[0]) & SUSPECT_FACTOR)
 
     # The clock is the one feed cerebro steps: preloaded arrays, no tick bookkeeping.
     def start(self) -> None:

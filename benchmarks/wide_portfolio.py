@@ -36,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=".cache/bench/synth-5200x3966-seed7", type=Path)
     parser.add_argument("--start", default="2017-05-01")
-    parser.add_argument("--end", default="2026-12-31")
+    parser.add_argument("--end", help="last day of the window (default: the data's last)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if not args.data.exists():
@@ -45,8 +45,9 @@ def main() -> None:
 
     panel = MarketPanel.from_frame(load_bars(args.data))
     index = MarketPanel.from_frame(load_index("sample"), calendar="data")
+    end = args.end or str(panel.dates[-1].date())
     config = BacktestConfig(
-        data=str(args.data), start=args.start, end=args.end, strategies=["ew_universe"]
+        data=str(args.data), start=args.start, end=end, strategies=["ew_universe"]
     )
     context = prepare_context(config, panel, index)
     wall, cpu = time.perf_counter(), time.process_time()

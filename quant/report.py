@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure  # no pyplot: files only, never a window or a backend
 
+from quant.engine.broker import SUSPECT_FACTOR_EVENT
 from quant.engine.runner import BacktestResult, StrategyResult
 from quant.io import write_atomic, write_text_atomic
 from quant.metrics.accuracy import Accuracy
@@ -44,6 +45,7 @@ def strategy_metrics(result: StrategyResult) -> dict[str, Any]:
         "final_equity": float(result.equity.iloc[-1]),
         "refused_orders": {str(k): int(v) for k, v in refusals.items()},
         "written_off": int(fills["note"].str.startswith("written off").sum()) if len(fills) else 0,
+        "suspect_factor_days": suspect_factor_days(result.events),
         "held_without_bar_at_end": len(stuck),
         "held_without_bar_at_end_value": float(stuck["value"].sum()),
         "feeds": result.feeds,
@@ -55,6 +57,12 @@ def strategy_metrics(result: StrategyResult) -> dict[str, Any]:
     if result.info:
         figures["info"] = result.info
     return {k: finite_or_none(v) if isinstance(v, float) else v for k, v in figures.items()}
+
+
+def suspect_factor_days(events: pd.DataFrame) -> int:
+    """Ex-rights days on which the broker kept a position's share count (a suspect
+    adj_factor change: quant.engine.broker)."""
+    return int((events["event"] == SUSPECT_FACTOR_EVENT).sum()) if len(events) else 0
 
 
 #: Numeric figures summarised across seeds (mean, std, min, max).
@@ -109,6 +117,7 @@ def group_metrics(runs: list[StrategyResult]) -> dict[str, Any]:
         "refused_orders": refused,
         "held_without_bar_at_end": sum(f["held_without_bar_at_end"] for f in per_seed.values()),
         "written_off": sum(f["written_off"] for f in per_seed.values()),
+        "suspect_factor_days": sum(f["suspect_factor_days"] for f in per_seed.values()),
         "seeds": per_seed,
         "summary": summary,
     }
@@ -152,7 +161,7 @@ def _write_files(result: BacktestResult, out: Path) -> None:
     metrics = {
         "strategies": {name: group_metrics(runs) for name, runs in groups.items()},
         "significance": significance(nav, list(groups), result.config.seed),
-        "window": {"start": result.config.start, "end": result.config.end},
+        "window": result.window.as_dict(),
         "data": {"stocks": result.config.data, "index": result.config.index_data},
         "seeds": result.config.seed_list,
         "notes": result.notes,
@@ -278,9 +287,8 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
     lines = [
         "# Backtest report",
         "",
-        f"Window {metrics['window']['start']} .. {metrics['window']['end']}; stocks: "
-        f"`{metrics['data']['stocks']}`, index: `{metrics['data']['index']}`. Net value starts at 1 "
-        "on the last trading day before the start; all figures are after costs (commission, stamp "
+        f"{window_line(metrics['window'])}; stocks: `{metrics['data']['stocks']}`, index: "
+        f"`{metrics['data']['index']}`. All figures are after costs (commission, stamp "
         "duty, transfer fee) under the A-share rules in the config below. Annualised return is "
         "geometric over calendar days; Sharpe uses daily returns and a zero risk-free rate.",
         "",
@@ -333,7 +341,9 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
         "expensive stock in a small slice of equity is not held. "
         "A stock that stops trading is not sold for the holder (a delisting cannot be "
         "told from a long suspension without looking ahead): it stays, valued at its last "
-        "close, unless rules.write_off_after_days closes it after that many days without a bar.",
+        "close, unless rules.write_off_after_days closes it after that many days without a bar. "
+        "On an ex-rights day whose adj_factor change the raw prices do not bear out (a suspect "
+        "factor), a position keeps its share count instead of being resized (see the notes).",
         "",
     ]
     for name, m in rows.items():
@@ -341,7 +351,8 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
         lines.append(
             f"- **{name}**: {refused or 'none'}; positions held without a bar on the last day: "
             f"{m['held_without_bar_at_end']}; written off (rules.write_off_after_days): "
-            f"{m['written_off']}"
+            f"{m['written_off']}; positions not resized on a suspect ex-rights day: "
+            f"{m['suspect_factor_days']}"
         )
     lines += [
         "",
@@ -379,6 +390,21 @@ def render_report(metrics: dict[str, Any], config_toml: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def window_line(window: dict[str, Any]) -> str:
+    """The window run (quant.engine.window.RunWindow.as_dict), and the one asked for when
+    they differ."""
+    asked = window["asked"]
+    line = (
+        f"Window run: {window['start']} .. {window['end']}, {window['sessions']} sessions (net "
+        f"value 1 at the close of {window['day_0']}, the session before)"
+    )
+    if (asked["start"], asked["end"]) != (window["start"], window["end"]):
+        line += f"; asked for: {asked['start']} .. {asked['end']}"
+    if window["clipped"]:
+        line += " (**clipped** to the data with clip = true: see the notes)"
+    return line
 
 
 def _significance_section(table: dict[str, dict[str, Any]]) -> list[str]:

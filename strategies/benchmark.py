@@ -15,6 +15,10 @@ class Benchmark(AShareStrategy):
     params = (("index", "000001.SH"),)
 
     @classmethod
+    def index_codes(cls, index: str = "000001.SH", **unused: Any) -> list[str]:
+        return [index]
+
+    @classmethod
     def prepare(cls, context: Context, index: str = "000001.SH", **unused: Any) -> Plan:
         if index not in context.index_panel.codes:
             known = ", ".join(context.index_panel.codes)

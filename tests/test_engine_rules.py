@@ -230,17 +230,22 @@ def test_orders_placed_before_an_ex_date_are_restated_in_the_new_shares():
 
 
 def random_run(seed: int):
-    """Three stocks with random moves and suspensions, and a script of random orders (buys
-    and sells of any size, more than held too) on every day."""
+    """Three stocks with random moves and suspensions (never all three on one session: that
+    would be a hole in the data, which a backtest refuses), and a script of random orders
+    (buys and sells of any size, more than held too) on every day."""
     rng = np.random.default_rng(seed)
     days = sessions("2015-03-02", periods=30)
     frames = []
+    traded = np.zeros(len(days), dtype=bool)
     for code in ("600000.SH", "000001.SZ", "300001.SZ"):
         steps = np.clip(rng.normal(0, 0.04, len(days)), -0.1, 0.1)
         close = np.round(10 * np.exp(np.cumsum(steps)), 2)
         opened = np.round(close * np.exp(rng.normal(0, 0.01, len(days))), 2)
         keep = rng.random(len(days)) > 0.15  # some suspensions
         keep[0] = True
+        if code == "300001.SZ":
+            keep |= ~traded
+        traded |= keep
         frames.append(make_bars(code, days[keep], close=list(close[keep]), open=list(opened[keep])))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -222,8 +222,8 @@ def test_sessions_per_year_come_from_the_calendar():
     assert calendar.sessions_per_year() == pytest.approx(245 / (365 / 365.25))
 
 
-def test_a_window_is_the_sessions_from_the_day_before_its_start():
-    calendar, _ = TradingCalendar.of(sessions_from("2014-01-02", 30))
-    rows = calendar.window(pd.Timestamp("2014-01-06"), pd.Timestamp("2014-01-31"))
-    assert calendar.sessions[rows][0] == pd.Timestamp("2014-01-03")  # day 0
-    assert calendar.sessions[rows][-1] == pd.Timestamp("2014-01-30")  # 31 Jan was a holiday
+def test_the_session_after_the_data_is_the_exchanges_or_the_next_weekday():
+    calendar, _ = TradingCalendar.of(pd.DatetimeIndex(["2017-09-28", "2017-09-29"]))
+    assert calendar.following == pd.Timestamp("2017-10-09")  # after the National Day break
+    data_only, _ = TradingCalendar.of(pd.DatetimeIndex(["2017-09-28", "2017-09-29"]), "data")
+    assert data_only.following == pd.Timestamp("2017-10-02")  # a Monday: holidays unknown

@@ -13,6 +13,7 @@ import pytest
 from quant.cli import main
 from quant.data import DataError, DataWarning, load_bars
 from quant.engine import AShareStrategy, BacktestConfig, Context, Plan, run_backtest
+from quant.engine.config import ConfigError
 from quant.errors import UserError
 from quant.report import strategy_metrics
 from tests.conftest import make_bars, sessions
@@ -188,7 +189,8 @@ def test_bars_before_the_board_opened_are_an_error():
 # -- the calendar: holes and closed days ----------------------------------------------------------
 def test_a_session_missing_for_every_code_claims_no_limit_the_day_after():
     """Day 2 is missing for every code (its real close was 12.10). Day 3 opens at 12.10, a
-    legal price; against the stale close of day 1 (11.00) it would look like limit-up."""
+    legal price; against the stale close of day 1 (11.00) it would look like limit-up. A
+    backtest over the hole is refused (quant.engine.window), one after it runs."""
     closes = [10.0, 11.0, 12.10, 12.0, 12.0]
     days = D[:5]
     a = make_bars("600000.SH", days.delete(2), [c for k, c in enumerate(closes) if k != 2],
@@ -202,10 +204,12 @@ def test_a_session_missing_for_every_code_claims_no_limit_the_day_after():
     assert list(panel.dates) == list(days)  # the session is a row, without bars
     assert np.isnan(panel.limit_up[3]).all()  # the reference close is unknown
     assert panel.limit_up[4, 0] == pytest.approx(13.20)  # known again: 12.00 x 1.1
+    with pytest.raises(ConfigError, match=r"stock data .* no bar on 1 of .* \(2024-03-06\)"):
+        run_script(panel, {}, str(days[1].date()), str(days[-1].date()))
     result = run_script(
-        panel, {days[2]: [("buy", "600000.SH", 100)]}, str(days[1].date()), str(days[-1].date())
+        panel, {days[3]: [("buy", "600000.SH", 100)]}, str(days[4].date()), str(days[-1].date())
     )
-    assert result.fills[["date", "price"]].values.tolist() == [[days[3], 12.10]]
+    assert result.fills[["date", "price"]].values.tolist() == [[days[4], 12.0]]
 
 
 def test_data_info_refuses_a_weekend_bar_and_warns_about_a_hole(tmp_path, capsys):

@@ -70,7 +70,8 @@ def test_factor_change_warning_names_codes_and_dates():
     panel = MarketPanel.from_frame(pd.concat([real, wrong], ignore_index=True))
     assert factor_change_warning(panel) == (
         "1 adj_factor changes without a matching raw price gap (600001.SH 2014-01-08): the "
-        "adjusted prices (and positions resized on those days) may be wrong there"
+        "adjusted prices may be wrong there; backtests keep a position's share count on those "
+        "days instead of resizing it (an event in the run's events)"
     )
     assert factor_change_warning(MarketPanel.from_frame(real)) is None
 

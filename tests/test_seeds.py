@@ -13,6 +13,7 @@ import pytest
 from quant.cli import main
 from quant.engine import AShareStrategy, BacktestConfig, Context, Plan, run_backtest
 from quant.engine.runner import BacktestResult, StrategyResult
+from quant.engine.window import RunWindow
 from quant.report import group_metrics, render_table, seed_summary, write_run
 
 
@@ -80,7 +81,9 @@ def test_group_metrics_keep_every_seed_and_the_means():
 def test_a_figure_undefined_in_every_seed_reads_n_a(tmp_path):
     runs = [fake_run(0, 1.0), fake_run(1, 1.0)]  # flat: no volatility, so no Sharpe ratio
     config = BacktestConfig(start="2014-01-02", end="2015-01-01", seeds=[0, 1])
-    out = write_run(BacktestResult(config, runs), tmp_path / "run")
+    dates = runs[0].nav.index
+    window = RunWindow((config.start_date, config.end_date), dates, slice(0, len(dates)))
+    out = write_run(BacktestResult(config, runs, window), tmp_path / "run")
     assert "sharpe" not in json.loads((out / "metrics.json").read_text())["strategies"]["model"]
     row = render_table(out).splitlines()[-1].split()
     assert row[0] == "model" and row[3] == "n/a"

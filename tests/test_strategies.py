@@ -9,6 +9,7 @@ import pytest
 
 from quant.data import MarketPanel, load_bars
 from quant.engine import BacktestConfig, run_backtest
+from quant.engine.config import ConfigError
 from quant.metrics.performance import annualized_return, max_drawdown
 from strategies.momentum import momentum_scores
 from tests.conftest import SHARED_INDEX, make_bars, sessions
@@ -46,8 +47,8 @@ def test_benchmark_is_the_index_path(shared_data, sample_panel, index, annual, d
 
 def test_benchmark_names_a_missing_index(sample_panel):
     config = BacktestConfig(strategies=["benchmark"], params={"benchmark": {"index": "399006.SZ"}})
-    with pytest.raises(KeyError, match=r"399006\.SZ is not in the index data"):
-        run_backtest(config, panel=sample_panel)
+    with pytest.raises(ConfigError, match=r"399006\.SZ is not in the index data sample \(it has"):
+        run_backtest(config, panel=sample_panel)  # before any strategy prepares
 
 
 # -- momentum ---------------------------------------------------------------------------

@@ -36,6 +36,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     backtest.add_argument("--start", help="first day of the test window (YYYY-MM-DD)")
     backtest.add_argument("--end", help="last day of the test window (YYYY-MM-DD)")
     backtest.add_argument(
+        "--clip",
+        action="store_true",
+        help="cut a window that reaches beyond the data (or an index held) to what they hold, "
+        "with a warning (default: an error naming both)",
+    )
+    backtest.add_argument(
         "--train-start", help="cnn_lstm: first month of the training span (YYYY-MM)"
     )
     backtest.add_argument(
@@ -79,6 +85,8 @@ def config_from_args(
         changes["code_changes"] = args.code_changes
     if args.drop_non_stocks:
         changes["non_stocks"] = "drop"
+    if args.clip:
+        changes["clip"] = True
     if args.seeds:
         try:
             changes["seeds"] = [int(seed) for seed in args.seeds.split(",") if seed.strip()]

@@ -145,6 +145,14 @@ class MarketPanel:
 
         return limit_prices(self)
 
+    @cached_property
+    def suspect_factor(self) -> np.ndarray:
+        """(T, N) bool: days whose adj_factor change the raw prices do not bear out
+        (quant.data.plausibility.suspect_factor_days)."""
+        from quant.data.plausibility import suspect_factor_days
+
+        return suspect_factor_days(self)
+
     # -- adjusted prices -----------------------------------------------------------
     def adjusted(self, field: str) -> np.ndarray:
         """Back-adjusted open/high/low/close (raw x adj_factor), float64 (T, N); cached per

@@ -2,17 +2,22 @@
 changes the raw prices do not bear out, and universes that look like today's survivors.
 
 Both take the MarketPanel's (T, N) arrays (rows = trading days, columns = codes) and
-return what they find; ``quant data info`` prints their warnings, and a backtest can do
-the same (the broker, for instance, before it resizes positions on an ex-rights day).
+return what they find; ``quant data info`` prints their warnings, every backtest report
+lists them in its notes, and the broker keeps a position's share count on an ex-rights day
+whose factor change is suspect (MarketPanel.suspect_factor, quant.engine.broker).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from quant.data.panel import MarketPanel
 from quant.market.rules import limit_rates
+
+if TYPE_CHECKING:  # the panel computes its suspect factor changes with this module
+    from quant.data.panel import MarketPanel
 
 #: Room beyond the day's price limit for an ex-rights day's move from its reference price:
 #: the reference and the close are rounded to the fen and vendors round their factors.
@@ -94,9 +99,9 @@ def suspect_factor_days(panel: MarketPanel, block: int = 512) -> np.ndarray:
 
 
 def factor_change_warning(panel: MarketPanel, most: int = 5) -> str | None:
-    """A one-line warning naming the panel's suspect factor changes (see
-    :func:`suspect_factor_days`), or None."""
-    rows, cols = np.nonzero(suspect_factor_days(panel))
+    """A one-line warning naming the panel's suspect factor changes
+    (MarketPanel.suspect_factor, see :func:`suspect_factor_days`), or None."""
+    rows, cols = np.nonzero(panel.suspect_factor)
     if not len(rows):
         return None
     order = np.lexsort((rows, cols))[:most]
@@ -104,7 +109,8 @@ def factor_change_warning(panel: MarketPanel, most: int = 5) -> str | None:
     more = f" and {len(rows) - most} more" if len(rows) > most else ""
     return (
         f"{len(rows)} adj_factor changes without a matching raw price gap ({places}{more}): "
-        "the adjusted prices (and positions resized on those days) may be wrong there"
+        "the adjusted prices may be wrong there; backtests keep a position's share count on "
+        "those days instead of resizing it (an event in the run's events)"
     )
 
 

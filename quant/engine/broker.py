@@ -12,11 +12,18 @@ strategy that still wants the trade places it again.
 Corporate actions: on an ex-rights day the position's share count is multiplied by the
 adjustment-factor ratio (dividends reinvested at the ex-rights reference price, no tax);
 fractions of a share are paid out in cash, and orders pending in the old shares are
-restated. A stock that stops trading is not sold for the holder by default: a price table
-cannot tell a delisting from a long suspension without looking ahead, so the position
-stays, valued at its last close, its sells keep being refused, and the report counts what
-is still held without a bar at the end. ``rules.write_off_after_days = K`` closes such a
-position at its last close after K trading days without a bar, and logs it.
+restated. On an ex-rights day whose factor change the raw prices do not bear out
+(MarketPanel.suspect_factor: the close lies beyond the day's price limit from the ex-rights
+reference price) the share count is kept and the day logged as an event
+(``SUSPECT_FACTOR_EVENT``): positions are valued at raw prices, which show no matching gap,
+so multiplying the shares by the ratio would make the holding's value jump by it, a wrong
+number that nothing else would show; keeping the count follows the raw prices.
+
+A stock that stops trading is not sold for the holder by default: a price table cannot tell
+a delisting from a long suspension without looking ahead, so the position stays, valued at
+its last close, its sells keep being refused, and the report counts what is still held
+without a bar at the end. ``rules.write_off_after_days = K`` closes such a position at its
+last close after K trading days without a bar, and logs it.
 """
 
 from __future__ import annotations
@@ -30,8 +37,11 @@ import numpy as np
 import pandas as pd
 
 from quant.engine.config import Rules
-from quant.engine.feeds import TRADABLE, Market
+from quant.engine.feeds import SUSPECT_FACTOR, TRADABLE, Market
 from quant.market.rules import OrderSize, order_size
+
+#: The event logged for a position kept unresized on a suspect ex-rights day.
+SUSPECT_FACTOR_EVENT = "ex-rights not applied: suspect adj_factor"
 
 
 class AShareCommission(bt.CommInfoBase):
@@ -104,8 +114,11 @@ class AShareBroker(bt.brokers.BackBroker):
             ratio = market.today("share_ratio")[held]
             ex_rights = held[(ratio != 1.0) & np.isfinite(ratio) & (ratio > 0)]
             if len(ex_rights):
+                suspect = (market.today("flags")[ex_rights] & SUSPECT_FACTOR) > 0
+                for k in ex_rights[suspect]:
+                    self._keep_shares(market.feeds[k])
                 self._resize_pending(
-                    dict(self._corporate_action(market.feeds[k]) for k in ex_rights)
+                    dict(self._corporate_action(market.feeds[k]) for k in ex_rights[~suspect])
                 )
             if self.rules.write_off_after_days:
                 self._write_offs(held)
@@ -175,22 +188,32 @@ class AShareBroker(bt.brokers.BackBroker):
         whole = math.floor(shares + 1e-9)
         cash_in_lieu = (shares - whole) * reference
         self.cash += cash_in_lieu
-        self.events.append(
-            {
-                "date": self._today,
-                "code": data._name,
-                "event": "ex-rights",
-                "shares_before": position.size,
-                "shares_after": whole,
-                "cash": cash_in_lieu,
-            }
-        )
+        self._log_event(data, "ex-rights", position.size, whole, cash_in_lieu)
         position.price = position.price / ratio if position.price else position.price
         before = position.size
         position.size = whole
         position.adjbase = reference
         self.sync(data)
         return data, (ratio, before, whole)
+
+    def _keep_shares(self, data: Any) -> None:
+        """A suspect ex-rights day (see the module): the share count stays, logged."""
+        size = self.positions[data].size
+        self._log_event(data, SUSPECT_FACTOR_EVENT, size, size, 0.0)
+
+    def _log_event(self, data: Any, event: str, before: float, after: float, cash: float) -> None:
+        """A change to a position that no order made: shares before and after, and the
+        cash it paid (yuan), dated today."""
+        self.events.append(
+            {
+                "date": self._today,
+                "code": data._name,
+                "event": event,
+                "shares_before": before,
+                "shares_after": after,
+                "cash": cash,
+            }
+        )
 
     def _write_offs(self, held: np.ndarray) -> None:
         """With ``rules.write_off_after_days = K``: a position K sessions in a row without a
@@ -216,16 +239,7 @@ class AShareBroker(bt.brokers.BackBroker):
         self.cash += size * price - costs
         note = f"written off at the last close after {days} days without a bar"
         self.fills.append(self._fill_record(data, -size, price, costs, note))
-        self.events.append(
-            {
-                "date": self._today,
-                "code": data._name,
-                "event": "written off",
-                "shares_before": size,
-                "shares_after": 0,
-                "cash": size * price - costs,
-            }
-        )
+        self._log_event(data, "written off", size, 0, size * price - costs)
         position.size, position.price = 0, 0.0
         self.sync(data)
 

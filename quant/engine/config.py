@@ -114,7 +114,9 @@ class BacktestConfig:
     ``calendar``: ``"exchange"`` (the XSHG sessions) or ``"data"`` (the data's own dates);
     ``code_changes``: a file of (old_code, new_code, date) merging re-coded securities ("":
     none); ``non_stocks``: ``"error"`` (default) or ``"drop"`` for codes in the stock data
-    that are not A-share stocks.
+    that are not A-share stocks. ``clip``: a window reaching beyond the data (or an index a
+    strategy holds) runs cut to what the data holds, with a warning, instead of being an
+    error (quant.engine.window).
     """
 
     data: str = "sample"
@@ -132,6 +134,7 @@ class BacktestConfig:
     calendar: str = "exchange"
     code_changes: str = ""
     non_stocks: str = "error"
+    clip: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.rules, dict):
@@ -153,6 +156,8 @@ class BacktestConfig:
             raise ConfigError(f"calendar must be 'exchange' or 'data', not {self.calendar!r}")
         if self.non_stocks not in ("error", "drop"):
             raise ConfigError(f"non_stocks must be 'error' or 'drop', not {self.non_stocks!r}")
+        if not isinstance(self.clip, bool):
+            raise ConfigError(f"clip must be true or false, not {self.clip!r}")
         if self.workers < 0:
             raise ConfigError(f"workers must be 0 (one per core) or more, not {self.workers}")
 

@@ -12,8 +12,9 @@ never waits for a late-listed stock and never repeats a vanished stock's last ba
 traded: days without a real bar carry the last close (0 before the stock's first bar:
 nothing later may leak backwards) with zero volume and not tradable. Two extra lines carry
 the A-share rules: ``flags`` (tradable, listed, buy blocked at limit-up, sell blocked at
-limit-down at the fill price; read them with the feed's methods) and ``share_ratio``
-(adjustment factor today / yesterday, != 1 on ex-rights days).
+limit-down at the fill price, read with the feed's methods; and a suspect adjustment-factor
+change, MarketPanel.suspect_factor, which the broker reads from the matrix) and
+``share_ratio`` (adjustment factor today / yesterday, != 1 on ex-rights days).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from quant.market.calendar import TradingCalendar
 
 PRICE_LINES = ("open", "high", "low", "close")
 MATRIX_LINES = (*PRICE_LINES, "volume", "flags", "share_ratio")
-#: Bits of the ``flags`` line (one line instead of four).
-TRADABLE, LISTED, BUY_BLOCKED, SELL_BLOCKED = 1, 2, 4, 8
+#: Bits of the ``flags`` line (one line instead of five).
+TRADABLE, LISTED, BUY_BLOCKED, SELL_BLOCKED, SUSPECT_FACTOR = 1, 2, 4, 8, 16
 
 
 class ArrayFeed(bt.feed.DataBase):
@@ -195,8 +196,13 @@ def market_matrices(
     at_down = getattr(panel, f"{fill_at}_at_limit_down")[rows][:, cols]
     listed = has_bar.cumsum(axis=0) + seen > 0  # IPO passed; never "delisted": unknowable
     tradable = has_bar & (matrices["volume"] > 0)
+    suspect = panel.suspect_factor[rows][:, cols]
     matrices["flags"] = (
-        tradable * TRADABLE + listed * LISTED + at_up * BUY_BLOCKED + at_down * SELL_BLOCKED
+        tradable * TRADABLE
+        + listed * LISTED
+        + at_up * BUY_BLOCKED
+        + at_down * SELL_BLOCKED
+        + suspect * SUSPECT_FACTOR
     ).astype(np.uint8)
     factor = panel.adj_factor[max(rows.start - 1, 0) : rows.stop][:, cols]
     ratio = np.ones(has_bar.shape)

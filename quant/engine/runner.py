@@ -8,23 +8,32 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import backtrader as bt
+import numpy as np
 import pandas as pd
 
 from quant import progress
 from quant.data import DataWarning, MarketPanel, load_panel
-from quant.engine.broker import AShareBroker
+from quant.data.plausibility import factor_change_warning, survivorship_warning
+from quant.engine.broker import SUSPECT_FACTOR_EVENT, AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
 from quant.engine.feeds import align, make_market
 from quant.engine.plugins import load_strategy, strategy_name
 from quant.engine.recorder import Recorder
 from quant.engine.strategy import AShareStrategy, Context, Plan
+from quant.engine.window import (
+    RunWindow,
+    check_covered,
+    index_coverage,
+    run_window,
+    stock_coverage,
+)
 from quant.shared import Shared, shared
 from quant.workers import run_in_workers
 
@@ -66,8 +75,12 @@ class StrategyResult:
 
 @dataclass
 class BacktestResult:
+    """Every strategy's result, the window they ran (the same for all) and the notes of
+    the run (the data's, the clipping's and the strategies')."""
+
     config: BacktestConfig
     strategies: list[StrategyResult]
+    window: RunWindow
     notes: list[str] = field(default_factory=list)
 
     def nav_frame(self) -> pd.DataFrame:
@@ -91,9 +104,16 @@ class BacktestResult:
 
 
 def prepare_context(
-    config: BacktestConfig, panel: MarketPanel | None = None, index_panel: MarketPanel | None = None
+    config: BacktestConfig,
+    panel: MarketPanel | None = None,
+    index_panel: MarketPanel | None = None,
+    index_codes: Iterable[str] = (),
 ) -> Context:
-    """Load the data named by the config (unless panels are given) and fix the window."""
+    """Load the data named by the config (unless panels are given) and fix the window the
+    run covers (quant.engine.window), checked against the stock data and the indices of
+    ``index_codes`` (those the strategies hold: AShareStrategy.index_codes). ConfigError
+    when they do not cover the window; under ``config.clip`` the window is cut to them,
+    with a warning (DataWarning) saying so."""
     with progress.task("data"), progress.step("load", 2, "file") as loaded:
         if panel is None:
             panel = load_panel(
@@ -107,11 +127,13 @@ def prepare_context(
             index_panel = load_panel(config.index_data, kind="index", calendar=config.calendar)
         loaded.advance()
     index_panel = align(index_panel, panel.calendar)
-    try:
-        rows = panel.calendar.window(config.start_date, config.end_date)
-    except ValueError as error:
-        raise ConfigError(f"{config.data}: {error}") from None
-    return Context(panel, index_panel, config, rows, Path(config.cache_dir), config.seed)
+    inputs = [stock_coverage(panel, config.data)] + [
+        index_coverage(index_panel, code, config.index_data) for code in dict.fromkeys(index_codes)
+    ]
+    window = run_window(panel.calendar, config.start_date, config.end_date, inputs, config.clip)
+    if window.clipped:
+        warnings.warn(window.clipped, DataWarning, stacklevel=2)
+    return Context(panel, index_panel, config, window, Path(config.cache_dir), config.seed)
 
 
 def run_strategy(
@@ -130,6 +152,7 @@ def run_strategy(
     result.seed = seed
     result.sessions_per_year = context.panel.calendar.sessions_per_year(context.rows)
     result.notes = code_change_notes(context.panel, name, result.positions)
+    result.notes += suspect_factor_notes(result.label, result.events)
     for note in result.notes:
         warnings.warn(note, DataWarning, stacklevel=2)
     return result
@@ -141,6 +164,7 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     plan: Plan = cls.prepare(context, **params)
     prepared = time.perf_counter()
 
+    check_plan(name, cls, plan, context)
     rules = context.config.rules
     cerebro = bt.Cerebro(stdstats=False, runonce=True, preload=True, quicknotify=True)
     broker = AShareBroker(rules=rules, frictionless=cls.frictionless)
@@ -148,11 +172,6 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     if cls.frictionless:
         broker.set_coc(True)  # reference: held from day 0's close
     cerebro.broker = broker
-    if plan.index_codes and not cls.frictionless:
-        raise ConfigError(
-            f"strategy {name}: its plan names indices ({', '.join(plan.index_codes)}), which "
-            "cannot be traded; only frictionless reference strategies hold an index"
-        )
     market = make_market(
         [(context.index_panel, plan.index_codes), (context.panel, plan.codes)],
         context.rows,
@@ -181,6 +200,29 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     )
     return _collect(
         name, strategy, broker, plan, len(feeds), (prepared - started, finished - prepared)
+    )
+
+
+def check_plan(name: str, cls: type[AShareStrategy], plan: Plan, context: Context) -> None:
+    """ConfigError when a plan names codes the stock data lacks, indices that a strategy
+    with costs would trade, or an index whose bars do not cover the window run."""
+    unknown = [
+        plan.codes[k] for k in np.flatnonzero(context.panel.codes.get_indexer(plan.codes) < 0)
+    ]
+    if unknown:
+        raise ConfigError(
+            f"strategy {name}: its plan names {len(unknown)} codes that the stock data "
+            f"{context.config.data} lacks ({', '.join(unknown[:5])}"
+            f"{', ...' if len(unknown) > 5 else ''})"
+        )
+    if plan.index_codes and not cls.frictionless:
+        raise ConfigError(
+            f"strategy {name}: its plan names indices ({', '.join(plan.index_codes)}), which "
+            "cannot be traded; only frictionless reference strategies hold an index"
+        )
+    source = context.config.index_data
+    check_covered(
+        context.window, [index_coverage(context.index_panel, c, source) for c in plan.index_codes]
     )
 
 
@@ -215,6 +257,21 @@ def code_change_notes(panel: MarketPanel, name: str, positions: pd.DataFrame) ->
         "carries over instead of being frozen"
         for c in candidates.itertuples(index=False)
         if (pd.Timestamp(c.last_date), c.old) in held
+    ]
+
+
+def suspect_factor_notes(label: str, events: pd.DataFrame) -> list[str]:
+    """A note naming the ex-rights days on which the broker kept a position's share count
+    because the adj_factor change is suspect (quant.engine.broker)."""
+    kept = events[events["event"] == SUSPECT_FACTOR_EVENT]
+    if kept.empty:
+        return []
+    places = ", ".join(f"{c} {d.date()}" for d, c in zip(kept["date"][:5], kept["code"][:5]))
+    return [
+        f"{label} kept the share count of {len(kept)} positions on ex-rights days whose "
+        f"adj_factor change the raw prices do not bear out ({places}"
+        f"{', ...' if len(kept) > 5 else ''}): not multiplied by the factor's ratio, so the "
+        f"holdings follow the raw prices there (events: '{SUSPECT_FACTOR_EVENT}')"
     ]
 
 
@@ -263,12 +320,16 @@ def run_backtest(
     seed run once per seed of ``config.seed_list``. Runs are independent, so with more
     than one they go to ``config.workers`` processes (0: one per core; see quant.workers),
     which read one copy of the data in shared memory (see quant.shared)."""
-    jobs = []
+    jobs, index_codes = [], []
     for spec in config.strategies:  # a misspelt name fails before the data is loaded
-        seeds = config.seed_list if load_strategy(spec).uses_seed else [None]
+        cls = load_strategy(spec)
+        seeds = config.seed_list if cls.uses_seed else [None]
         jobs += [(spec, seed) for seed in seeds]
-    context = prepare_context(config, panel, index_panel)
-    notes = data_notes(context.panel)
+        index_codes += cls.index_codes(**config.params.get(strategy_name(spec, cls), {}))
+    context = prepare_context(config, panel, index_panel, index_codes)
+    window = context.window
+    notes = [window.clipped] if window.clipped else []
+    notes += data_notes(context.panel)
     workers = min(config.workers or os.cpu_count() or 1, len(jobs))
     if workers <= 1:
         results = [run_strategy(spec, context, seed) for spec, seed in jobs]
@@ -278,7 +339,7 @@ def run_backtest(
             del context, panel, index_panel  # the workers read the shared copy: this can go
             results = run_in_workers(_run_job, jobs, workers, _start_worker, (handle, threads))
     notes += [note for result in results for note in result.notes if note not in notes]
-    return BacktestResult(config, results, notes)
+    return BacktestResult(config, results, window, notes)
 
 
 _WORKER_CONTEXT: Context | None = None
@@ -298,7 +359,8 @@ def _run_job(spec: str, seed: int | None) -> StrategyResult:
 
 
 def data_notes(panel: MarketPanel) -> list[str]:
-    """What a reader of the report must know about the data."""
+    """What a reader of the report must know about the data, the plausibility checks across
+    the panel included (quant.data.plausibility)."""
     notes = []
     if panel.amount_approximated:
         notes.append(
@@ -314,4 +376,5 @@ def data_notes(panel: MarketPanel) -> list[str]:
             f"{len(panel.codes_without_adj)} of {len(panel.codes)} codes have no adjustment factor: their prices are "
             "unadjusted, so their ex-rights days look like losses"
         )
+    notes += [w for w in (survivorship_warning(panel), factor_change_warning(panel)) if w]
     return notes

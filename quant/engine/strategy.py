@@ -23,20 +23,27 @@ import pandas as pd
 from quant.data.panel import MarketPanel
 from quant.engine.config import BacktestConfig
 from quant.engine.feeds import TRADABLE
+from quant.engine.window import RunWindow
 from quant.market.rules import OrderSize
 
 
 @dataclass
 class Context:
     """What ``prepare`` may read: the panel (all of it: prepare must itself only use the
-    past of each decision), the index bars, the run's config and the window's rows."""
+    past of each decision), the index bars, the run's config and the window it runs
+    (quant.engine.window: checked against the data, clipped with ``clip``)."""
 
     panel: MarketPanel
     index_panel: MarketPanel
     config: BacktestConfig
-    rows: slice
+    window: RunWindow
     cache_dir: Path
     seed: int = 0
+
+    @property
+    def rows(self) -> slice:
+        """The window's rows of the panel (day 0 first)."""
+        return self.window.rows
 
     @property
     def dates(self) -> pd.DatetimeIndex:
@@ -67,6 +74,15 @@ class AShareStrategy(bt.Strategy):
     frictionless: ClassVar[bool] = False
     #: Strategies whose results depend on a random seed (trained models) set this.
     uses_seed: ClassVar[bool] = False
+
+    @classmethod
+    def index_codes(cls, **params: Any) -> list[str]:
+        """The indices the strategy's plan will hold, known from its settings alone (the
+        keyword params of ``prepare``): the window is checked against their bars before
+        any strategy prepares, and ``clip`` cuts it to them (quant.engine.window). An index
+        a plan names without being listed here must still cover the window, or the run is
+        an error. Default: none."""
+        return []
 
     @classmethod
     def prepare(cls, context: Context, **params: Any) -> Plan:

@@ -1,6 +1,7 @@
 """The trading calendar: which days the exchanges were open, and every question about
-trading days the platform asks (month ends and decision dates, backtest windows, sessions
-per year for annualisation).
+trading days the platform asks (month ends and decision dates, the session after the
+data's last, sessions per year for annualisation; a backtest's window is
+quant.engine.window's).
 
 Sessions come from ``exchange_calendars`` (calendar ``XSHG``: the Shanghai, Shenzhen and
 Beijing exchanges keep the same holidays). The library records the holidays only up to a
@@ -167,31 +168,23 @@ class TradingCalendar:
         for data-only calendars, assumed when no weekday of the month follows it."""
         if not len(self.sessions):
             return False
-        last = self.sessions[-1]
+        return self.following.to_period("M") != self.sessions[-1].to_period("M")
+
+    @property
+    def following(self) -> pd.Timestamp:
+        """The session after the last one: the exchange's when the calendar knows it, else
+        the next weekday (a data-only calendar cannot know the holidays). A backtest window
+        ending on or after it runs past the data."""
         if self.next_session is not None:
-            return self.next_session.to_period("M") != last.to_period("M")
-        return (last + pd.offsets.BDay(1)).to_period("M") != last.to_period("M")
+            return self.next_session
+        return self.sessions[-1] + pd.offsets.BDay(1)
 
     def month_end_rows(self) -> np.ndarray:
         """Rows of the last session of each complete month (decision dates of monthly
         strategies)."""
         return self.months.end_rows
 
-    # -- windows and years ---------------------------------------------------------------
-    def window(self, start: pd.Timestamp, end: pd.Timestamp) -> slice:
-        """Rows of a backtest window: from the last session before ``start`` (day 0, where
-        net value is 1 and the first decisions are taken) to the last session <= ``end``.
-        CalendarError when no session lies between them."""
-        days = self.sessions.to_numpy()
-        first = int(np.searchsorted(days, pd.Timestamp(start).to_datetime64(), side="left"))
-        last = int(np.searchsorted(days, pd.Timestamp(end).to_datetime64(), side="right")) - 1
-        if last < first:
-            raise CalendarError(
-                f"no trading day between {pd.Timestamp(start).date()} and "
-                f"{pd.Timestamp(end).date()} in the data"
-            )
-        return slice(max(first - 1, 0), last + 1)
-
+    # -- years ---------------------------------------------------------------------
     def sessions_per_year(self, rows: slice | None = None) -> float:
         """Sessions per year of calendar time over ``rows`` (all by default): the count of
         daily returns (sessions - 1) over the years between the first and last session.

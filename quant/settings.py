@@ -94,8 +94,12 @@ def describe(
             for close in [difflib.get_close_matches(key, known, n=1, cutoff=0.6)]
         ]
         owner = f" for {name}" if name else ""
-        known_keys = ", ".join(prefix + k for k in known) or "none"
-        problems.insert(0, f"unknown {noun}(s) {', '.join(named)}{owner}; known: {known_keys}")
+        table = f" in {prefix[:-1]}" if prefix else ""
+        problems.insert(
+            0,
+            f"unknown {noun}(s) {', '.join(named)}{owner}; "
+            f"known{table}: {', '.join(known) or 'none'}",
+        )
     return where + "; ".join(problems)
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from quant.data import MarketPanel, load_bars
-from quant.engine import BacktestConfig, run_backtest
+from quant.engine import BacktestConfig, ConfigError, run_backtest
 from quant.metrics.performance import annualized_return, max_drawdown
 from strategies.momentum import momentum_scores
 from tests.conftest import SHARED_INDEX, make_bars, sessions
@@ -46,7 +46,7 @@ def test_benchmark_is_the_index_path(shared_data, sample_panel, index, annual, d
 
 def test_benchmark_names_a_missing_index(sample_panel):
     config = BacktestConfig(strategies=["benchmark"], params={"benchmark": {"index": "399006.SZ"}})
-    with pytest.raises(KeyError, match=r"399006\.SZ is not in the index data"):
+    with pytest.raises(ConfigError, match=r"benchmark: index 399006\.SZ is not in the index data"):
         run_backtest(config, panel=sample_panel)
 
 

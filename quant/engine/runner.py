@@ -22,9 +22,10 @@ from quant.data import DataWarning, MarketPanel, load_bars, load_index
 from quant.engine.broker import AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
 from quant.engine.feeds import align, make_market
+from quant.engine.params import check_params_used, read_params
 from quant.engine.plugins import load_strategy, strategy_name
 from quant.engine.recorder import Recorder
-from quant.engine.strategy import AShareStrategy, Context, Plan
+from quant.engine.strategy import AShareStrategy, Context, Plan, StrategyError
 from quant.shared import Shared, shared
 from quant.workers import run_in_workers
 
@@ -138,9 +139,14 @@ def run_strategy(
 
 
 def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> StrategyResult:
-    params = dict(context.config.params.get(name, {}))
+    params = read_params(cls, name, context.config.params.get(name, {}))
     started = time.perf_counter()
-    plan: Plan = cls.prepare(context, **params)
+    plan = cls.prepare(context, params)
+    if not isinstance(plan, Plan):
+        raise StrategyError(
+            f"strategy {name}: prepare returned a {type(plan).__name__}, not a Plan"
+        )
+    plan = replace(plan, params=params)
     prepared = time.perf_counter()
 
     rules = context.config.rules
@@ -166,7 +172,7 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     cerebro.adddata(market.clock, name=market.clock._name)  # the one feed cerebro steps
     market.attach(cerebro)
     broker.market = market
-    cerebro.addstrategy(cls, **plan.params)
+    cerebro.addstrategy(cls, plan=plan, name=name)
     days = len(context.dates)
     with progress.step("backtest", days, "day") as step:
         cerebro.addanalyzer(Recorder, _name="recorder", step=step)
@@ -265,10 +271,13 @@ def run_backtest(
     seed run once per seed of ``config.seed_list``. Runs are independent, so with more
     than one they go to ``config.workers`` processes (0: one per core; see quant.workers),
     which read one copy of the data in shared memory (see quant.shared)."""
-    jobs = []
-    for spec in config.strategies:  # a misspelt name fails before the data is loaded
-        seeds = config.seed_list if load_strategy(spec).uses_seed else [None]
-        jobs += [(spec, seed) for seed in seeds]
+    jobs, names = [], []
+    for spec in config.strategies:  # a misspelt name or parameter fails before the data loads
+        cls = load_strategy(spec)
+        names.append(strategy_name(spec, cls))
+        read_params(cls, names[-1], config.params.get(names[-1], {}))
+        jobs += [(spec, seed) for seed in (config.seed_list if cls.uses_seed else [None])]
+    check_params_used(config.params, names)
     context = prepare_context(config, panel, index_panel)
     notes = data_notes(context.panel)
     workers = min(config.workers or os.cpu_count() or 1, len(jobs))

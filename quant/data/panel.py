@@ -55,6 +55,12 @@ CODE_CHANGE_GAP = 0.05
 FIELDS = ("open", "high", "low", "close", "volume", "amount")
 
 
+class CodeNotInData(DataError, KeyError):
+    """A code asked of the panel that the data does not hold."""
+
+    __str__ = DataError.__str__  # the message, not KeyError's quoted repr of it
+
+
 @dataclass(frozen=True, eq=False)
 class MarketPanel:
     dates: pd.DatetimeIndex
@@ -200,7 +206,7 @@ class MarketPanel:
         """Column of a code; a clear error for codes not in the panel."""
         position = self.codes.get_indexer([code])[0]
         if position < 0:
-            raise KeyError(f"code {code} is not in the data ({len(self.codes)} codes)")
+            raise CodeNotInData(f"code {code} is not in the data ({len(self.codes)} codes)")
         return int(position)
 
     def columns(self, codes: list[str]) -> np.ndarray:

@@ -99,4 +99,4 @@ class PluginKind:
 
 def _loader_frame(filename: str) -> bool:
     """Frames of this module and of Python's import machinery."""
-    return filename == __file__ or filename.startswith("<frozen importlib")
+    return filename in (__file__, importlib.__file__) or filename.startswith("<frozen importlib")

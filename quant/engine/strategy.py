@@ -1,10 +1,12 @@
-"""The base class of every strategy: a backtrader Strategy with A-share helpers.
+"""The base class of every strategy: the platform a strategy speaks, backtrader behind it.
 
-A strategy has two halves. ``prepare`` (a classmethod) runs once, outside backtrader,
-vectorised over the whole MarketPanel: it computes the strategy's signal tables and says
-which codes it can ever hold (only those become feeds). ``next`` runs at each bar's close
-inside backtrader and only reads those tables, then places orders that fill at the next
-bar (see Rules.fill_at). Subclass, override both, and run it by name::
+A strategy has typed parameters and two halves. ``Params`` declares the parameters (see
+quant.engine.params). ``prepare(context, params)`` (a classmethod) runs once, outside
+backtrader, vectorised over the whole MarketPanel: it computes the strategy's signal
+tables and returns a :class:`Plan` naming the codes it can ever hold (only those become
+feeds). ``next`` runs at each bar's close and only reads ``self.plan``, then places
+orders that fill at the next bar (see Rules.fill_at). Subclass, override them, and run it
+by name::
 
     quant backtest --strategy path/to/file.py:MyStrategy
 """

@@ -119,6 +119,15 @@ def test_settings_are_type_checked_with_one_line_errors_naming_the_key(tmp_path,
     assert "\n" not in str(error.value)
 
 
+def test_unquoted_toml_dates_are_dates_and_the_saved_form_is_unchanged(tmp_path):
+    path = tmp_path / "dates.toml"
+    path.write_text("start = 2015-01-05\nend = 2015-06-30\n")
+    config = BacktestConfig.from_toml(path)
+    assert (config.start, config.end) == ("2015-01-05", "2015-06-30")
+    paper = BacktestConfig.from_toml(ROOT / "configs/paper.toml")
+    assert 'stamp_duty = [\n    [\n        "2008-09-19",' in paper.to_toml()  # lists, as before
+
+
 def test_settings_built_in_python_are_checked_the_same_way():
     with pytest.raises(ConfigError, match=r"^cash = nan: input should be a finite number$"):
         BacktestConfig(cash=math.nan)

@@ -1,13 +1,20 @@
 """Find a plug-in class from its name: a built-in name, ``package.module:Class`` or
 ``path/to/file.py:Class``. Strategies (quant.engine.plugins) and models (quant.models.base)
-are both found here, so a user's model plugs in the way a user's strategy does."""
+are both found here, so a user's model plugs in the way a user's strategy does.
+
+A name that finds nothing is a one-line error (with the closest built-in name); a module
+that fails while it loads (a syntax error, a missing import of its own) is an error that
+shows the module's own traceback, without the frames of the import machinery and of
+this loader."""
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import inspect
 import sys
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +39,10 @@ class PluginKind:
         message naming ``spec`` when it cannot be found or is not a ``base``."""
         target = builtins.get(spec, spec)
         if ":" not in target:
+            close = difflib.get_close_matches(spec, list(builtins), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
             raise self.error(
-                f"unknown {self.kind} {spec!r}: built-ins are {', '.join(builtins)}; "
+                f"unknown {self.kind} {spec!r}{hint}: built-ins are {', '.join(builtins)}; "
                 "a custom one is named module:Class or path/to/file.py:Class"
             )
         where, class_name = target.rsplit(":", 1)
@@ -64,9 +73,30 @@ class PluginKind:
             module_spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(module_spec)
             sys.modules[name] = module
-            module_spec.loader.exec_module(module)
+            try:
+                module_spec.loader.exec_module(module)
+            except Exception as error:
+                del sys.modules[name]
+                raise self.error(self._failed(spec, path, error)) from None
             return module
         try:
             return importlib.import_module(where)
         except ModuleNotFoundError as error:
-            raise self.error(f"{self.kind} {spec!r}: cannot import {where} ({error})") from None
+            if error.name and (where + ".").startswith(error.name + "."):  # not there at all
+                raise self.error(f"{self.kind} {spec!r}: cannot import {where} ({error})") from None
+            raise self.error(self._failed(spec, where, error)) from None
+        except Exception as error:
+            raise self.error(self._failed(spec, where, error)) from None
+
+    def _failed(self, spec: str, where: object, error: Exception) -> str:
+        """The message for a module that raised while it loaded: its own traceback."""
+        trace = traceback.TracebackException.from_exception(error)
+        trace.stack = traceback.StackSummary.from_list(
+            [frame for frame in trace.stack if not _loader_frame(frame.filename)]
+        )
+        return f"{self.kind} {spec!r}: {where} failed to load:\n{''.join(trace.format()).rstrip()}"
+
+
+def _loader_frame(filename: str) -> bool:
+    """Frames of this module and of Python's import machinery."""
+    return filename in (__file__, importlib.__file__) or filename.startswith("<frozen importlib")

@@ -19,7 +19,7 @@ from quant.io import write_atomic, write_text_atomic
 from quant.metrics.accuracy import Accuracy
 from quant.metrics.performance import annual_turnover, finite_or_none, summarize
 from quant.metrics.significance import bootstrap_difference, monthly_returns
-from quant.rundir import staged_folder
+from quant.rundir import OutputError, staged_folder
 
 #: Liu, Zhang, Ma (2017), Table 2: test span 2014-01-01..2017-03-31, training from 2007.
 PAPER_TABLE = {
@@ -215,7 +215,7 @@ def plot_run(out: str | Path) -> list[Path]:
     out = Path(out)
     nav_path = out / "nav.csv"
     if not nav_path.exists():
-        raise FileNotFoundError(f"{out}: not a run folder (no nav.csv)")
+        raise OutputError(f"{out}: not a run folder (no nav.csv)")
     nav = pd.read_csv(nav_path, index_col=0, parse_dates=True)
     exposure = pd.read_csv(out / "exposure.csv", index_col=0, parse_dates=True)
     exposure = exposure.T.groupby(_base_name).mean().T  # seeds averaged

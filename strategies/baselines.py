@@ -12,39 +12,53 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from quant.engine.strategy import Context, Plan
+from quant.engine import Context
 from quant.selection import top_fraction as select_top
-from strategies.monthly import MonthlyRebalance, decision_rows, equal_weight_plan
+from strategies.monthly import (
+    MonthlyPlan,
+    MonthlyRebalance,
+    TopFraction,
+    decision_rows,
+    equal_weight_plan,
+)
 
 
 class EqualWeightUniverse(MonthlyRebalance):
+    class Params(MonthlyRebalance.Params):
+        cash: float = Field(1e9, gt=0)
+        """Its own starting cash, in yuan: enough to hold every stock in whole lots."""
+
     @classmethod
-    def prepare(cls, context: Context, cash: float = 1e9, **unused: Any) -> Plan:
+    def prepare(cls, context: Context, params: Params) -> MonthlyPlan:
         rows = decision_rows(context)
         tradable = context.panel.tradable[rows]
         scores = np.where(tradable, 0.0, np.nan)
-        info = {"universe": "all stocks tradable on the decision date", "cash": cash}
+        info = {"universe": "all stocks tradable on the decision date", "cash": params.cash}
         plan = equal_weight_plan(context, rows, scores, tradable, info)
-        plan.cash = cash
+        plan.cash = params.cash
         return plan
 
 
 class Reversal(MonthlyRebalance):
+    class Params(MonthlyRebalance.Params):
+        lookback_days: int = Field(20, ge=1)
+        """Trading days up to the decision date over which the loss is measured. A
+        negative count would rank on returns after the decision date: refused."""
+        top_fraction: TopFraction = 0.01
+        """Share of the scored stocks bought each month (at least one stock)."""
+
     @classmethod
-    def prepare(
-        cls, context: Context, lookback_days: int = 20, top_fraction: float = 0.01, **unused: Any
-    ) -> Plan:
+    def prepare(cls, context: Context, params: Params) -> MonthlyPlan:
         rows = decision_rows(context)
         scores = reversal_scores(
-            context.panel.adj_close, context.panel.tradable, rows, lookback_days
+            context.panel.adj_close, context.panel.tradable, rows, params.lookback_days
         )
-        info = {"lookback_days": lookback_days, "top_fraction": top_fraction}
-        return equal_weight_plan(context, rows, scores, select_top(scores, top_fraction), info)
+        chosen = select_top(scores, params.top_fraction)
+        return equal_weight_plan(context, rows, scores, chosen, params.model_dump())
 
 
 def reversal_scores(

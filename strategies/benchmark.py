@@ -5,29 +5,35 @@ index's own close-to-close path from that day."""
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import Field
 
-from quant.engine.strategy import AShareStrategy, Context, Plan
+from quant.engine import AShareStrategy, ConfigError, Context, Plan
 
 
 class Benchmark(AShareStrategy):
     frictionless = True
-    params = (("index", "000001.SH"),)
+
+    class Params(AShareStrategy.Params):
+        index: str = Field("000001.SH", min_length=1)
+        """The index held (a code of the index data: 000001.SH the SSE Composite,
+        000300.SH the CSI 300, ...)."""
 
     @classmethod
-    def index_codes(cls, index: str = "000001.SH", **unused: Any) -> list[str]:
-        return [index]
+    def index_codes(cls, params: Params) -> list[str]:
+        return [params.index]
 
     @classmethod
-    def prepare(cls, context: Context, index: str = "000001.SH", **unused: Any) -> Plan:
-        if index not in context.index_panel.codes:
+    def prepare(cls, context: Context, params: Params) -> Plan:
+        if params.index not in context.index_panel.codes:
             known = ", ".join(context.index_panel.codes)
-            raise KeyError(
-                f"index {index} is not in the index data {context.config.index_data} (it has {known})"
+            raise ConfigError(
+                f"benchmark: index {params.index} is not in the index data "
+                f"{context.config.index_data} (it has {known})"
             )
-        return Plan(index_codes=[index], params={"index": index}, info={"index": index})
+        return Plan(index_codes=[params.index], info={"index": params.index})
 
     def next(self) -> None:
-        data = self.feeds[self.p.index]
-        if not self.getposition(data).size and data.close[0] > 0:
-            self.buy(data=data, size=self.broker.getcash() / data.close[0] * (1 - 1e-12))
+        index = self.plan.params.index
+        price = self.price(index)
+        if not self.held(index) and price > 0:
+            self.order_shares(index, self.cash / price * (1 - 1e-12))

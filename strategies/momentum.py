@@ -4,41 +4,44 @@ the top 1 % (at least one stock) equally weighted, hold one month."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from quant.engine.strategy import Context, Plan
+from quant.engine import Context
 from quant.selection import top_fraction as select_top
-from strategies.monthly import MonthlyRebalance, decision_rows, equal_weight_plan
+from strategies.monthly import (
+    MonthlyPlan,
+    MonthlyRebalance,
+    TopFraction,
+    decision_rows,
+    equal_weight_plan,
+)
 
 
 class Momentum(MonthlyRebalance):
+    class Params(MonthlyRebalance.Params):
+        formation_months: int = Field(11, ge=1)
+        """Months over which the return is measured (11: months t-12 .. t-2)."""
+        skip_months: int = Field(1, ge=0)
+        """Most recent months left out before the decision (1: month t-1; 0: none). A
+        negative count would rank on returns after the decision date: refused."""
+        top_fraction: TopFraction = 0.01
+        """Share of the scored stocks bought each month (at least one stock)."""
+
     @classmethod
-    def prepare(
-        cls,
-        context: Context,
-        formation_months: int = 11,
-        skip_months: int = 1,
-        top_fraction: float = 0.01,
-        **unused: Any,
-    ) -> Plan:
+    def prepare(cls, context: Context, params: Params) -> MonthlyPlan:
         rows = decision_rows(context)
         scores = momentum_scores(
             context.panel.adj_close,
             context.panel.tradable,
             context.panel.calendar.month_end_rows(),
             rows,
-            formation_months,
-            skip_months,
+            params.formation_months,
+            params.skip_months,
         )
-        info = {
-            "formation_months": formation_months,
-            "skip_months": skip_months,
-            "top_fraction": top_fraction,
-        }
-        return equal_weight_plan(context, rows, scores, select_top(scores, top_fraction), info)
+        chosen = select_top(scores, params.top_fraction)
+        return equal_weight_plan(context, rows, scores, chosen, params.model_dump())
 
 
 def momentum_scores(

@@ -5,16 +5,31 @@ limits, suspensions, T+1) are placed again on the following days until the month
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Annotated
+
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from quant.engine.strategy import AShareStrategy, Context, Plan
+from quant.engine import AShareStrategy, Context, Plan
 
 Weights = dict[pd.Timestamp, dict[str, float]]
 
+#: The share of the scored stocks bought each month (at least one stock).
+TopFraction = Annotated[float, Field(gt=0, le=1)]
+
+
+@dataclass
+class MonthlyPlan(Plan):
+    """A monthly plan: ``weights`` maps each decision date to its target (code -> share of
+    equity; the rest stays cash)."""
+
+    weights: Weights = field(default_factory=dict)
+
 
 class MonthlyRebalance(AShareStrategy):
-    params = (("weights", None),)
+    plan: MonthlyPlan
 
     def __init__(self) -> None:
         super().__init__()
@@ -22,7 +37,7 @@ class MonthlyRebalance(AShareStrategy):
         self.target_columns = np.zeros(0, dtype=np.int64)  # the target's codes, in its order
 
     def next(self) -> None:
-        weights = self.p.weights.get(self.today)
+        weights = self.plan.weights.get(self.today)
         if weights is not None:
             self.target = weights
             self.target_columns = self.columns(list(weights))
@@ -32,8 +47,9 @@ class MonthlyRebalance(AShareStrategy):
 
     def _retry(self) -> None:
         """Orders refused yesterday: sell what should go, buy what is missing (stocks that
-        traded today; the cash is shared out as the buys are placed). Whole-book masks
-        find them, so a quiet day costs little however many stocks are held."""
+        traded today, each for its weight of equity; the cash, less the buffer, is shared
+        out as the buys are placed). Whole-book masks find them, so a quiet day costs
+        little however many stocks are held."""
         held = self.held_mask()
         wanted = np.zeros(len(held), dtype=bool)
         wanted[self.target_columns] = True
@@ -41,13 +57,10 @@ class MonthlyRebalance(AShareStrategy):
             self.close_position(code)
         missing = self.target_columns[~held[self.target_columns]]
         missing = missing[self.tradable_mask()[missing]]
-        available = self.broker.getcash() * (1.0 - self.broker.rules.cash_buffer)
-        for code in self.codes_of(missing):
-            if available <= 0:
-                break
-            value = min(self.target[code] * self.equity, available)
-            self.order_target_value(code, value)
-            available -= value
+        if len(missing):
+            equity = self.equity
+            budgets = {code: self.target[code] * equity for code in self.codes_of(missing)}
+            self.buy_list(budgets, self.cash, buffer="cash")
 
 
 def decision_rows(context: Context) -> np.ndarray:
@@ -59,7 +72,7 @@ def decision_rows(context: Context) -> np.ndarray:
 
 def equal_weight_plan(
     context: Context, rows: np.ndarray, scores: np.ndarray, chosen: np.ndarray, info: dict
-) -> Plan:
+) -> MonthlyPlan:
     """The ``chosen`` stocks of each decision row (a boolean mask like ``scores``), equally
     weighted, as a MonthlyRebalance plan with its selection table."""
     codes = context.panel.codes
@@ -72,4 +85,4 @@ def equal_weight_plan(
         records += [(date, codes[j], scores[k, j]) for j in picked]
     selection = pd.DataFrame(records, columns=["decision_date", "code", "score"])
     held = sorted({code for w in weights.values() for code in w})
-    return Plan(codes=held, params={"weights": weights}, info=info, tables={"selection": selection})
+    return MonthlyPlan(codes=held, weights=weights, info=info, tables={"selection": selection})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from pydantic import Field
 
 from quant.data import MarketPanel
 from quant.data.validate import prepare_columns, validate_tidy
@@ -22,20 +23,21 @@ class Scripted(AShareStrategy):
     An action is (method, code, amount) with method one of: buy, sell (raw orders),
     target (order_target_shares), value (order_target_value)."""
 
-    params = (("script", None),)
+    class Params(AShareStrategy.Params):
+        script: dict[Any, Any] = Field(default_factory=dict)
+        """date -> the actions placed at its close."""
 
     @classmethod
-    def prepare(cls, context: Context, script: dict | None = None, **unused: Any) -> Plan:
-        codes = sorted({code for actions in script.values() for _, code, _ in actions})
-        return Plan(codes=codes, params={"script": script})
+    def prepare(cls, context: Context, params: Params) -> Plan:
+        codes = {code for actions in params.script.values() for _, code, _ in actions}
+        return Plan(codes=sorted(codes))
 
     def next(self) -> None:
-        for method, code, amount in self.p.script.get(self.today, []):
-            data = self.feeds[code]
+        for method, code, amount in self.plan.params.script.get(self.today, []):
             if method == "buy":
-                self.buy(data=data, size=amount)
+                self.order_shares(code, amount)
             elif method == "sell":
-                self.sell(data=data, size=amount)
+                self.order_shares(code, -amount)
             elif method == "target":
                 self.order_target_shares(code, amount)
             elif method == "value":

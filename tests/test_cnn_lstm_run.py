@@ -13,7 +13,7 @@ from quant import signals
 from quant.cli import main
 from quant.engine import BacktestConfig, ConfigError, run_backtest
 from quant.engine.runner import prepare_context
-from strategies.cnn_lstm import signal_config
+from strategies.cnn_lstm import CnnLstm, signal_config
 
 TINY = {
     "preset": "sample",
@@ -65,7 +65,9 @@ def test_a_second_run_reuses_the_cached_models(run_dir, monkeypatch):
         lambda model, *a, **k: (trained.append(model.name), train(model, *a, **k))[1],
     )
     config = BacktestConfig.from_toml(run_dir / "run" / "config.toml")
-    config.strategies = ["cnn_lstm"]
+    config = config.replace(
+        {"strategies": ["cnn_lstm"], "params": {"cnn_lstm": config.params["cnn_lstm"]}}
+    )
     assert config.workers == 1  # in this process, where the training calls are counted
     result = run_backtest(config).strategies[0]
     first = pd.read_csv(run_dir / "run" / "nav.csv", index_col=0, parse_dates=True)["cnn_lstm"]
@@ -74,12 +76,16 @@ def test_a_second_run_reuses_the_cached_models(run_dir, monkeypatch):
     assert trained == []  # no model trained again
 
 
+def sample(**values) -> CnnLstm.Params:
+    return CnnLstm.Params(preset="sample", **values)
+
+
 def test_the_window_sets_the_test_span_and_seeds_come_from_the_run():
     config = BacktestConfig(start="2016-01-01", end="2016-04-30", strategies=["cnn_lstm"])
     context = prepare_context(config)
-    signals = signal_config(context, "sample", {"train_end": "2015-06"})
+    signals = signal_config(context, sample(train_end="2015-06"))
     assert (signals.test_start, signals.test_end, signals.seed) == ("2016-01", "2016-04", 0)
-    with pytest.raises(ConfigError, match="the test span is the backtest window"):
-        signal_config(context, "sample", {"test_start": "2015-01"})
+    with pytest.raises(ConfigError, match="cnn_lstm: the test span is the backtest window"):
+        CnnLstm.Params.of({"test_start": "2015-01"}, name="cnn_lstm")
     with pytest.raises(ConfigError, match="cnn_lstm: need train_start <= train_end < test_start"):
-        signal_config(context, "sample", {"train_end": "2016-02"})
+        signal_config(context, sample(train_end="2016-02"))

@@ -22,9 +22,15 @@ DAYS = sessions("2017-05-02", "2017-07-31")
 class HandTables(CnnLstm):
     """CnnLstm trading given tables instead of trained models."""
 
+    class Params(CnnLstm.Params):
+        selection: Any = None
+        """The selection table (decision_date, code, selected)."""
+        timing: Any = None
+        """The timing table (date, code, signal)."""
+
     @classmethod
-    def prepare(cls, context: Context, selection=None, timing=None, **unused: Any) -> Plan:
-        return timing_plan(context, selection, timing)
+    def prepare(cls, context: Context, params: Params) -> Plan:
+        return timing_plan(context, params.selection, params.timing)
 
 
 def flat(code: str, limit_down_on: str | None = None) -> pd.DataFrame:

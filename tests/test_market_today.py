@@ -125,7 +125,7 @@ def test_an_expensive_stock_under_one_lot_is_reported_not_silently_dropped():
 
     class Half(AShareStrategy):
         @classmethod
-        def prepare(cls, context: Context, **unused) -> Plan:
+        def prepare(cls, context: Context, params: AShareStrategy.Params) -> Plan:
             return Plan(codes=["600000.SH", "600519.SH"])
 
         def next(self) -> None:

@@ -24,7 +24,7 @@ from quant.models.lstm_timer import LSTMTimer
 from quant.models.predictors import BPPredictor, LSTM1DPredictor, LSTMPredictor
 from quant.signals import SignalConfig, build_signals, preset
 from quant.study.library import Library
-from strategies.cnn_lstm import signal_config
+from strategies.cnn_lstm import CnnLstm, signal_config
 from tests.test_predict_library_cli import SMALL, market_csv  # noqa: F401 - a fixture
 from tests.test_signals import PANEL, TINY
 
@@ -160,9 +160,9 @@ def test_a_strategy_config_with_a_bad_model_setting_is_a_one_line_config_error()
     with pytest.raises(
         ConfigError, match="cnn_lstm: cnn: max_epochs = '5': input should be a valid integer"
     ):
-        signal_config(context, "sample", {"cnn": {"max_epochs": "5"}})
+        signal_config(context, CnnLstm.Params(preset="sample", cnn={"max_epochs": "5"}))
     with pytest.raises(ConfigError, match=r"cnn_lstm: lstm: dropout = -0\.2"):
-        signal_config(context, "sample", {"lstm": {"dropout": -0.2}})
+        signal_config(context, CnnLstm.Params(preset="sample", lstm={"dropout": -0.2}))
 
 
 def test_train_checks_the_window_shape():

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -28,9 +27,13 @@ class Sleeper(AShareStrategy):
 
     uses_seed = True
 
+    class Params(AShareStrategy.Params):
+        marks: str = ""
+        """The folder of the marks."""
+
     @classmethod
-    def prepare(cls, context: Context, marks: str = "", **unused: Any) -> Plan:
-        Path(marks, f"{os.getpid()}.pid").write_text(str(context.seed))
+    def prepare(cls, context: Context, params: Params) -> Plan:
+        Path(params.marks, f"{os.getpid()}.pid").write_text(str(context.seed))
         time.sleep(300)
         return Plan(codes=list(context.panel.codes[:1]))
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Any
 
 import torch
 from torch import nn
@@ -24,7 +23,7 @@ class Reporting(AShareStrategy):
     uses_seed = True
 
     @classmethod
-    def prepare(cls, context: Context, **unused: Any) -> Plan:
+    def prepare(cls, context: Context, params: AShareStrategy.Params) -> Plan:
         with progress.step("prepare", 4, "part") as step:
             for _ in range(4):
                 step.advance()

@@ -4,7 +4,6 @@ every seed's figures and their mean, standard deviation, min and max."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,17 +21,16 @@ class SeededPick(AShareStrategy):
     model: the seed changes the result)."""
 
     uses_seed = True
-    params = (("code", None),)
 
     @classmethod
-    def prepare(cls, context: Context, **unused: Any) -> Plan:
+    def prepare(cls, context: Context, params: AShareStrategy.Params) -> Plan:
         rng = np.random.default_rng(context.seed)
         code = str(rng.choice(list(context.panel.codes[:50])))
-        return Plan(codes=[code], params={"code": code}, info={"picked": code})
+        return Plan(codes=[code], info={"picked": code})
 
     def next(self) -> None:
         if not self.holdings():
-            self.order_target_weights({self.p.code: 1.0})
+            self.order_target_weights({self.plan.codes[0]: 1.0})
 
 
 def test_seed_summary_of_hand_made_figures():

@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 
 from quant.data import MarketPanel, load_bars
-from quant.engine import BacktestConfig, run_backtest
-from quant.engine.config import ConfigError
+from quant.engine import BacktestConfig, ConfigError, run_backtest
 from quant.metrics.performance import annualized_return, max_drawdown
 from strategies.momentum import momentum_scores
 from tests.conftest import SHARED_INDEX, make_bars, sessions

@@ -2,8 +2,9 @@
 package (quant/cli/<area>.py with a ``register(commands)`` function), found automatically.
 ``COMMANDS`` says which module holds which command, so that ``quant data info`` does not
 import torch for ``quant predict`` (a test keeps it in step with the modules). User-facing
-errors (bad data, bad config) print one clear line instead of a traceback, and so does
-Ctrl-C (``interrupted``, exit status 130 = 128 + SIGINT). Long steps show their progress
+errors (bad data, bad config: quant.errors.UserError) print one clear line instead of a
+traceback; any other exception (one raised by a user's strategy, or a bug of ours) shows
+its traceback, with the file and line where it was raised. Ctrl-C (``interrupted``, exit status 130 = 128 + SIGINT). Long steps show their progress
 on a terminal, or as lines with ``-v`` (see quant.progress)."""
 
 from __future__ import annotations
@@ -83,7 +84,6 @@ def _main(argv: list[str]) -> int:
     try:
         with progress.display(verbose=args.verbose):
             return int(args.run(args) or 0)
-    except (UserError, FileNotFoundError, KeyError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
+    except UserError as error:  # ours: one line; any other error shows its traceback
+        print(f"error: {error}", file=sys.stderr)
         return 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     backtest.add_argument("--data", help="stock bars: 'sample' or a Parquet/CSV file or folder")
     backtest.add_argument("--index-data", help="index bars: 'sample' or a file or folder")
     backtest.add_argument(
-        "--strategies", help="comma-separated strategy names, e.g. benchmark,momentum"
+        "--strategies",
+        help="comma-separated strategy names, e.g. benchmark,momentum: replaces the config's "
+        "list, and drops the config's parameters of the strategies it leaves out",
     )
     backtest.add_argument(
         "--strategy",
@@ -96,14 +97,21 @@ def config_from_args(
             ) from None
     strategies = args.strategies.split(",") if args.strategies else list(config.strategies)
     changes["strategies"] = [s.strip() for s in strategies if s.strip()] + list(args.strategy)
-    if args.fill_at:
-        changes["rules"] = replace(config.rules, fill_at=args.fill_at)
+    # the config's parameters, less those of its strategies the command line leaves out
+    left_out = _names(config.strategies) - _names(changes["strategies"])
+    params = {name: dict(values) for name, values in config.params.items() if name not in left_out}
     spans = {k: getattr(args, k) for k in ("train_start", "train_end") if getattr(args, k)}
     if spans:
-        params = {name: dict(values) for name, values in config.params.items()}
         params.setdefault("cnn_lstm", {}).update(spans)
-        changes["params"] = params
-    return replace(config, **changes)
+    changes["params"] = params
+    if args.fill_at:
+        changes["rules"] = config.rules.replace({"fill_at": args.fill_at}, where="--fill-at: ")
+    return config.replace(changes, where="command line: ")
+
+
+def _names(specs: list[str]) -> set[str]:
+    """What a config's params may call each strategy: its spec, or a custom one's class."""
+    return {name for spec in specs for name in (spec, spec.rsplit(":", 1)[-1])}
 
 
 def run_backtest_command(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quant.data.validate import DataError
 from quant.market.calendar import TradingCalendar
 
 PRICES = ("open", "high", "low", "close")
@@ -46,6 +47,12 @@ LIMIT_TOLERANCE = 0.005
 #: the session before is a possible code change (quant.data.code_changes).
 CODE_CHANGE_GAP = 0.05
 FIELDS = ("open", "high", "low", "close", "volume", "amount")
+
+
+class CodeNotInData(DataError, KeyError):
+    """A code asked of the panel that the data does not hold."""
+
+    __str__ = DataError.__str__  # the message, not KeyError's quoted repr of it
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,7 +178,7 @@ class MarketPanel:
         """Column of a code; a clear error for codes not in the panel."""
         position = self.codes.get_indexer([code])[0]
         if position < 0:
-            raise KeyError(f"code {code} is not in the data ({len(self.codes)} codes)")
+            raise CodeNotInData(f"code {code} is not in the data ({len(self.codes)} codes)")
         return int(position)
 
     def columns(self, codes: list[str]) -> np.ndarray:

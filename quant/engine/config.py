@@ -1,20 +1,25 @@
 """The typed settings of a backtest, with documented defaults, and their TOML form.
 
 A run folder's ``config.toml`` holds everything needed to repeat the run:
-``quant backtest --config runs/X/config.toml`` does it again.
+``quant backtest --config runs/X/config.toml`` does it again. Every key is checked for
+its type (no coercion: ``lot = 100.5``, ``t_plus_one = "no"`` or ``strategies =
+"momentum"`` are refused) and range (NaN and infinity too), and a bad one is a one-line
+:class:`ConfigError` naming it (see :mod:`quant.settings`).
 """
 
 from __future__ import annotations
 
+import datetime
 import sys
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import tomli_w
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from quant.errors import UserError
+from quant.settings import Settings, describe
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,7 +27,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 #: Stamp duty on sells, by the date from which a rate applies. Before 2008-09-19 it was
-#: charged on both sides; those dates are refused (see Rules.check_dates).
+#: charged on both sides; those dates are refused (see BacktestConfig).
 STAMP_DUTY = (("2008-09-19", 0.001), ("2023-08-28", 0.0005))
 STAMP_DUTY_BOTH_SIDES_UNTIL = pd.Timestamp("2008-09-19")
 
@@ -31,58 +36,69 @@ class ConfigError(UserError, ValueError):
     """A setting that cannot be used; the message names it."""
 
 
-@dataclass
-class Rules:
-    """A-share execution rules and costs.
+def _iso(value: Any) -> Any:
+    """TOML's unquoted dates read as dates; the config holds them as ``YYYY-MM-DD``."""
+    return value.isoformat() if isinstance(value, datetime.date) else value
 
-    - ``fill_at``: orders decided after the close of day t fill at the ``open`` of t+1
-      (default) or at its ``close``.
-    - ``lot``: 0 (default): order sizes follow each stock's board and date (main board and
-      ChiNext lots of 100; STAR at least 200 then steps of 1; Beijing at least 100 then steps
-      of 1; see quant.market.rules). A positive number gives every board lots of that many
-      shares (an override for studies). A sell may close an odd position only as a whole.
-    - ``t_plus_one``: shares bought on a day cannot be sold that day.
-    - ``price_limits``: no buy fills at limit-up, no sell at limit-down (at the fill price:
-      the open, or the close with ``fill_at = "close"``).
-    - ``commission``: both sides, with ``min_commission`` yuan per order; ``transfer_fee``
-      both sides; ``stamp_duty`` on sells only, at the rate in force on the trade date.
-    - ``cash_buffer``: share of equity kept back when sizing buys, because orders are sized
-      at today's close and tomorrow may open higher.
-    - ``write_off_after_days``: a held stock without a bar for this many trading days in a
-      row is closed at its last close, with sell costs, and reported (a delisted stock has
-      no more bars, but neither has a long suspension: this decides on the past only).
-      0 (default): never; the position stays, valued at its last close.
-    """
 
-    fill_at: str = "open"
-    lot: int = 0
+def _tuples(value: Any) -> Any:
+    """TOML gives lists (of lists) where the rules hold tuples."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+Fraction = Annotated[float, Field(ge=0, lt=1)]
+Date = Annotated[str, BeforeValidator(_iso)]
+
+
+class Rules(Settings):
+    """A-share execution rules and costs (the sources of the market rules:
+    quant/market/board_rules.csv and README "The A-share rules"). Read from a config by
+    :class:`BacktestConfig`; ``Rules(...)`` in Python code raises pydantic's
+    ValidationError, :meth:`~quant.settings.Settings.of` a one-line :class:`ConfigError`."""
+
+    error = ConfigError
+
+    fill_at: Literal["open", "close"] = "open"
+    """Orders decided after the close of day t fill at the ``open`` of t+1 (default) or at
+    its ``close``."""
+    lot: int = Field(0, ge=0)
+    """0 (default): order sizes follow each stock's board and date (main board and ChiNext
+    lots of 100; STAR at least 200 then steps of 1; Beijing at least 100 then steps of 1; see
+    quant.market.rules). A positive number gives every board lots of that many shares (an
+    override for studies). A sell may close an odd position only as a whole."""
     t_plus_one: bool = True
+    """Shares bought on a day cannot be sold that day."""
     price_limits: bool = True
-    commission: float = 0.00025
-    min_commission: float = 5.0
-    transfer_fee: float = 0.00001
-    stamp_duty: tuple[tuple[str, float], ...] = STAMP_DUTY
-    cash_buffer: float = 0.002
-    write_off_after_days: int = 0
+    """No buy fills at limit-up, no sell at limit-down (at the fill price: the open, or the
+    close with ``fill_at = "close"``)."""
+    commission: Fraction = 0.00025
+    """Commission on both sides, a fraction of the traded value."""
+    min_commission: float = Field(5.0, ge=0)
+    """The least commission of an order, in yuan."""
+    transfer_fee: Fraction = 0.00001
+    """Transfer fee on both sides, a fraction of the traded value."""
+    stamp_duty: Annotated[tuple[tuple[str, Fraction], ...], BeforeValidator(_tuples)] = STAMP_DUTY
+    """Stamp duty on sells only: (date from which a rate applies, rate), ordered by date;
+    the rate in force on the trade date applies."""
+    cash_buffer: float = Field(0.002, ge=0, lt=0.5)
+    """Share of equity kept back when sizing buys, because orders are sized at today's
+    close and tomorrow may open higher."""
+    write_off_after_days: int = Field(0, ge=0)
+    """A held stock without a bar for this many trading days in a row is closed at its last
+    close, with sell costs, and reported (a delisted stock has no more bars, but neither has
+    a long suspension: this decides on the past only). 0 (default): never; the position
+    stays, valued at its last close."""
 
-    def __post_init__(self) -> None:
-        if self.fill_at not in ("open", "close"):
-            raise ConfigError(f"rules.fill_at must be 'open' or 'close', not {self.fill_at!r}")
-        if self.lot < 0:
-            raise ConfigError(
-                f"rules.lot must be 0 (by board) or a positive number, not {self.lot}"
-            )
-        for name in ("commission", "min_commission", "transfer_fee", "cash_buffer"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"rules.{name} must not be negative")
-        if self.write_off_after_days < 0:
-            raise ConfigError("rules.write_off_after_days must be 0 (never) or more")
-        if not 0 <= self.cash_buffer < 0.5:
-            raise ConfigError("rules.cash_buffer must be in [0, 0.5)")
-        self.stamp_duty = tuple((str(d), float(r)) for d, r in self.stamp_duty)
-        starts = [pd.Timestamp(d) for d, _ in self.stamp_duty]
+    @field_validator("stamp_duty")
+    @classmethod
+    def _dated(cls, value: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+        try:
+            starts = [pd.Timestamp(date) for date, _ in value]
+        except ValueError as error:
+            raise ValueError(f"rules.stamp_duty: a date that cannot be read ({error})") from None
         if starts != sorted(starts):
-            raise ConfigError("rules.stamp_duty must be ordered by date")
+            raise ValueError("rules.stamp_duty must be ordered by date")
+        return value
 
     @property
     def lot_override(self) -> int | None:
@@ -97,69 +113,85 @@ class Rules:
                 rate = value
         return rate
 
-    def check_dates(self, start: pd.Timestamp) -> None:
-        if start < STAMP_DUTY_BOTH_SIDES_UNTIL:
-            raise ConfigError(
-                f"backtests starting before {STAMP_DUTY_BOTH_SIDES_UNTIL.date()} are refused: "
-                f"stamp duty was then charged on both sides, which is not modelled (start {start.date()})"
-            )
 
+class BacktestConfig(Settings):
+    """One backtest run: data, window, strategies and rules. Built in Python or read from a
+    config (:meth:`from_toml`), a bad key is a one-line :class:`ConfigError` naming it."""
 
-@dataclass
-class BacktestConfig:
-    """One backtest run: data, window, strategies and rules.
-
-    ``strategies`` are names of built-ins (see ``strategies.BUILTINS``), ``module:Class`` or
-    ``path/to/file.py:Class``; ``params`` maps a strategy's name to its keyword settings.
-    ``calendar``: ``"exchange"`` (the XSHG sessions) or ``"data"`` (the data's own dates);
-    ``code_changes``: a file of (old_code, new_code, date) merging re-coded securities ("":
-    none); ``non_stocks``: ``"error"`` (default) or ``"drop"`` for codes in the stock data
-    that are not A-share stocks. ``clip``: a window reaching beyond the data (or an index a
-    strategy holds) runs cut to what the data holds, with a warning, instead of being an
-    error (quant.engine.window).
-    """
+    error = ConfigError
 
     data: str = "sample"
+    """Stock bars: ``"sample"`` (the built-in sample) or a Parquet/CSV file or folder."""
     index_data: str = "sample"
-    start: str = "2014-01-01"
-    end: str = "2017-03-31"
-    cash: float = 1_000_000.0
-    strategies: list[str] = field(default_factory=lambda: ["benchmark", "momentum"])
-    params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    rules: Rules = field(default_factory=Rules)
-    seed: int = 0
-    seeds: list[int] = field(default_factory=list)  # empty: just ``seed``
-    workers: int = 0  # processes for independent runs; 0: one per core
+    """Index bars: ``"sample"`` or a file or folder."""
+    start: Date = "2014-01-01"
+    """First day of the test window (YYYY-MM-DD)."""
+    end: Date = "2017-03-31"
+    """Last day of the test window (YYYY-MM-DD)."""
+    cash: float = Field(1_000_000.0, gt=0)
+    """Starting cash, in yuan."""
+    strategies: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=lambda: ["benchmark", "momentum"], min_length=1
+    )
+    """Built-in names (``benchmark``, ``momentum``, ...), ``module:Class`` or
+    ``path/to/file.py:Class``."""
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """A strategy's name (a custom one's: its class name) -> its parameters (checked by the
+    strategy's ``Params``); parameters of a strategy that is not run are an error."""
+    rules: Rules = Field(default_factory=Rules)
+    """The market's rules and costs."""
+    seed: int = Field(0, ge=0)
+    """The random seed of strategies with trained models."""
+    seeds: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
+    """Seeds to run strategies with trained models once each; empty: just ``seed``."""
+    workers: int = Field(0, ge=0)
+    """Processes for independent runs; 0: one per core."""
     cache_dir: str = ".cache/quant"
-    calendar: str = "exchange"
+    """Where trained models and signal tables are cached."""
+    calendar: Literal["exchange", "data"] = "exchange"
+    """``"exchange"``: the XSHG sessions; ``"data"``: the data's own dates."""
     code_changes: str = ""
-    non_stocks: str = "error"
+    """A file of (old_code, new_code, date) merging re-coded securities; "": none."""
+    non_stocks: Literal["error", "drop"] = "error"
+    """Codes in the stock data that are not A-share stocks: an ``"error"`` (default), or
+    ``"drop"`` them with a warning."""
     clip: bool = False
+    """A window reaching beyond the data (or an index a strategy holds) runs cut to what
+    the data holds, with a warning, instead of being an error (quant.engine.window)."""
 
-    def __post_init__(self) -> None:
-        if isinstance(self.rules, dict):
-            self.rules = _build(Rules, self.rules, "rules")
+    def __init__(self, **values: Any) -> None:
         try:
-            start, end = pd.Timestamp(self.start), pd.Timestamp(self.end)
+            super().__init__(**values)
+        except ValidationError as error:
+            raise ConfigError(describe(type(self), error)) from None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _date(cls, value: str) -> str:
+        try:
+            pd.Timestamp(value)
         except ValueError as error:
-            raise ConfigError(f"start/end must be dates: {error}") from None
-        if start > end:
-            raise ConfigError(f"start {self.start} is after end {self.end}")
-        if self.cash <= 0:
-            raise ConfigError(f"cash must be positive, not {self.cash}")
-        if not self.strategies:
-            raise ConfigError("no strategies to run")
-        self.rules.check_dates(start)
-        if len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError(f"seeds must differ: {self.seeds}")
-        if self.calendar not in ("exchange", "data"):
-            raise ConfigError(f"calendar must be 'exchange' or 'data', not {self.calendar!r}")
-        if self.non_stocks not in ("error", "drop"):
-            raise ConfigError(f"non_stocks must be 'error' or 'drop', not {self.non_stocks!r}")
-        if not isinstance(self.clip, bool):
-            raise ConfigError(f"clip must be true or false, not {self.clip!r}")
-        if self.workers < 0:
-            raise ConfigError(f"workers must be 0 (one per core) or more, not {self.workers}")
+            raise ValueError(f"start/end must be dates (YYYY-MM-DD): {error}") from None
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"seeds must differ: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> BacktestConfig:
+        if self.start_date > self.end_date:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        if self.start_date < STAMP_DUTY_BOTH_SIDES_UNTIL:
+            raise ValueError(
+                f"backtests starting before {STAMP_DUTY_BOTH_SIDES_UNTIL.date()} are refused: "
+                "stamp duty was then charged on both sides, which is not modelled "
+                f"(start {self.start_date.date()})"
+            )
+        return self
 
     @property
     def seed_list(self) -> list[int]:
@@ -175,16 +207,15 @@ class BacktestConfig:
         return pd.Timestamp(self.end)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["rules"]["stamp_duty"] = [list(pair) for pair in self.rules.stamp_duty]
-        return out
+        """Plain values (tuples as lists), the TOML form's."""
+        return _lists(self.model_dump())
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str = "config") -> BacktestConfig:
-        return _build(cls, values, source)
+        return cls.of(values, where=f"{source}: ")
 
     @classmethod
     def from_toml(cls, path: str | Path) -> BacktestConfig:
@@ -198,14 +229,9 @@ class BacktestConfig:
         return cls.from_dict(values, str(path))
 
 
-def _build(kind: type, values: dict[str, Any], source: str) -> Any:
-    known = {f.name for f in fields(kind)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
-    try:
-        return kind(**values)
-    except TypeError as error:
-        raise ConfigError(f"{source}: {error}") from None
+def _lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    return value

@@ -1,21 +1,39 @@
 """Find a strategy class from its name: a built-in (``momentum``), ``package.module:Class``
-or ``path/to/file.py:Class``. Unknown names get an error that lists the built-ins."""
+or ``path/to/file.py:Class``. Unknown names get an error that lists the built-ins.
+
+Built-ins are whatever the installed packages register as entry points of the group
+``quant.strategies`` (name = ``module:Class``; this project's are in pyproject.toml), so the
+engine names no strategy module itself, and another package can add strategies by name the
+same way (Python Packaging User Guide, "Entry points specification")."""
 
 from __future__ import annotations
+
+import functools
+from importlib.metadata import entry_points
 
 from quant.engine.config import ConfigError
 from quant.engine.strategy import AShareStrategy
 from quant.plugins import PluginKind
+
+#: The group of the entry points that name built-in strategies.
+GROUP = "quant.strategies"
 
 STRATEGIES = PluginKind(
     "strategy", "strategies", AShareStrategy, "quant.engine.AShareStrategy", ConfigError
 )
 
 
+@functools.cache
 def builtins() -> dict[str, str]:
-    from strategies import BUILTINS
-
-    return BUILTINS
+    """Built-in strategies: name -> ``module:Class``, sorted by name. Raises a
+    :class:`ConfigError` when none are registered (the package is not installed)."""
+    found = {point.name: point.value for point in entry_points(group=GROUP)}
+    if not found:
+        raise ConfigError(
+            f"no built-in strategies are registered (entry points {GROUP!r}): install the "
+            "package (make install, or pip install -e .)"
+        )
+    return dict(sorted(found.items()))
 
 
 def load_strategy(spec: str) -> type[AShareStrategy]:

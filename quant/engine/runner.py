@@ -24,9 +24,10 @@ from quant.data.plausibility import factor_change_warning, survivorship_warning
 from quant.engine.broker import SUSPECT_FACTOR_EVENT, AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
 from quant.engine.feeds import align, make_market
+from quant.engine.params import check_params_used, read_params
 from quant.engine.plugins import load_strategy, strategy_name
 from quant.engine.recorder import Recorder
-from quant.engine.strategy import AShareStrategy, Context, Plan
+from quant.engine.strategy import AShareStrategy, Context, Plan, StrategyError
 from quant.engine.window import (
     RunWindow,
     check_covered,
@@ -159,9 +160,14 @@ def run_strategy(
 
 
 def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> StrategyResult:
-    params = dict(context.config.params.get(name, {}))
+    params = read_params(cls, name, context.config.params.get(name, {}))
     started = time.perf_counter()
-    plan: Plan = cls.prepare(context, **params)
+    plan = cls.prepare(context, params)
+    if not isinstance(plan, Plan):
+        raise StrategyError(
+            f"strategy {name}: prepare returned a {type(plan).__name__}, not a Plan"
+        )
+    plan = replace(plan, params=params)
     prepared = time.perf_counter()
 
     check_plan(name, cls, plan, context)
@@ -183,7 +189,7 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     cerebro.adddata(market.clock, name=market.clock._name)  # the one feed cerebro steps
     market.attach(cerebro)
     broker.market = market
-    cerebro.addstrategy(cls, **plan.params)
+    cerebro.addstrategy(cls, plan=plan, name=name)
     days = len(context.dates)
     with progress.step("backtest", days, "day") as step:
         cerebro.addanalyzer(Recorder, _name="recorder", step=step)
@@ -320,12 +326,14 @@ def run_backtest(
     seed run once per seed of ``config.seed_list``. Runs are independent, so with more
     than one they go to ``config.workers`` processes (0: one per core; see quant.workers),
     which read one copy of the data in shared memory (see quant.shared)."""
-    jobs, index_codes = [], []
-    for spec in config.strategies:  # a misspelt name fails before the data is loaded
+    jobs, names, index_codes = [], [], []
+    for spec in config.strategies:  # a misspelt name or parameter fails before the data loads
         cls = load_strategy(spec)
-        seeds = config.seed_list if cls.uses_seed else [None]
-        jobs += [(spec, seed) for seed in seeds]
-        index_codes += cls.index_codes(**config.params.get(strategy_name(spec, cls), {}))
+        names.append(strategy_name(spec, cls))
+        params = read_params(cls, names[-1], config.params.get(names[-1], {}))
+        index_codes += cls.index_codes(params)
+        jobs += [(spec, seed) for seed in (config.seed_list if cls.uses_seed else [None])]
+    check_params_used(config.params, names)
     context = prepare_context(config, panel, index_panel, index_codes)
     window = context.window
     notes = [window.clipped] if window.clipped else []

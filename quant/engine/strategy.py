@@ -1,10 +1,12 @@
-"""The base class of every strategy: a backtrader Strategy with A-share helpers.
+"""The base class of every strategy: the platform a strategy speaks, backtrader behind it.
 
-A strategy has two halves. ``prepare`` (a classmethod) runs once, outside backtrader,
-vectorised over the whole MarketPanel: it computes the strategy's signal tables and says
-which codes it can ever hold (only those become feeds). ``next`` runs at each bar's close
-inside backtrader and only reads those tables, then places orders that fill at the next
-bar (see Rules.fill_at). Subclass, override both, and run it by name::
+A strategy has typed parameters and two halves. ``Params`` declares the parameters (see
+quant.engine.params). ``prepare(context, params)`` (a classmethod) runs once, outside
+backtrader, vectorised over the whole MarketPanel: it computes the strategy's signal
+tables and returns a :class:`Plan` naming the codes it can ever hold (only those become
+feeds). ``next`` runs at each bar's close and only reads ``self.plan``, then places
+orders that fill at the next bar (see Rules.fill_at). Subclass, override them, and run it
+by name::
 
     quant backtest --strategy path/to/file.py:MyStrategy
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import backtrader as bt
 import numpy as np
@@ -23,7 +25,9 @@ import pandas as pd
 from quant.data.panel import MarketPanel
 from quant.engine.config import BacktestConfig
 from quant.engine.feeds import TRADABLE
+from quant.engine.params import StrategyParams
 from quant.engine.window import RunWindow
+from quant.errors import UserError
 from quant.market.rules import OrderSize
 
 
@@ -54,46 +58,66 @@ class Context:
 @dataclass
 class Plan:
     """What ``prepare`` returns: the codes to feed (stocks from the panel, indices from
-    the index data), the keyword params the strategy is built with, extra results (model
-    quality, signal tables) for the report, and, rarely, its own starting cash (when the
-    run's cash cannot hold what the strategy must hold in whole lots)."""
+    the index data), extra results (model quality, signal tables) for the report, and,
+    rarely, its own starting cash (when the run's cash cannot hold what the strategy must
+    hold in whole lots). ``params`` are the parameters the strategy was prepared with (set
+    by the runner). What ``next`` reads that ``prepare`` computed (target weights by date,
+    signals) goes in typed fields of a subclass (e.g. strategies/monthly.py MonthlyPlan)."""
 
     codes: list[str] = field(default_factory=list)
     index_codes: list[str] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     cash: float | None = None
+    params: StrategyParams = field(default_factory=StrategyParams)
+
+
+class StrategyError(UserError):
+    """A strategy asked for something its plan does not hold; the message names the
+    strategy and the code."""
 
 
 class AShareStrategy(bt.Strategy):
-    """Helpers: today's date, holdings, equity, lot-rounded orders by target shares,
-    value or weight (sells placed before buys, a cash buffer kept back)."""
+    """The platform a strategy speaks (backtrader stays behind it): today's date, cash,
+    equity, holdings, prices and tradability, whole-book masks, orders by target shares,
+    value or weight in the sizes each board allows (sells placed before buys, a cash
+    buffer kept back), a budgeted buy list, and ``self.plan``: what ``prepare`` returned,
+    with the strategy's typed parameters as ``self.plan.params``.
 
+    A code outside the plan's codes is a :class:`StrategyError` naming the strategy and the
+    code, whichever helper it is given to."""
+
+    #: The strategy's parameters: override with a subclass of this class's ``Params``,
+    #: one typed field (a default, a range, a docstring) per parameter.
+    Params: ClassVar[type[StrategyParams]] = StrategyParams
     #: Reference strategies (an index held without costs) set this to True.
     frictionless: ClassVar[bool] = False
     #: Strategies whose results depend on a random seed (trained models) set this.
     uses_seed: ClassVar[bool] = False
 
+    # backtrader hands these to the instance before __init__ runs (set by the runner)
+    params = (("plan", None), ("name", ""))
+
     @classmethod
-    def index_codes(cls, **params: Any) -> list[str]:
-        """The indices the strategy's plan will hold, known from its settings alone (the
-        keyword params of ``prepare``): the window is checked against their bars before
-        any strategy prepares, and ``clip`` cuts it to them (quant.engine.window). An index
-        a plan names without being listed here must still cover the window, or the run is
-        an error. Default: none."""
+    def index_codes(cls, params: StrategyParams) -> list[str]:
+        """The indices the strategy's plan will hold, known from its parameters alone: the
+        window is checked against their bars before any strategy prepares, and ``clip``
+        cuts it to them (quant.engine.window). An index a plan names without being listed
+        here must still cover the window, or the run is an error. Default: none."""
         return []
 
     @classmethod
-    def prepare(cls, context: Context, **params: Any) -> Plan:
+    def prepare(cls, context: Context, params: StrategyParams) -> Plan:
         """Default plan: every stock of the panel may be held (slow on a full market:
         override to name the few codes the strategy can ever hold)."""
-        return Plan(codes=list(context.panel.codes), params=params)
+        return Plan(codes=list(context.panel.codes))
 
     def __init__(self) -> None:
         super().__init__()
-        self.market = self.broker.market
-        self.feeds: dict[str, bt.feed.DataBase] = {f._name: f for f in self.market.feeds}
+        self.plan: Plan = self.p.plan
+        self.name: str = self.p.name
+        self._market = self.broker.market
+        self._feeds: dict[str, Any] = {f._name: f for f in self._market.feeds}
 
     def prenext(self) -> None:
         # Feeds span the same calendar, so this only happens while indicators warm up.
@@ -102,76 +126,97 @@ class AShareStrategy(bt.Strategy):
     # -- state ------------------------------------------------------------------------
     @property
     def today(self) -> pd.Timestamp:
+        """The session whose close this is."""
         return pd.Timestamp(self.datas[0].datetime.date(0))
 
     @property
+    def cash(self) -> float:
+        """Cash now, in yuan (orders placed today have not filled yet)."""
+        return self.broker.getcash()
+
+    @property
     def equity(self) -> float:
+        """Cash plus the holdings at today's closes, in yuan."""
         return self.broker.getvalue()
 
     def held(self, code: str) -> float:
         """Shares of ``code`` held now."""
-        return float(self.market.book[self.feeds[code].column])
+        return float(self._market.book[self._column(code)])
 
     def holdings(self) -> dict[str, float]:
         """Codes held now and their share counts, in the order of the plan's codes."""
-        book, names = self.market.book, self.market.names
+        book, names = self._market.book, self._market.names
         return {names[k]: float(book[k]) for k in np.flatnonzero(book)}
+
+    def price(self, code: str) -> float:
+        """Today's close (the last close while suspended; 0 before the first bar)."""
+        return float(self._market.today("close")[self._column(code)])
+
+    def tradable(self, code: str) -> bool:
+        """Whether ``code`` traded today (a bar with volume)."""
+        return bool(self.tradable_mask()[self._column(code)])
 
     # -- the whole book at once (shape (F,): one entry per code of the plan) -------------
     def columns(self, codes: list[str]) -> np.ndarray:
         """Positions of ``codes`` in the whole-book arrays below."""
-        return np.array([self.feeds[code].column for code in codes], dtype=np.int64)
+        return np.array([self._column(code) for code in codes], dtype=np.int64)
 
     def codes_of(self, selection: np.ndarray) -> list[str]:
         """The codes of a mask or of column positions over the whole book, in that order."""
         columns = np.flatnonzero(selection) if selection.dtype == bool else selection
-        return [self.market.names[k] for k in columns]
+        return [self._market.names[k] for k in columns]
 
     def held_mask(self) -> np.ndarray:
         """Which codes are held now."""
-        return self.market.book != 0
+        return self._market.book != 0
 
     def tradable_mask(self) -> np.ndarray:
         """Which codes traded today (a bar with volume)."""
-        return (self.market.today("flags") & TRADABLE) > 0
+        return (self._market.today("flags") & TRADABLE) > 0
 
-    def price(self, code: str) -> float:
-        """Today's close (the last close while suspended; 0 before the first bar)."""
-        return float(self.market.today("close")[self.feeds[code].column])
+    # -- orders (placed at today's close, filled at the next bar: Rules.fill_at) ---------
+    def order_shares(self, code: str, shares: float) -> None:
+        """A raw order of ``shares`` (positive: buy, negative: sell), not rounded: the
+        broker refuses a size the stock's board does not allow (``order size``)."""
+        if shares > 0:
+            self.buy(data=self._feed(code), size=shares)
+        elif shares < 0:
+            self.sell(data=self._feed(code), size=-shares)
 
-    # -- orders -----------------------------------------------------------------------
-    def order_target_shares(self, code: str, shares: float) -> bt.Order | None:
+    def order_target_shares(self, code: str, shares: float) -> None:
         """Buy or sell towards ``shares``: a buy rounded down to a size the stock's board
         allows (quant.market.rules.OrderSize), a sell of exactly the difference. A buy that
         would open a position but is under the minimum order is logged as refused (``below
         minimum order``); a smaller top-up of a held position is rounding, not a refusal."""
         delta = shares - self.held(code)
         if delta < 0:
-            return self.sell(data=self.feeds[code], size=-delta)
-        return self._buy(code, delta)
+            self.order_shares(code, delta)
+        else:
+            self._buy(code, delta)
 
-    def order_target_value(self, code: str, value: float) -> bt.Order | None:
+    def order_target_value(self, code: str, value: float) -> None:
         """Hold about ``value`` yuan of ``code`` at today's close, in order sizes the board
         allows: buys rounded down (an opening buy under the minimum is logged as refused,
         ``below minimum order``), sells rounded so that at least the target stays (a trim
         under the minimum is not placed)."""
         price = self.price(code)
         if not price > 0:
-            return None
+            return
         target = value / price
         held = self.held(code)
         if target >= held:
-            return self._buy(code, target - held)
-        if self.frictionless:
-            return self.sell(data=self.feeds[code], size=held - target)
-        shares = self._order_size(code).sell_shares(held, target)
-        return self.sell(data=self.feeds[code], size=shares) if shares > 0 else None
+            self._buy(code, target - held)
+        elif self.frictionless:
+            self.order_shares(code, target - held)
+        else:
+            self.order_shares(code, -self._order_size(code).sell_shares(held, target))
 
     def order_target_weights(self, weights: Mapping[str, float], close_others: bool = True) -> None:
         """Rebalance to ``weights`` (share of equity per code; the rest stays cash): all
         sells first, so that their cash is there when the buys fill."""
+        self.columns(list(weights))  # every code must be the plan's
         budget = self.equity * (1.0 - self.broker.rules.cash_buffer)
-        targets = {code: weight * budget for code, weight in weights.items() if code in self.feeds}
+        targets = {code: weight * budget for code, weight in weights.items()}
         if close_others:
             for code in self.holdings():
                 targets.setdefault(code, 0.0)
@@ -179,22 +224,53 @@ class AShareStrategy(bt.Strategy):
         for code in sorted(targets, key=lambda c: targets[c] - current[c]):
             self.order_target_value(code, targets[code])
 
-    def close_position(self, code: str) -> bt.Order | None:
-        return self.order_target_shares(code, 0.0)
+    def buy_list(
+        self, budgets: Mapping[str, float], cash: float, buffer: Literal["cash", "order"] = "cash"
+    ) -> None:
+        """Open positions in the codes of ``budgets`` (code -> yuan), in that order, sharing
+        ``cash`` (yuan free for them) as the buys are placed: each buys the smaller of its
+        budget and what is left (:meth:`order_target_value`). The cash buffer
+        (Rules.cash_buffer) is kept back from ``cash`` as a whole (``"cash"``) or from each
+        order's value (``"order"``). A buy with nothing left to fund it is logged as refused
+        (``cash``), never dropped silently."""
+        keep = 1.0 - self.broker.rules.cash_buffer
+        left = cash * keep if buffer == "cash" else cash
+        for code, budget in budgets.items():
+            value = min(budget, left) * (keep if buffer == "order" else 1.0)
+            if value > 0:
+                self.order_target_value(code, value)
+                left -= value
+            elif budget > 0:
+                price = self.price(code)
+                self.broker.log_refusal(code, "buy", budget / price if price > 0 else 0.0, "cash")
+
+    def close_position(self, code: str) -> None:
+        self.order_target_shares(code, 0.0)
 
     def close_all(self) -> None:
         for code in self.holdings():
             self.close_position(code)
 
-    def _buy(self, code: str, shares: float) -> bt.Order | None:
+    def _buy(self, code: str, shares: float) -> None:
         if shares <= 1e-9:
-            return None
+            return
         size = shares if self.frictionless else self._order_size(code).round_down(shares)
         if size > 0:
-            return self.buy(data=self.feeds[code], size=size)
-        if not self.held(code):
+            self.order_shares(code, size)
+        elif not self.held(code):
             self.broker.log_refusal(code, "buy", shares, "below minimum order")
-        return None
 
     def _order_size(self, code: str) -> OrderSize:
-        return self.broker.order_size(self.feeds[code])
+        return self.broker.order_size(self._feed(code))
+
+    def _feed(self, code: str) -> Any:
+        feed = self._feeds.get(code)
+        if feed is None:
+            raise StrategyError(
+                f"strategy {self.name}: {code} is not one of the {len(self._feeds)} codes its "
+                "plan names (Plan.codes / Plan.index_codes): only those can be held or traded"
+            )
+        return feed
+
+    def _column(self, code: str) -> int:
+        return self._feed(code).column

@@ -14,7 +14,6 @@ kwargs}`` configs (qlib docs, "Integrate Custom Models into Qlib").
 
 from __future__ import annotations
 
-import difflib
 import functools
 import itertools
 from abc import abstractmethod
@@ -23,13 +22,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, Field
 from torch import nn
 from typing_extensions import Self
 
 from quant.errors import UserError
 from quant.models.training import Arrays, StepSize, TrainConfig, TrainResult, fit, seed_everything
 from quant.plugins import PluginKind
+from quant.settings import Settings
 
 
 class ModelError(UserError, ValueError):
@@ -100,21 +100,16 @@ class Window:
         return (self.steps * self.n_inputs,) if self.flat else (self.steps, self.n_inputs)
 
 
-class Model(BaseModel):
+class Model(Settings):
     """Base of every model. Subclass a task base (:class:`quant.models.Ranker`,
     :class:`~quant.models.Timer` or :class:`~quant.models.Predictor`), declare the settings as
     typed fields with defaults and a docstring each, and implement :meth:`build` (and
-    :meth:`window` where the task lets the model choose it)."""
+    :meth:`window` where the task lets the model choose it). Configs and the command line
+    read settings with :meth:`~quant.settings.Settings.of` and change them with
+    :meth:`~quant.settings.Settings.replace` (one-line :class:`ModelError`);
+    ``Model(**settings)`` in Python code raises pydantic's own ValidationError."""
 
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        strict=True,
-        allow_inf_nan=False,
-        use_attribute_docstrings=True,
-        validate_default=True,
-    )
-
+    error = ModelError
     #: How configs, reports and ``--param NAME.KEY=VALUE`` call the model (default: the class
     #: name); unique among the models of a task.
     name: ClassVar[str] = ""
@@ -151,23 +146,6 @@ class Model(BaseModel):
         return TrainConfig.of(self, **overrides)
 
     # -- settings ----------------------------------------------------------------------------
-    @classmethod
-    def of(cls, settings: Mapping[str, Any], *, where: str = "", noun: str = "setting") -> Self:
-        """The model with ``settings`` over its defaults, or a one-line :class:`ModelError`
-        that starts with ``where`` (a file, a code) and calls the keys ``noun``. Configs
-        and the command line come here; ``Model(**settings)`` in Python code raises
-        pydantic's own ValidationError."""
-        try:
-            return cls.model_validate(dict(settings))
-        except ValidationError as error:
-            raise ModelError(describe(cls, error, where, noun)) from None
-
-    def replace(
-        self, changes: Mapping[str, Any], *, where: str = "", noun: str = "setting"
-    ) -> Self:
-        """A copy with ``changes``, checked like :meth:`of`."""
-        return self.of({**self.model_dump(), **changes}, where=where, noun=noun)
-
     def settings(self) -> dict[str, Any]:
         """The settings, TOML-ready (tuples as lists): the model's own first (its
         architecture), then those its task base declares (the training budget)."""
@@ -295,36 +273,6 @@ def _load_class(base: type[Model], spec: str) -> type[Model]:
 
 def _rebuild(target: str, settings: dict[str, Any]) -> Model:
     return _import(target)(**settings)
-
-
-def describe(
-    cls: type[Model], error: ValidationError, where: str = "", noun: str = "setting"
-) -> str:
-    """One line from pydantic's errors: the unknown keys with the closest valid names, then
-    each bad value with its key."""
-    unknown, problems = [], []
-    for item in error.errors(include_url=False):
-        key = ".".join(str(part) for part in item["loc"])
-        if item["type"] == "extra_forbidden":
-            unknown.append(key)
-        elif item["type"] == "value_error":
-            problems.append(f"{cls.name}: {item['ctx']['error']}")
-        elif item["type"] == "missing":  # an item of a tuple
-            problems.append(f"{cls.name}: {key} is missing in {item['input']!r}")
-        else:
-            message = item["msg"][0].lower() + item["msg"][1:]
-            problems.append(f"{cls.name}: {key} = {item['input']!r}: {message}")
-    if unknown:
-        known = list(cls.model_fields)
-        named = [
-            f"{key} (did you mean {close[0]}?)" if close else key
-            for key in unknown
-            for close in [difflib.get_close_matches(key, known, n=1, cutoff=0.6)]
-        ]
-        problems.insert(
-            0, f"unknown {noun}(s) {', '.join(named)} for {cls.name}; known: {', '.join(known)}"
-        )
-    return where + "; ".join(problems)
 
 
 # -- the one training entry point ---------------------------------------------------------------

@@ -1,0 +1,114 @@
+"""Typed settings: the one way a table a user writes becomes values the code can trust.
+
+A model's settings (:mod:`quant.models.base`), a strategy's parameters
+(:mod:`quant.engine.params`) and the backtest config with its rules
+(:mod:`quant.engine.config`) are pydantic models with this house style: frozen, unknown
+keys refused, no coercion (``"no"`` is not a bool, ``100.5`` not a whole number, a string
+not a list), NaN and infinity refused, every default checked, and each field's docstring
+its description. :func:`describe` turns pydantic's errors into one line that names each
+key at fault, with the closest valid name of a misspelt one (pydantic docs, "Strict Mode"
+and "Validation Errors").
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from typing_extensions import Self
+
+
+class Settings(BaseModel):
+    """Base of every table of settings: subclass, declare typed fields with a default, a
+    range (``Field(ge=..., ...)``) and a docstring each."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        use_attribute_docstrings=True,
+        validate_default=True,
+    )
+
+    #: What :meth:`of` and :meth:`replace` raise, with :func:`describe`'s one line.
+    error: ClassVar[type[Exception]] = ValueError
+
+    @classmethod
+    def of(
+        cls, values: Mapping[str, Any], *, where: str = "", noun: str = "setting", name: str = ""
+    ) -> Self:
+        """The settings ``values`` over the defaults, or :attr:`error` with one line that
+        starts with ``where`` (a file, a code), calls the keys ``noun`` and the table
+        ``name`` (default: the class's ``name``, if it has one)."""
+        try:
+            return cls.model_validate(dict(values))
+        except ValidationError as error:
+            raise cls.error(describe(cls, error, where, noun, name)) from None
+
+    def replace(
+        self,
+        changes: Mapping[str, Any],
+        *,
+        where: str = "",
+        noun: str = "setting",
+        name: str = "",
+    ) -> Self:
+        """A copy with ``changes``, checked like :meth:`of`."""
+        return self.of({**dict(self), **changes}, where=where, noun=noun, name=name)
+
+
+def describe(
+    cls: type[BaseModel],
+    error: ValidationError,
+    where: str = "",
+    noun: str = "setting",
+    name: str = "",
+) -> str:
+    """One line from pydantic's errors: the unknown keys with the closest valid names, then
+    each bad value with its key (``rules.lot`` for a key of a nested table). ``name`` (or
+    else the class's ``name`` attribute) starts each problem; ``where`` starts the line."""
+    name = name or str(getattr(cls, "name", "") or "")
+    label = f"{name}: " if name else ""
+    unknown: dict[tuple[Any, ...], list[str]] = {}  # by the path of the table holding them
+    problems = []
+    for item in error.errors(include_url=False):
+        key = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            unknown.setdefault(item["loc"][:-1], []).append(str(item["loc"][-1]))
+        elif item["type"] == "value_error":
+            problems.append(f"{label}{item['ctx']['error']}")
+        elif item["type"] == "missing":  # an item of a tuple
+            problems.append(f"{label}{key} is missing in {item['input']!r}")
+        else:
+            message = item["msg"][0].lower() + item["msg"][1:]
+            problems.append(f"{label}{key} = {item['input']!r}: {message}")
+    for path, keys in reversed(unknown.items()):
+        prefix = "".join(f"{part}." for part in path)
+        known = list(_table(cls, path))
+        named = [
+            f"{prefix}{key} (did you mean {prefix}{close[0]}?)" if close else f"{prefix}{key}"
+            for key in keys
+            for close in [difflib.get_close_matches(key, known, n=1, cutoff=0.6)]
+        ]
+        owner = f" for {name}" if name else ""
+        table = f" in {prefix[:-1]}" if prefix else ""
+        problems.insert(
+            0,
+            f"unknown {noun}(s) {', '.join(named)}{owner}; "
+            f"known{table}: {', '.join(known) or 'none'}",
+        )
+    return where + "; ".join(problems)
+
+
+def _table(cls: type[BaseModel], path: tuple[Any, ...]) -> dict[str, Any]:
+    """The fields of the (nested) settings at ``path``; empty where it is not a model."""
+    for part in path:
+        field = cls.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return {}
+        cls = annotation
+    return cls.model_fields

@@ -9,10 +9,10 @@ import json
 import pandas as pd
 import pytest
 
-from quant import signals
 from quant.cli import main
 from quant.engine import BacktestConfig, ConfigError, run_backtest
 from quant.engine.runner import prepare_context
+from quant.signals import training
 from strategies.cnn_lstm import CnnLstm, signal_config
 
 TINY = {
@@ -58,9 +58,9 @@ def test_trained_on_its_span_tested_on_the_window(run_dir):
 
 def test_a_second_run_reuses_the_cached_models(run_dir, monkeypatch):
     trained = []
-    train = signals.train
+    train = training.train
     monkeypatch.setattr(
-        signals,
+        training,
         "train",
         lambda model, *a, **k: (trained.append(model.name), train(model, *a, **k))[1],
     )

@@ -12,8 +12,8 @@ import pytest
 from quant.cli import main
 from quant.engine import BacktestConfig, ConfigError, run_backtest
 from quant.engine.runner import prepare_context
-from quant.signals import training
-from strategies.cnn_lstm import CnnLstm, signal_config
+from quant.signals import SignalError, training
+from strategies.cnn_lstm import CnnLstm
 
 TINY = {
     "preset": "sample",
@@ -83,9 +83,11 @@ def sample(**values) -> CnnLstm.Params:
 def test_the_window_sets_the_test_span_and_seeds_come_from_the_run():
     config = BacktestConfig(start="2016-01-01", end="2016-04-30", strategies=["cnn_lstm"])
     context = prepare_context(config)
-    signals = signal_config(context, sample(train_end="2015-06"))
+    signals = sample(train_end="2015-06").source().run_config(context)
     assert (signals.test_start, signals.test_end, signals.seed) == ("2016-01", "2016-04", 0)
     with pytest.raises(ConfigError, match="cnn_lstm: the test span is the backtest window"):
         CnnLstm.Params.of({"test_start": "2015-01"}, name="cnn_lstm")
-    with pytest.raises(ConfigError, match="cnn_lstm: need train_start <= train_end < test_start"):
-        signal_config(context, sample(train_end="2016-02"))
+    with pytest.raises(
+        SignalError, match="signals walk_forward: need train_start <= train_end < test_start"
+    ):
+        sample(train_end="2016-02").source().run_config(context)

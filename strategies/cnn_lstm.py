@@ -19,6 +19,7 @@ reported by the engine.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from pydantic import Field, model_validator
 
 from quant.engine import AShareStrategy, Context, Plan
 from quant.signals import SignalSource, WalkForwardSettings, named_source
+from strategies.cnn_lstm_report import SHOWN, model_quality_section
 
 Selection = dict[pd.Timestamp, list[str]]
 DailySignals = dict[pd.Timestamp, dict[str, int]]
@@ -93,6 +95,13 @@ class CnnLstm(AShareStrategy):
         signals = params.source().read(context, name)
         info = {"signals": name, **signals.info}
         return timing_plan(context, signals.selection, signals.timing, info)
+
+    @classmethod
+    def report_section(cls, name: str, infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """The settings (the source, its spans), then the walk-forward models' quality and
+        training as tables (strategies/cnn_lstm_report.py)."""
+        settings = {s: {k: v for k, v in i.items() if k not in SHOWN} for s, i in infos.items()}
+        return super().report_section(name, settings) + model_quality_section(infos)
 
     def __init__(self) -> None:
         super().__init__()

@@ -53,7 +53,9 @@ def test_trained_on_its_span_tested_on_the_window(run_dir):
     selection = pd.read_parquet(run_dir / "run" / "cnn_lstm_seed0_selection.parquet")
     assert selection["decision_date"].min() >= pd.Timestamp("2015-12-31")
     report = (run_dir / "run" / "report.md").read_text()
-    assert "cnn_lstm: model quality on the test span" in report and "always up" in report
+    section = report[report.index("## cnn_lstm") :]
+    assert "### Model quality on the test span" in section
+    assert "always up" in section and "always down" in section
 
 
 def test_a_second_run_reuses_the_cached_models(run_dir, monkeypatch):

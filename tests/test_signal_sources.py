@@ -6,7 +6,8 @@ tables that break the contract are refused naming the source, the table and the 
 from __future__ import annotations
 
 import json
-import textwrap
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -24,6 +25,7 @@ from strategies.cnn_lstm import CnnLstm
 from tests.engine_helpers import panel_of
 from tests.test_cnn_lstm_strategy import SELECTION, TIMING, A, B, C, flat
 
+ROOT = Path(__file__).resolve().parents[1]
 MARKET = panel_of(flat(A), flat(B), flat(C))
 
 
@@ -85,58 +87,37 @@ def test_a_misspelt_source_fails_before_the_data_is_read(tmp_path):
     assert "nowhere.parquet" not in one_line(caught)
 
 
-USER_SOURCE = '''
-from pydantic import Field
-
-from quant.signals import SignalSet, SignalSource
-
-
-class EveryDay(SignalSource):
-    """Selects the first `top` codes of the data every month and holds them every day."""
-
-    top: int = Field(1, ge=1)
-    """How many codes are selected."""
-
-    def tables(self, context):
-        panel, dates = context.panel, context.dates
-        codes = list(panel.codes[: self.top])
-        decisions = [d for d in dates if d.month != (d + pd.offsets.BDay()).month]
-        selection = pd.DataFrame(
-            [(d, c, True) for d in decisions for c in codes],
-            columns=["decision_date", "code", "selected"],
-        )
-        timing = pd.DataFrame(
-            [(d, c, 1) for d in dates for c in codes], columns=["date", "code", "signal"]
-        )
-        return SignalSet(selection, timing, {"top": self.top})
-'''
-
-
-def test_a_users_source_in_a_file_with_its_own_settings(tmp_path):
-    path = tmp_path / "my_signals.py"
-    path.write_text("import pandas as pd\n" + textwrap.dedent(USER_SOURCE))
-    spec = f"{path}:EveryDay"
-    source = source_from_config({"class": spec, "kwargs": {"top": 2}})
-    assert source.top == 2
+def test_the_docs_source_example_trades_its_own_tables(tmp_path):
+    """The example of docs/cnn_lstm.md, "Signal sources", run from its file with settings."""
+    docs = (ROOT / "docs/cnn_lstm.md").read_text()
+    (tmp_path / "my_signals.py").write_text(re.search(r"# my_signals.py\n(.*?)```", docs, re.S)[1])
+    spec = f"{tmp_path / 'my_signals.py'}:Winners"
+    assert source_from_config({"class": spec, "kwargs": {"top": 2}}).top == 2
     with pytest.raises(SignalError) as caught:
         source_from_config({"class": spec, "kwargs": {"top": 0}})
-    assert one_line(caught) == (
-        f"signals {spec}: top = 0: input should be greater than or equal to 1"
+    assert (
+        one_line(caught) == f"signals {spec}: top = 0: input should be greater than or equal to 1"
     )
-    out = tmp_path / "run"
     config = BacktestConfig(
         start="2015-01-01",
-        end="2015-03-31",
+        end="2015-04-30",
         strategies=["cnn_lstm"],
         params={"cnn_lstm": {"signals": {"class": spec, "kwargs": {"top": 2}}}},
         workers=1,
     )
     (tmp_path / "config.toml").write_text(config.to_toml())
+    out = tmp_path / "run"
     assert main(["backtest", "--config", str(tmp_path / "config.toml"), "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())["strategies"]["cnn_lstm"]
-    assert metrics["seeds"]["0"]["info"] == {"signals": spec, "top": 2}
-    trades = pd.read_parquet(out / "trades.parquet")
-    assert set(trades["code"]) == {"000001.SZ", "000002.SZ"}  # the first two codes of the sample
+    assert metrics["seeds"]["0"]["info"] == {"signals": spec, "top": 2, "days": 20}
+    selection = pd.read_parquet(out / "cnn_lstm_seed0_selection.parquet")
+    assert selection.groupby("decision_date").size().tolist() == [2, 2, 2, 2]  # Dec..Mar
+    buys = pd.read_parquet(out / "trades.parquet").query("side == 'buy'")
+    decided = buys["date"].map(
+        lambda day: selection["decision_date"][selection["decision_date"] < day].max()
+    )
+    picked = set(zip(selection["decision_date"], selection["code"]))
+    assert len(buys) > 0 and all(pair in picked for pair in zip(decided, buys["code"]))
     assert "### Model quality" not in (out / "report.md").read_text()  # no models to show
 
 

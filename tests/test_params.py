@@ -37,7 +37,7 @@ def test_a_misspelt_parameter_names_the_strategy_the_key_and_the_closest_name():
     message = refused(["momentum"], {"momentum": {"top_fracton": 0.5}})
     assert message == (
         "unknown parameter(s) top_fracton (did you mean top_fraction?) for momentum; known: "
-        "formation_months, skip_months, top_fraction"
+        "top_fraction, formation_months, skip_months"
     )
 
 

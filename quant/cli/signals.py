@@ -14,14 +14,16 @@ from typing import Any
 DEFAULT_CACHE = ".cache/quant/signals"
 
 
+HELP = "build the walk-forward ranker and timer's signal tables (no backtest)"
+DESCRIPTION = (
+    "Train (or reuse from the cache) the walk-forward models of a preset and print the "
+    "tables' summary, the models' quality and their training records as JSON (loss "
+    "histories: report.json in the printed folder)."
+)
+
+
 def register(commands: argparse._SubParsersAction) -> None:
-    signals = commands.add_parser(
-        "signals",
-        help="build the walk-forward ranker and timer's signal tables (no backtest)",
-        description="Train (or reuse from the cache) the walk-forward models of a preset and "
-        "print the tables' summary, the models' quality and their training records as JSON "
-        "(loss histories: report.json in the printed folder).",
-    )
+    signals = commands.add_parser("signals", help=HELP, description=DESCRIPTION)
     signals.add_argument("--data", default="sample", help="stock bars: 'sample' or a path")
     signals.add_argument(
         "--preset",

@@ -44,6 +44,7 @@ def one_line(error: pytest.ExceptionInfo) -> str:
     [
         ({"signals": "walk_forwad"}, "unknown signal source 'walk_forwad' (did you mean walk_forward?)"),
         ({"signals": "quant.signals:SignalSet"}, "SignalSet must subclass quant.signals.SignalSource"),
+        ({"signals": "quant.signals:SignalSource"}, "SignalSource must define tables(context)"),
         ({"signals": {"kwargs": {}}}, "signals: expected a source name, module:Class or a {class, kwargs} table"),
         ({"signals": {"class": "walk_forward", "kwargs": {"presett": "sample"}}},
          "signals walk_forward: unknown setting(s) presett (did you mean preset?)"),

@@ -26,6 +26,7 @@ To read a source's tables from your own strategy::
 from __future__ import annotations
 
 import functools
+import inspect
 from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
@@ -96,9 +97,12 @@ def load_source(spec: str) -> type[SignalSource]:
     """The source class named ``spec``: a built-in name, ``module:Class`` or
     ``path/to/file.py:Class`` (a file is run once per process). A one-line
     :class:`SignalError` naming ``spec`` when it cannot be found (with the closest built-in
-    name) or is not a :class:`SignalSource`; a file that fails to load shows its own
-    traceback."""
-    return SOURCES.load(spec, BUILTIN_SOURCES)
+    name), is not a :class:`SignalSource` or lacks its ``tables``; a file that fails to load
+    shows its own traceback."""
+    cls = SOURCES.load(spec, BUILTIN_SOURCES)
+    if inspect.isabstract(cls):
+        raise SignalError(f"signal source {spec!r}: {cls.__name__} must define tables(context)")
+    return cls
 
 
 def named_source(value: object) -> tuple[str, type[SignalSource], dict[str, Any]]:

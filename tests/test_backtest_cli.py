@@ -140,15 +140,19 @@ def test_backtest_command_writes_the_whole_run_folder(run_dir):
 def test_positions_are_the_non_zero_holdings_that_make_up_the_exposure(run_dir):
     positions = pd.read_parquet(run_dir / "positions.parquet")
     assert list(positions.columns) == [
-        "date", "code", "shares", "value", "tradable", "strategy", "seed"
+        "date", "code", "shares", "close", "tradable", "strategy", "seed"
     ]  # fmt: skip
+    runs = positions[["strategy", "seed", "code", "date"]].astype({"strategy": str, "code": str})
+    assert runs.equals(runs.sort_values(list(runs.columns), ignore_index=True))  # by holding
     assert (positions["shares"] != 0).all() and len(positions) > 0
     metrics = json.loads((run_dir / "metrics.json").read_text())
     exposure = pd.read_csv(run_dir / "exposure.csv", index_col=0, parse_dates=True)
     last = exposure.index[-1]
     for name in ("momentum", "LowVolatility"):
         held = positions[(positions["strategy"] == name) & (positions["date"] == last)]
-        invested = held["value"].sum() / metrics["strategies"][name]["final_equity"]
+        invested = (held["shares"] * held["close"]).sum() / metrics["strategies"][name][
+            "final_equity"
+        ]
         assert invested == pytest.approx(exposure.loc[last, name], abs=1e-9)
 
 

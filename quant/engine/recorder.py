@@ -11,7 +11,7 @@ import pandas as pd
 
 from quant.engine.feeds import TRADABLE
 
-POSITION_COLUMNS = ["date", "code", "shares", "value", "tradable"]
+POSITION_COLUMNS = ["date", "code", "shares", "close", "value", "tradable"]
 
 
 class Recorder(bt.Analyzer):
@@ -45,7 +45,8 @@ class Recorder(bt.Analyzer):
         return pd.DatetimeIndex([bt.num2date(t).date() for t in times], name="date")
 
     def positions(self) -> pd.DataFrame:
-        """One row per (session, code held): date, code, shares, value, tradable."""
+        """One row per (session, code held): date, code, shares, close (yuan, the raw
+        close that values the holding), value (shares x close, yuan), tradable."""
         if not self.held:
             return pd.DataFrame(columns=POSITION_COLUMNS)
         rows = np.concatenate([np.full(len(c), r) for r, c, _ in self.held])
@@ -59,7 +60,8 @@ class Recorder(bt.Analyzer):
                 "date": [day[r] for r in rows],
                 "code": np.asarray(self.market.names, dtype=object)[columns],
                 "shares": shares,
-                "value": shares * matrices["close"][rows, columns],
+                "close": (close := matrices["close"][rows, columns]),
+                "value": shares * close,
                 "tradable": (matrices["flags"][rows, columns] & TRADABLE) > 0,
             }
         )

@@ -94,6 +94,10 @@ class AShareStrategy(bt.Strategy):
     frictionless: ClassVar[bool] = False
     #: Strategies whose results depend on a random seed (trained models) set this.
     uses_seed: ClassVar[bool] = False
+    #: An ablation names the strategy it takes a part out of and what that part is, e.g.
+    #: ``("cnn_lstm", "the LSTM's timing")``: a sweep's report shows, cell by cell, what
+    #: that strategy earns above this one (quant.sweep.report). None: not an ablation.
+    ablates: ClassVar[tuple[str, str] | None] = None
 
     # backtrader hands these to the instance before __init__ runs (set by the runner)
     params = (("plan", None), ("name", ""))

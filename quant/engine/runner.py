@@ -317,6 +317,34 @@ def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=columns)
 
 
+@dataclass(frozen=True)
+class Runs:
+    """What a config runs, known before any data loads: ``jobs`` (strategy spec, seed or
+    None) in order, the strategies' ``names`` (a custom one's: its class name) with their
+    ``classes``, and the ``index_codes`` their plans will hold."""
+
+    jobs: list[tuple[str, int | None]]
+    names: list[str]
+    classes: list[type[AShareStrategy]]
+    index_codes: list[str]
+
+
+def plan_runs(config: BacktestConfig) -> Runs:
+    """Every check of a config that needs no data: each strategy loads, its parameters
+    read (quant.engine.params), no parameters for a strategy the run leaves out. Raises
+    ConfigError naming the strategy and the key at fault."""
+    jobs, names, classes, index_codes = [], [], [], []
+    for spec in config.strategies:
+        cls = load_strategy(spec)
+        names.append(strategy_name(spec, cls))
+        classes.append(cls)
+        params = read_params(cls, names[-1], config.params.get(names[-1], {}))
+        index_codes += cls.index_codes(params)
+        jobs += [(spec, seed) for seed in (config.seed_list if cls.uses_seed else [None])]
+    check_params_used(config.params, names)
+    return Runs(jobs, names, classes, index_codes)
+
+
 def run_backtest(
     config: BacktestConfig,
     panel: MarketPanel | None = None,
@@ -326,15 +354,9 @@ def run_backtest(
     seed run once per seed of ``config.seed_list``. Runs are independent, so with more
     than one they go to ``config.workers`` processes (0: one per core; see quant.workers),
     which read one copy of the data in shared memory (see quant.shared)."""
-    jobs, names, index_codes = [], [], []
-    for spec in config.strategies:  # a misspelt name or parameter fails before the data loads
-        cls = load_strategy(spec)
-        names.append(strategy_name(spec, cls))
-        params = read_params(cls, names[-1], config.params.get(names[-1], {}))
-        index_codes += cls.index_codes(params)
-        jobs += [(spec, seed) for seed in (config.seed_list if cls.uses_seed else [None])]
-    check_params_used(config.params, names)
-    context = prepare_context(config, panel, index_panel, index_codes)
+    runs = plan_runs(config)  # a misspelt name or parameter fails before the data loads
+    jobs = runs.jobs
+    context = prepare_context(config, panel, index_panel, runs.index_codes)
     window = context.window
     notes = [window.clipped] if window.clipped else []
     notes += data_notes(context.panel)

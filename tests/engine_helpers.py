@@ -65,3 +65,21 @@ def run_script(
     )
     context = prepare_context(config, panel, index_panel=panel)
     return run_strategy(strategy, context)
+
+
+class Failing(AShareStrategy):
+    """Holds one stock's feed and trades nothing; its prepare raises when ``fail`` is set
+    (a cell of a sweep that fails in the user's own code)."""
+
+    class Params(AShareStrategy.Params):
+        fail: bool = False
+        """Raise in prepare."""
+
+    @classmethod
+    def prepare(cls, context: Context, params: Params) -> Plan:
+        if params.fail:
+            raise RuntimeError("this cell fails on purpose")
+        return Plan(codes=[str(context.panel.codes[0])])
+
+    def next(self) -> None:
+        pass

@@ -162,11 +162,16 @@ def read_sweep(path: str | Path, cache_dir: str | Path | None = None) -> Sweep:
             f"{path}: no [sweep] table: add one with the keys to vary, e.g. "
             '"params.cnn_lstm.hold_days" = [1, 3, 5]'
         )
-    base = BacktestConfig.from_dict(values, str(path))
-    base = base.replace(
-        {"workers": 1, "cache_dir": str(Path(cache_dir or base.cache_dir).resolve())}
-    )
-    runs = plan_runs(base)
+    try:
+        base = BacktestConfig.from_dict(values, str(path))
+        runs = plan_runs(base)
+    except ConfigError as error:
+        message = str(error)
+        raise SweepError(
+            message if message.startswith(str(path)) else f"{path}: {message}"
+        ) from None
+    cache = Path(cache_dir or base.cache_dir).resolve()
+    base = base.replace({"workers": 1, "cache_dir": str(cache)})
     axes = tuple(_axis(path, name, entry, base, runs) for name, entry in table.items())
     cells = tuple(_cells(path, base, axes, _trained(runs)))
     return Sweep(path, text, base, axes, cells, runs)

@@ -7,7 +7,6 @@ redraws the plots from the CSVs alone."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -146,21 +145,13 @@ def significance(nav: pd.DataFrame, names: list[str], seed: int = 0) -> dict[str
     return out
 
 
-def write_run(
-    result: BacktestResult,
-    out: str | Path,
-    force: bool = False,
-    extra: Mapping[str, str] | None = None,
-) -> Path:
+def write_run(result: BacktestResult, out: str | Path, force: bool = False) -> Path:
     """Write the whole run folder and return its path: into a staging folder beside
     ``out``, put in place of ``out`` once complete; an earlier run there is replaced whole
     only with ``force``, anything else there is refused (see quant.rundir, which raises
-    its OutputError). ``extra``: more text files of the folder (name -> text; a kind of
-    file a run folder holds, e.g. a sweep's ``cell.json``)."""
+    its OutputError)."""
     with staged_folder(out, force) as folder:
         _write_files(result, folder)
-        for name, text in (extra or {}).items():
-            write_text_atomic(folder / name, text)
     return Path(out)
 
 

@@ -8,11 +8,12 @@
   panels' NumPy arrays there without a copy (Ray's zero-copy deserialisation of NumPy
   arrays, "Serialization" in Ray's docs), read-only, like quant/shared.py's workers.
 - A task is one cell: ``run_backtest`` of the cell's config on one core (strategies one
-  after the other, torch on one thread). It returns the result; this process writes the
-  cell's run folder, ``DIR/cells/<key>/`` (quant.report.write_run, whole or not at all), so
-  the nodes of a cluster need no shared disk for the results. Models are cached under the
-  config's ``cache_dir`` on each node (quant.signals: cells that share a model train it
-  once there, the others waiting on its lock).
+  after the other, torch on one thread), then its run folder, ``DIR/cells/<key>/``
+  (quant.report.write_run: whole or not at all), with ``cell.json`` (its values and its own
+  wall time). On a cluster, ``DIR`` and the config's ``cache_dir`` must be on a disk every
+  node sees at the same path: a cell whose folder this process cannot see is reported as
+  failed. Models are cached under ``cache_dir`` (quant.signals: cells that share a model
+  train it once, the others waiting on its lock).
 - Resumable: a cell whose folder holds a finished run (its ``metrics.json``) is skipped.
   A cell that fails (an error in its backtest, its worker killed) is reported with its
   error and the others go on; it has no folder, so the next call runs it again.
@@ -35,7 +36,7 @@ from typing import Any
 from quant import progress
 from quant.data import MarketPanel, load_panel
 from quant.engine.config import BacktestConfig
-from quant.engine.runner import BacktestResult, run_backtest
+from quant.engine.runner import run_backtest
 from quant.errors import UserError
 from quant.io import write_text_atomic
 from quant.report import write_run
@@ -62,12 +63,14 @@ class Failure:
 @dataclass
 class Outcome:
     """What one call did: cells ``ran`` now, ``skipped`` (finished earlier), ``failed``
-    (key -> Failure), and its wall time."""
+    (key -> Failure), its wall time, and the part of it spent loading the data and
+    starting (or joining) Ray before the first cell was sent (``setup_seconds``)."""
 
     ran: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, Failure] = field(default_factory=dict)
     seconds: float = 0.0
+    setup_seconds: float = 0.0
 
 
 def cell_folder(out: Path, cell: Cell) -> Path:
@@ -116,30 +119,42 @@ def run_sweep(
             task = ray.remote(num_cpus=1, max_retries=0)(run_cell)
             shared = ray.put(panels)
             del panels  # the object store holds them now
-            pending = {task.remote(shared, cell.config): cell for cell in todo.values()}
-            _collect(ray, pending, sweep, out, outcome)
+            outcome.setup_seconds = time.perf_counter() - started
+            pending = {
+                task.remote(
+                    shared,
+                    cell.config,
+                    str(cell_folder(out, cell).resolve()),
+                    cell.labels(sweep.axes),
+                ): cell
+                for cell in todo.values()
+            }
+            _collect(ray, pending, out, outcome)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
-def _collect(ray: Any, pending: dict[Any, Cell], sweep: Sweep, out: Path, outcome: Outcome) -> None:
-    """Write each cell's folder as its task ends, in the order they end."""
+def _collect(ray: Any, pending: dict[Any, Cell], out: Path, outcome: Outcome) -> None:
+    """Wait for the cells' tasks, in the order they end."""
     with progress.task("sweep"), progress.step("cells", len(pending), "cell") as step:
         waiting = list(pending)
         while waiting:
             [ready], waiting = ray.wait(waiting, num_returns=1)
             cell = pending.pop(ready)
             try:
-                result, seconds = ray.get(ready)
+                ray.get(ready)
             except ray.exceptions.RayTaskError as error:  # raised by the cell's code
                 outcome.failed[cell.key] = failure(error.cause, str(error))
             except ray.exceptions.RayError as error:  # its worker died, or Ray gave up on it
                 outcome.failed[cell.key] = Failure(_first_line(error), str(error))
             else:
-                record = {"key": cell.key, "values": cell.labels(sweep.axes), "seconds": seconds}
-                text = json.dumps(record, indent=2, default=str) + "\n"
-                write_run(result, cell_folder(out, cell), extra={CELL_FILE: text})
-                outcome.ran.append(cell.key)
+                if finished(out, cell):
+                    outcome.ran.append(cell.key)
+                else:
+                    outcome.failed[cell.key] = Failure(
+                        f"its run folder was written where this machine does not see it "
+                        f"({cell_folder(out, cell)}): give --out on a disk every node shares"
+                    )
             step.advance(note=f"{len(outcome.failed)} failed" if outcome.failed else "")
 
 
@@ -158,16 +173,23 @@ def _first_line(error: BaseException) -> str:
 
 
 def run_cell(
-    panels: tuple[MarketPanel, MarketPanel], config: BacktestConfig
-) -> tuple[BacktestResult, float]:
+    panels: tuple[MarketPanel, MarketPanel],
+    config: BacktestConfig,
+    folder: str,
+    values: dict[str, Any],
+) -> float:
     """A Ray task: one cell's backtest on the shared panels (stocks, indices), torch on one
-    thread; its result and its own wall time in seconds."""
+    thread, and its run folder at ``folder`` with ``cell.json`` (``values``: the cell's
+    swept values, and ``seconds``: the cell's own wall time, which it returns)."""
     import torch
 
     torch.set_num_threads(1)
     started = time.perf_counter()
-    result = run_backtest(config, *panels)
-    return result, time.perf_counter() - started
+    write_run(run_backtest(config, *panels), folder)
+    seconds = time.perf_counter() - started
+    record = {"key": Path(folder).name, "values": values, "seconds": seconds}
+    write_text_atomic(Path(folder) / CELL_FILE, json.dumps(record, indent=2, default=str) + "\n")
+    return seconds
 
 
 def load_panels(config: BacktestConfig) -> tuple[MarketPanel, MarketPanel]:

@@ -28,8 +28,8 @@ import numpy as np
 import psutil
 from process_tree import GIB, tree_memory
 
+from quant.engine.runner import load_panels
 from quant.sweep import read_sweep, sweep
-from quant.sweep.run import load_panels
 
 DEFAULT = """
 data = "sample"

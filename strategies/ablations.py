@@ -60,14 +60,21 @@ class CnnOnly(CnnLstm):
 
     ablates: ClassVar[tuple[str, str]] = ("cnn_lstm", "the LSTM's timing")
     Params = HeldAllMonth
+    #: What the report's strategy details say was replaced.
+    replaced: ClassVar[str] = "LSTM replaced by +1 on every day a stock trades"
 
     @classmethod
     def prepare(cls, context: Context, params: HeldAllMonth) -> TimingPlan:
         check_models(cls, context, params)
         plan = super().prepare(context, params)
-        selection = plan.tables["selection"]
-        info = plan.info | {"ablation": "LSTM replaced by +1 on every day a stock trades"}
+        selection = cls.select(plan.tables["selection"], context.seed)
+        info = plan.info | {"ablation": cls.replaced}
         return timing_plan(context, selection, held_all_month(context, selection), info)
+
+    @classmethod
+    def select(cls, selection: pd.DataFrame, seed: int) -> pd.DataFrame:
+        """The selection table traded: the CNN's."""
+        return selection
 
 
 class RandomTiming(CnnLstm):
@@ -101,20 +108,17 @@ class RandomTiming(CnnLstm):
         return timing_plan(context, plan.tables["selection"], tossed, info)
 
 
-class RandomSelect(CnnLstm):
+class RandomSelect(CnnOnly):
     """Each month as many stocks as the CNN selected, drawn uniformly from the stocks it
     scored that month, bought at the decision and held all month."""
 
     ablates: ClassVar[tuple[str, str]] = ("cnn_only", "the CNN's selection over chance")
-    Params = HeldAllMonth
+    replaced = "LSTM replaced by +1 every day, the CNN's selection by a seeded random draw"
 
     @classmethod
-    def prepare(cls, context: Context, params: HeldAllMonth) -> TimingPlan:
-        check_models(cls, context, params)
-        plan = super().prepare(context, params)
-        selection = random_selection(plan.tables["selection"], context.seed)
-        info = plan.info | {"ablation": "CNN's selection replaced by a seeded random draw"}
-        return timing_plan(context, selection, held_all_month(context, selection), info)
+    def select(cls, selection: pd.DataFrame, seed: int) -> pd.DataFrame:
+        """A random draw of as many codes among the scored (:func:`random_selection`)."""
+        return random_selection(selection, seed)
 
 
 def random_selection(selection: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -8,15 +8,16 @@ from pathlib import Path
 
 from quant.engine.config import ConfigError
 
+HELP = "run every combination of a sweep file's settings, seeds and windows as Ray tasks"
+DESCRIPTION = (
+    "Each cell (a combination) is a backtest of the config's strategies, run as a Ray task; "
+    "its run folder goes under --out/cells/, and --out/results.csv and --out/report.md sum up "
+    "every cell. A second call skips the finished cells. See docs/sweeps.md."
+)
+
 
 def register(commands: argparse._SubParsersAction) -> None:
-    sweep = commands.add_parser(
-        "sweep",
-        help="run every combination of a sweep file's settings, seeds and windows as Ray tasks",
-        description="Each cell (a combination) is a backtest of the config's strategies, run "
-        "as a Ray task; its run folder goes under --out/cells/, and --out/results.csv and "
-        "--out/report.md sum up every cell. A second call skips the finished cells.",
-    )
+    sweep = commands.add_parser("sweep", help=HELP, description=DESCRIPTION)
     sweep.add_argument(
         "--config", required=True, help="sweep file: a backtest config with a [sweep] table"
     )

@@ -115,6 +115,23 @@ def prepare_context(
     ``index_codes`` (those the strategies hold: AShareStrategy.index_codes). ConfigError
     when they do not cover the window; under ``config.clip`` the window is cut to them,
     with a warning (DataWarning) saying so."""
+    panel, index_panel = load_panels(config, panel, index_panel)
+    index_panel = align(index_panel, panel.calendar)
+    inputs = [stock_coverage(panel, config.data)] + [
+        index_coverage(index_panel, code, config.index_data) for code in dict.fromkeys(index_codes)
+    ]
+    window = run_window(panel.calendar, config.start_date, config.end_date, inputs, config.clip)
+    if window.clipped:
+        warnings.warn(window.clipped, DataWarning, stacklevel=2)
+    return Context(panel, index_panel, config, window, Path(config.cache_dir), config.seed)
+
+
+def load_panels(
+    config: BacktestConfig,
+    panel: MarketPanel | None = None,
+    index_panel: MarketPanel | None = None,
+) -> tuple[MarketPanel, MarketPanel]:
+    """The stock and index panels of the config's data settings (those given are kept)."""
     with progress.task("data"), progress.step("load", 2, "file") as loaded:
         if panel is None:
             panel = load_panel(
@@ -127,14 +144,7 @@ def prepare_context(
         if index_panel is None:
             index_panel = load_panel(config.index_data, kind="index", calendar=config.calendar)
         loaded.advance()
-    index_panel = align(index_panel, panel.calendar)
-    inputs = [stock_coverage(panel, config.data)] + [
-        index_coverage(index_panel, code, config.index_data) for code in dict.fromkeys(index_codes)
-    ]
-    window = run_window(panel.calendar, config.start_date, config.end_date, inputs, config.clip)
-    if window.clipped:
-        warnings.warn(window.clipped, DataWarning, stacklevel=2)
-    return Context(panel, index_panel, config, window, Path(config.cache_dir), config.seed)
+    return panel, index_panel
 
 
 def run_strategy(

@@ -16,23 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from quant.io import write_atomic
+from quant.report import SEED_SUMMARY
 from quant.sweep.run import CELL_FILE, Failure, cell_folder
 from quant.sweep.spec import Sweep
 
-#: The figures of each row, as metrics.json names them.
-METRICS = (
-    "annualized_return",
-    "max_drawdown",
-    "sharpe",
-    "volatility",
-    "total_return",
-    "calmar",
-    "turnover",
-    "trades",
-    "costs",
-    "average_position_ratio",
-    "final_equity",
-)
+#: The figures of each row, as metrics.json names them (the seed summary's, less timings).
+METRICS = tuple(key for key in SEED_SUMMARY if not key.endswith("_seconds"))
 
 
 def results_frame(sweep: Sweep, out: Path, failed: dict[str, Failure]) -> pd.DataFrame:

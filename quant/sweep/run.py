@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from quant import progress
-from quant.data import MarketPanel, load_panel
+from quant.data import MarketPanel
 from quant.engine.config import BacktestConfig
-from quant.engine.runner import run_backtest
+from quant.engine.runner import load_panels, run_backtest
 from quant.errors import UserError
 from quant.io import write_text_atomic
 from quant.report import write_run
@@ -190,22 +190,6 @@ def run_cell(
     record = {"key": Path(folder).name, "values": values, "seconds": seconds}
     write_text_atomic(Path(folder) / CELL_FILE, json.dumps(record, indent=2, default=str) + "\n")
     return seconds
-
-
-def load_panels(config: BacktestConfig) -> tuple[MarketPanel, MarketPanel]:
-    """The stock and index panels every cell reads, loaded once with the config's data
-    settings (as quant.engine.runner.prepare_context loads them)."""
-    with progress.task("data"), progress.step("load", 2, "file") as loaded:
-        panel = load_panel(
-            config.data,
-            calendar=config.calendar,
-            code_changes=config.code_changes or None,
-            non_stocks=config.non_stocks,
-        )
-        loaded.advance()
-        index_panel = load_panel(config.index_data, kind="index", calendar=config.calendar)
-        loaded.advance()
-    return panel, index_panel
 
 
 class RayError(UserError):

@@ -221,7 +221,7 @@ def _lines_plot(out: Path, ok: pd.DataFrame, key: str, names: list[str]) -> Path
     """Each strategy's mean figure by the values of ``key``, with the seeds' min-max band."""
     values = list(pd.unique(ok[key]))
     colours = _colours(names)
-    figure = Figure(figsize=(5 * len(PLOTTED), 4.2), dpi=100)
+    figure = Figure(figsize=(5 * len(PLOTTED), 4.4), dpi=100, layout="constrained")
     for axes, (metric, label) in zip(figure.subplots(1, len(PLOTTED)), PLOTTED.items()):
         for name in names:
             rows = ok[ok["strategy"] == name]
@@ -240,7 +240,6 @@ def _lines_plot(out: Path, ok: pd.DataFrame, key: str, names: list[str]) -> Path
         axes.grid(alpha=0.3)
     axes.legend(fontsize=8, loc="best")
     figure.suptitle(f"By {key}: mean over the seeds (band: min-max of the seeds)")
-    figure.tight_layout()
     path = out / f"lines_{_slug(key)}.png"
     write_atomic(path, lambda p: figure.savefig(p, format="png"))
     return path
@@ -255,10 +254,12 @@ def _heat_map(out: Path, ok: pd.DataFrame, first: str, second: str, names: list[
         .reindex(index=rows_of, columns=cols_of)
         for name in names
     }
-    reach = max(float(np.nanmax(np.abs(g.to_numpy()))) for g in grids.values()) or 1.0
+    values = np.concatenate([g.to_numpy(dtype=float).ravel() for g in grids.values()])
+    values = np.abs(values[np.isfinite(values)])
+    reach = float(values.max()) if len(values) and values.max() > 0 else 1.0
     columns = min(len(names), 3)
     lines = -(-len(names) // columns)
-    figure = Figure(figsize=(4.6 * columns, 3.8 * lines), dpi=100)
+    figure = Figure(figsize=(4.6 * columns, 4.2 * lines), dpi=100, layout="constrained")
     panels = np.atleast_1d(figure.subplots(lines, columns, squeeze=False).ravel())
     for axes, (name, grid) in zip(panels, grids.items()):
         image = axes.imshow(grid.to_numpy(), cmap="RdYlGn", vmin=-reach, vmax=reach, aspect="auto")

@@ -15,8 +15,7 @@ Conventions (docs/cnn_lstm.md explains every choice):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -34,11 +33,24 @@ HORIZON = 5  # LSTM label: close of d to close of d + 5 trading days
 Z_CLIP = 5.0  # standardised CNN inputs are clipped to +/- this many deviations
 
 
+#: Codes computed at a time where a (T, N) float64 temporary is needed.
+COLUMN_BLOCK = 256
+
+
 def carried_close(panel: MarketPanel) -> np.ndarray:
     """(T, N) adjusted close of each code's last tradable bar on or before each day; NaN
-    before its first. A holder of a suspended or delisted code is marked at this price."""
-    close = np.where(panel.tradable, panel.adj_close, np.nan)
-    return pd.DataFrame(close).ffill().to_numpy()
+    before its first. A holder of a suspended or delisted code is marked at this price.
+    Computed once per panel (in each process), COLUMN_BLOCK codes at a time."""
+    cache = panel.__dict__.setdefault("_features", {})
+    if "carried_close" not in cache:
+        out = np.full(panel.has_bar.shape, np.nan)
+        for start in range(0, len(panel.codes), COLUMN_BLOCK):
+            cols = slice(start, start + COLUMN_BLOCK)
+            adjusted = panel.price("close", slice(None), cols) * panel.adj_factor[:, cols]
+            close = np.where(panel.tradable[:, cols], adjusted, np.nan)
+            out[:, cols] = pd.DataFrame(close).ffill().to_numpy()
+        cache["carried_close"] = out
+    return cache["carried_close"]
 
 
 # -- bars of each code, stacked ------------------------------------------------------------
@@ -52,7 +64,7 @@ class Bars:
     index: np.ndarray  # (B,) position of the bar among its code's bars
     number: np.ndarray  # (T, N) that position, -1 where the code has no tradable bar
     start: np.ndarray  # (N,) flat position of each code's first bar
-    fields: dict[str, np.ndarray]  # adjusted open/high/low/close, raw volume/amount, (B,)
+    panel: MarketPanel  # where the bars' values are read (only those asked for)
 
     @classmethod
     def of(cls, panel: MarketPanel) -> Bars:
@@ -61,22 +73,31 @@ class Bars:
         number = np.where(panel.tradable, count - 1, -1).astype(np.int32)
         start = np.r_[0, np.cumsum(count[-1])[:-1]].astype(np.int64)
         index = (np.arange(len(row)) - start[col]).astype(np.int32)
-        fields = {f: panel.adjusted(f)[row, col] for f in ("open", "high", "low", "close")}
-        fields |= {f: getattr(panel, f)[row, col] for f in ("volume", "amount")}
-        return cls(row.astype(np.int32), col.astype(np.int32), index, number, start, fields)
+        return cls(row.astype(np.int32), col.astype(np.int32), index, number, start, panel)
+
+    def values(self, field: str, positions: np.ndarray) -> np.ndarray:
+        """float64 values of ``field`` at flat bar ``positions`` (any shape): adjusted
+        open/high/low/close (raw x adj_factor, as MarketPanel.adjusted), raw volume and
+        amount. Read from the panel where asked, never for every bar at once."""
+        rows, cols = self.row[positions], self.col[positions]
+        panel = self.panel
+        if field in ("open", "high", "low", "close"):
+            return panel.adjusted_at(field, rows, cols)
+        return getattr(panel, field)[rows, cols].astype(np.float64)
 
     def position(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Flat position of the bar at (row, col); -1 where that day is not a tradable bar."""
         number = self.number[rows, cols]
         return np.where(number >= 0, self.start[cols] + number, -1)
 
-    @cached_property
-    def daily_return(self) -> np.ndarray:
-        """Return from the previous bar's close of the same code (NaN on its first bar)."""
-        close = self.fields["close"]
-        out = np.full(len(close), np.nan)
-        out[1:] = close[1:] / close[:-1] - 1
-        out[self.index == 0] = np.nan
+    def daily_returns(self, positions: np.ndarray) -> np.ndarray:
+        """Return at each flat bar position from the previous bar's close of the same code
+        (NaN on a code's first bar)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        close = self.values("close", positions)
+        previous = self.values("close", np.maximum(positions - 1, 0))
+        out = close / previous - 1
+        out[self.index[positions] == 0] = np.nan
         return out
 
 
@@ -94,18 +115,20 @@ class CNNInputs:
         return CNNInputs(self.month[keep], self.row[keep], self.col[keep], self.x[keep])
 
 
-def cnn_returns(panel: MarketPanel, months: Months, bars: Bars) -> CNNInputs:
-    """Raw (unstandardised) CNN inputs at every decision date.
+def cnn_returns(
+    panel: MarketPanel, months: Months, bars: Bars, only: np.ndarray | None = None
+) -> CNNInputs:
+    """Raw (unstandardised) CNN inputs at every decision date (of the holding months
+    ``only``, if given).
 
     A code is scored for month t when it has a tradable bar on the decision date, a
     month-end price at the end of month t-14 (its carried close, so some trading by then)
     and at least 21 bars. Monthly return of month j: carried close at the end of j over
     that at the end of j-1; daily returns: the last 20 bar-to-bar returns of the code.
     """
-    k = np.flatnonzero(
-        (months.decision_row >= 0)
-        & months.consecutive(np.arange(len(months.periods)), HISTORY_MONTHS)
-    )
+    k = scored_months(months)
+    if only is not None:
+        k = k[np.isin(k, only)]
     end_close = carried_close(panel)[months.last_row]
     monthly = np.full_like(end_close, np.nan)
     monthly[1:] = end_close[1:] / end_close[:-1] - 1
@@ -118,7 +141,8 @@ def cnn_returns(panel: MarketPanel, months: Months, bars: Bars) -> CNNInputs:
     cols = np.tile(np.arange(n_codes), len(k))
     position = bars.position(rows, cols)
     enough = (position >= 0) & (bars.index[np.maximum(position, 0)] >= DAILY_RETURNS)
-    daily = bars.daily_return[np.maximum(position, 0)[:, None] + np.arange(-DAILY_RETURNS + 1, 1)]
+    daily = np.full((len(position), DAILY_RETURNS), np.nan)
+    daily[enough] = bars.daily_returns(position[enough, None] + np.arange(-DAILY_RETURNS + 1, 1))
 
     x = np.concatenate([past.transpose(0, 2, 1).reshape(-1, MONTHLY_RETURNS), daily], axis=1)
     keep = enough & np.isfinite(x).all(axis=1)
@@ -142,13 +166,34 @@ def standardise(inputs: CNNInputs, clip: float = Z_CLIP) -> CNNInputs:
     return replace(inputs, x=np.clip(z, -clip, clip).astype(np.float32))
 
 
+def scored_months(months: Months) -> np.ndarray:
+    """Holding months with a decision date and the 14 months of history before it."""
+    return np.flatnonzero(
+        (months.decision_row >= 0)
+        & months.consecutive(np.arange(len(months.periods)), HISTORY_MONTHS)
+    )
+
+
+#: Holding months whose inputs are built at a time (their float64 temporaries grow with it).
+MONTH_BLOCK = 24
+
+
 def cnn_inputs(
     panel: MarketPanel, months: Months | None = None, bars: Bars | None = None
 ) -> CNNInputs:
-    """Standardised CNN inputs of every decision date of the panel."""
+    """Standardised CNN inputs of every decision date of the panel, built MONTH_BLOCK
+    holding months at a time (standardising is per decision date, so blocks give the same
+    values as the whole)."""
     months = months or panel.calendar.months
     bars = bars or Bars.of(panel)
-    return standardise(cnn_returns(panel, months, bars))
+    k = scored_months(months)
+    blocks = [
+        standardise(cnn_returns(panel, months, bars, k[start : start + MONTH_BLOCK]))
+        for start in range(0, max(len(k), 1), MONTH_BLOCK)
+    ]
+    return CNNInputs(
+        *(np.concatenate([getattr(b, f.name) for b in blocks]) for f in fields(CNNInputs))
+    )
 
 
 @dataclass(frozen=True)
@@ -168,7 +213,9 @@ def cnn_labels(panel: MarketPanel, months: Months, inputs: CNNInputs) -> CNNLabe
     close = carried_close(panel)
     ret = np.where(
         done,
-        close[np.maximum(end_row, 0), inputs.col] / panel.adj_close[inputs.row, inputs.col] - 1,
+        close[np.maximum(end_row, 0), inputs.col]
+        / panel.adjusted_at("close", inputs.row, inputs.col)
+        - 1,
         np.nan,
     )
     median = pd.Series(ret).groupby(inputs.month).transform("median").to_numpy()
@@ -193,10 +240,10 @@ def lstm_windows(bars: Bars, positions: np.ndarray) -> np.ndarray:
     log(1 + volume) z-scored over the window (0 where constant)."""
     positions = np.asarray(positions, dtype=np.int64)
     take = positions[:, None] + np.arange(-WINDOW + 1, 1)[None, :]
-    last_close = bars.fields["close"][positions][:, None]
+    last_close = bars.values("close", positions)[:, None]
     columns = []
     for field in WINDOW_FIELDS:
-        values = bars.fields[field][take]
+        values = bars.values(field, take)
         if field in ("amount", "volume"):
             values = np.log1p(values)
             std = values.std(axis=1, keepdims=True)
@@ -218,5 +265,5 @@ def forward_returns(
     inside = label_row < len(panel.dates)
     close = carried_close(panel)
     end = close[np.where(inside, label_row, 0), cols]
-    ret = np.where(inside, end / panel.adj_close[rows, cols] - 1, np.nan)
+    ret = np.where(inside, end / panel.adjusted_at("close", rows, cols) - 1, np.nan)
     return ret, label_row

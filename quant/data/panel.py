@@ -169,6 +169,11 @@ class MarketPanel:
             cache[field] = self.price(field) * self.adj_factor
         return cache[field]
 
+    def adjusted_at(self, field: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Back-adjusted ``field`` at the cells (rows[i], cols[i]), float64, without the
+        (T, N) cache of :meth:`adjusted` (the same values)."""
+        return self.exact(getattr(self, field)[rows, cols]) * self.adj_factor[rows, cols]
+
     @property
     def adj_close(self) -> np.ndarray:
         return self.adjusted("close")

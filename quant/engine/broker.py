@@ -109,6 +109,7 @@ class AShareBroker(bt.brokers.BackBroker):
         self._today = pd.Timestamp(market.clock.datetime.date(0))
         self._stamp_duty = self.rules.stamp_duty_rate(self._today)
         self._bought_today.clear()
+        self._forget_finished()
         held = np.flatnonzero(market.book)
         if len(held):
             ratio = market.today("share_ratio")[held]
@@ -123,6 +124,20 @@ class AShareBroker(bt.brokers.BackBroker):
             if self.rules.write_off_after_days:
                 self._write_offs(held)
         self._process_orders()
+
+    def _forget_finished(self) -> None:
+        """Drop orders that are done (filled, refused, cancelled) from backtrader's books:
+        it keeps every order it ever saw (``orders``, and each order's parent/child and OCO
+        entries), gigabytes over a wide backtest, and never reads a finished one again.
+        What a run reports comes from ``fills``, ``refusals`` and ``events``."""
+        if all(order.alive() for order in self.orders):
+            return
+        for order in self.orders:
+            if not order.alive():
+                self._pchildren.pop(order.ref, None)
+                self._ocos.pop(order.ref, None)
+                self._ocol.pop(order.ref, None)
+        self.orders = [order for order in self.orders if order.alive()]
 
     def sync(self, data: Any) -> None:
         """Copy a feed's position size into the market's book (after a fill, a corporate

@@ -35,7 +35,7 @@ data = "sample"
 index_data = "sample"
 strategies = ["tests.engine_helpers:Failing"]
 [sweep]
-"params.Failing.fail" = [false, true]
+"params.Failing.fail" = ["", "bug", "config"]
 windows = [["2017-02-01", "2017-03-31"]]
 """
 #: Figures compared with the cells run one by one (the timings differ).
@@ -122,16 +122,18 @@ def test_a_failing_cell_is_reported_and_the_others_finish(tmp_path):
     path.write_text(FAILING, encoding="utf-8")
     plan = read_sweep(path)
     outcome, frame = sweep(plan, tmp_path / "out")
-    good, bad = plan.cells
-    assert outcome.ran == [good.key] and list(outcome.failed) == [bad.key]
-    failure = outcome.failed[bad.key]
+    good, bug, ours = plan.cells
+    assert outcome.ran == [good.key] and sorted(outcome.failed) == sorted([bug.key, ours.key])
+    failure = outcome.failed[bug.key]
     assert failure.error == "RuntimeError: this cell fails on purpose"
     assert "engine_helpers.py" in failure.details  # the user's code keeps its traceback
+    assert outcome.failed[ours.key].error == "Failing: a setting this cell cannot use"
+    assert outcome.failed[ours.key].details == ""  # one of ours: one line
     rows = frame.set_index("cell")
-    assert rows.loc[good.key, "status"] == "ok" and rows.loc[bad.key, "status"] == "failed"
-    assert rows.loc[bad.key, "error"] == failure.error
-    assert not (tmp_path / "out" / "cells" / bad.key).exists()
+    assert rows.loc[good.key, "status"] == "ok" and rows.loc[bug.key, "status"] == "failed"
+    assert rows.loc[bug.key, "error"] == failure.error
+    assert not (tmp_path / "out" / "cells" / bug.key).exists()
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
-    assert f"`{bad.key}` (params.Failing.fail = True, window = 2017-02-01..2017-03-31)" in report
-    again, _ = sweep(plan, tmp_path / "out")  # the failed cell is tried again, alone
-    assert again.skipped == [good.key] and list(again.failed) == [bad.key]
+    assert f"`{bug.key}` (params.Failing.fail = bug, window = 2017-02-01..2017-03-31)" in report
+    again, _ = sweep(plan, tmp_path / "out")  # the failed cells are tried again, alone
+    assert again.skipped == [good.key] and sorted(again.failed) == sorted(outcome.failed)

@@ -4,7 +4,8 @@ Columns: ``cell`` (the cell's key: its run folder is ``DIR/cells/<cell>``), one 
 swept key (``seed``; ``window`` and ``train`` for windows), ``strategy``, ``status``
 (``ok``, ``failed``), the strategy's figures after costs from the cell's metrics.json
 (quant.report.strategy_metrics: annualized_return, max_drawdown, sharpe, ...; for a
-strategy run with the cell's seed, that seed's figures), ``seconds`` (the cell's own wall
+strategy run with the cell's seed, that seed's figures; without a ``seeds`` key, a cell runs
+the config's seeds and the row holds their mean), ``seconds`` (the cell's own wall
 time in its task, the same on each of its rows) and ``error`` (for a failed cell).
 """
 

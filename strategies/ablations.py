@@ -16,21 +16,22 @@ or in a sweep: ``quant sweep``, docs/sweeps.md).
 Each trains (or reads from the cache) exactly the models ``cnn_lstm`` trains with the same
 parameters and seed, and trades through CnnLstm's ``next`` (1/N of equity per buy, the hold
 counter, the month-end liquidation, retried sells). The random draws are seeded by the
-run's seed. Give each ablation the model parameters of ``cnn_lstm`` (preset, training span,
-``top_fraction``, ...): a run where they differ warns, since it would compare other models.
+run's seed. Each ablation must have the model parameters (preset, training span,
+``top_fraction``, ...) of every CNN-LSTM of its run: a run where they differ is refused
+before any data loads, since it would compare other models, not the part taken out.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from quant.engine import Context
-from quant.engine.params import read_params
+from quant.engine import BacktestConfig, ConfigError, Context
+from quant.engine.params import StrategyParams, read_params
+from quant.engine.plugins import load_strategy, strategy_name
 from quant.selection import top_k
 from strategies.cnn_lstm import CnnLstm, TimingPlan, timing_plan
 
@@ -54,7 +55,16 @@ class HeldAllMonth(CnnLstm.Params):
         return values
 
 
-class CnnOnly(CnnLstm):
+class Ablation(CnnLstm):
+    """A CNN-LSTM with a part taken out: it must train the same models as every CNN-LSTM
+    of its run (:func:`check_same_models`)."""
+
+    @classmethod
+    def check_run(cls, name: str, params: StrategyParams, config: BacktestConfig) -> None:
+        check_same_models(name, params, config)
+
+
+class CnnOnly(Ablation):
     """The CNN's top fraction bought at the decision and held all month (equal weights,
     1/N of equity each, sold at the open of the month's last session like the CNN-LSTM)."""
 
@@ -65,7 +75,6 @@ class CnnOnly(CnnLstm):
 
     @classmethod
     def prepare(cls, context: Context, params: HeldAllMonth) -> TimingPlan:
-        check_models(cls, context, params)
         plan = super().prepare(context, params)
         selection = cls.select(plan.tables["selection"], context.seed)
         info = plan.info | {"ablation": cls.replaced}
@@ -77,7 +86,7 @@ class CnnOnly(CnnLstm):
         return selection
 
 
-class RandomTiming(CnnLstm):
+class RandomTiming(Ablation):
     """The CNN's selection, each LSTM call replaced by a seeded coin that says +1 with the
     probability ``up_share``."""
 
@@ -94,7 +103,6 @@ class RandomTiming(CnnLstm):
 
     @classmethod
     def prepare(cls, context: Context, params: Params) -> TimingPlan:
-        check_models(cls, context, params)
         plan = super().prepare(context, params)
         timing = plan.tables["timing"]
         inside = timing["date"].isin(context.dates)
@@ -162,17 +170,25 @@ def held_all_month(context: Context, selection: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["date", "code"], kind="stable").reset_index(drop=True)
 
 
-def check_models(cls: type[CnnLstm], context: Context, params: CnnLstm.Params) -> None:
-    """A warning when the run's ``cnn_lstm`` has other model parameters than this
-    ablation: the two would then trade other models, not the same ones less a part."""
-    if "cnn_lstm" not in context.config.strategies:
-        return
-    theirs = read_params(CnnLstm, "cnn_lstm", context.config.params.get("cnn_lstm", {}))
-    mine = (params.preset, params.signal_settings())
-    if (theirs.preset, theirs.signal_settings()) != mine:
-        warnings.warn(
-            f"{cls.__name__} trains other models than cnn_lstm in this run (preset and "
-            f"settings {mine} against {(theirs.preset, theirs.signal_settings())}): it "
-            "compares other models, not the part it takes out; give both the same parameters",
-            stacklevel=3,
-        )
+def check_same_models(name: str, params: StrategyParams, config: BacktestConfig) -> None:
+    """ConfigError when another strategy of the run that trades the CNN-LSTM's models (a
+    CnnLstm or an ablation) trains them with other parameters than ``params``: the
+    ablation would then compare other models, not the same ones less a part."""
+    mine = _models(params)
+    for spec in config.strategies:
+        cls = load_strategy(spec)
+        other = strategy_name(spec, cls)
+        if other == name or not issubclass(cls, CnnLstm):
+            continue
+        theirs = _models(read_params(cls, other, config.params.get(other, {})))
+        if theirs != mine:
+            raise ConfigError(
+                f"{name} trains other models than {other} in this run (preset and settings "
+                f"{mine} against {theirs}): give both the same model parameters, or run them "
+                "apart"
+            )
+
+
+def _models(params: Any) -> tuple[str, dict[str, Any]]:
+    """What decides the models of a CnnLstm's ``params``: the preset and its settings."""
+    return params.preset, params.signal_settings()

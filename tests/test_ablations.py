@@ -4,7 +4,7 @@ of the same size among the scored stocks, and a seeded coin in place of the LSTM
 
 from __future__ import annotations
 
-import warnings
+import re
 
 import numpy as np
 import pandas as pd
@@ -12,12 +12,11 @@ import pytest
 
 from quant.engine import BacktestConfig, ConfigError, Context, run_strategy
 from quant.engine.params import read_params
-from quant.engine.runner import prepare_context
+from quant.engine.runner import plan_runs, prepare_context
 from strategies.ablations import (
     CnnOnly,
     RandomSelect,
     RandomTiming,
-    check_models,
     random_selection,
 )
 from strategies.cnn_lstm import CnnLstm, TimingPlan, timing_plan
@@ -209,17 +208,19 @@ def test_random_timing_coin_share_follows_up_share():
         assert (plan.tables["timing"]["signal"] > 0).mean() == pytest.approx(share, abs=0.03)
 
 
-def test_an_ablation_with_other_models_than_the_runs_cnn_lstm_warns(market):
-    config = BacktestConfig(
-        start="2017-06-01",
-        end="2017-07-31",
-        strategies=["cnn_lstm", "cnn_only"],
-        params={"cnn_lstm": {"preset": "sample"}, "cnn_only": {"preset": "sample"}},
-    )
-    context = prepare_context(config, market, index_panel=market, index_codes=())
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        check_models(CnnOnly, context, read_params(CnnOnly, "cnn_only", {"preset": "sample"}))
-    other = read_params(CnnOnly, "cnn_only", {"preset": "sample", "top_fraction": 0.05})
-    with pytest.warns(UserWarning, match="CnnOnly trains other models than cnn_lstm"):
-        check_models(CnnOnly, context, other)
+def test_an_ablation_with_other_models_than_the_runs_cnn_lstm_is_refused():
+    params = {"cnn_lstm": {"preset": "sample"}, "cnn_only": {"preset": "sample"}}
+    same = BacktestConfig(strategies=["cnn_lstm", "cnn_only", "random_timing"], params=params)
+    with pytest.raises(ConfigError, match="cnn_only trains other models than random_timing"):
+        plan_runs(same)  # random_timing trains the paper preset
+    params["random_timing"] = {"preset": "sample", "hold_days": 3}  # not a model setting
+    assert plan_runs(same.replace({"params": params})).names[-1] == "random_timing"
+    params["cnn_only"] = {"preset": "sample", "top_fraction": 0.05}
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            "cnn_only trains other models than cnn_lstm in this run (preset and "
+            "settings ('sample', {'top_fraction': 0.05}) against ('sample', {})): give both"
+        ),
+    ):
+        plan_runs(same.replace({"params": params}))

@@ -82,6 +82,10 @@ def test_an_unknown_or_unsweepable_key_is_named(tmp_path, sweep, message):
             '"params.cnn_only.hold_days" = [3]',
             "params.cnn_only.hold_days = 3: cnn_only: hold_days does not apply",
         ),
+        (
+            '"params.cnn_only.top_fraction" = [0.05]',
+            "params.cnn_only.top_fraction = 0.05: cnn_only trains other models than cnn_lstm",
+        ),
         ('"params.cnn_lstm.hold_days" = 5', "give a list of values, not 5"),
         ('"params.cnn_lstm.hold_days" = [3, 3]', "3 is listed twice"),
         ("seeds = [0, -1]", "a seed is a whole number >= 0, not -1"),

@@ -341,14 +341,16 @@ class Runs:
 
 def plan_runs(config: BacktestConfig) -> Runs:
     """Every check of a config that needs no data: each strategy loads, its parameters
-    read (quant.engine.params), no parameters for a strategy the run leaves out. Raises
-    ConfigError naming the strategy and the key at fault."""
+    read (quant.engine.params) and checked against the run (AShareStrategy.check_run), no
+    parameters for a strategy the run leaves out. Raises ConfigError naming the strategy
+    and the key at fault."""
     jobs, names, classes, index_codes = [], [], [], []
     for spec in config.strategies:
         cls = load_strategy(spec)
         names.append(strategy_name(spec, cls))
         classes.append(cls)
         params = read_params(cls, names[-1], config.params.get(names[-1], {}))
+        cls.check_run(names[-1], params, config)
         index_codes += cls.index_codes(params)
         jobs += [(spec, seed) for seed in (config.seed_list if cls.uses_seed else [None])]
     check_params_used(config.params, names)

@@ -111,6 +111,13 @@ class AShareStrategy(bt.Strategy):
         return []
 
     @classmethod
+    def check_run(cls, name: str, params: StrategyParams, config: BacktestConfig) -> None:
+        """Raise ConfigError (naming ``name``, the strategy as the run calls it) when its
+        parameters do not fit the rest of the run, before any data loads: e.g. an
+        ablation whose models differ from those of the strategy it ablates. Default:
+        nothing to check."""
+
+    @classmethod
     def prepare(cls, context: Context, params: StrategyParams) -> Plan:
         """Default plan: every stock of the panel may be held (slow on a full market:
         override to name the few codes the strategy can ever hold)."""

@@ -109,6 +109,16 @@ def test_an_unknown_or_unsweepable_key_is_named(tmp_path, sweep, message):
             "start 2016-12-31 is after end 2016-10-01",
         ),
         ("x = {keys = [], values = [1]}", "[sweep] x: keys is empty"),
+        ('seed = {keys = ["cash"], values = [1e6]}', "seed names a column of results.csv"),
+        (
+            '"params.cnn_lstm.hold_days" = [3]\nhold = {keys = ["params.cnn_lstm.hold_days"], values = [5]}',
+            "params.cnn_lstm.hold_days is set by two entries, params.cnn_lstm.hold_days and hold",
+        ),
+        (
+            f"{WINDOW}\nspan = {{keys = "
+            '["params.cnn_lstm.train_end", "params.cnn_only.train_end"], values = ["2016-01"]}',
+            "params.cnn_lstm.train_end is set by two entries, window and span",
+        ),
         ('x = {keys = ["cash"]}', "a table sets several keys to each value"),
     ],
 )

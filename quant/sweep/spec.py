@@ -173,6 +173,7 @@ def read_sweep(path: str | Path, cache_dir: str | Path | None = None) -> Sweep:
     cache = Path(cache_dir or base.cache_dir).resolve()
     base = base.replace({"workers": 1, "cache_dir": str(cache)})
     axes = tuple(_axis(path, name, entry, base, runs) for name, entry in table.items())
+    _check_overlap(path, axes, _trained(runs))
     cells = tuple(_cells(path, base, axes, _trained(runs)))
     return Sweep(path, text, base, axes, cells, runs)
 
@@ -184,6 +185,10 @@ def cell_key(config: BacktestConfig) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+#: Columns of results.csv that a linked key's name may not take.
+RESERVED = ("cell", "seed", "window", "train", "strategy", "status", "seconds", "error")
+
+
 # -- axes ---------------------------------------------------------------------------------
 def _axis(path: Path, name: str, entry: Any, base: BacktestConfig, runs: Runs) -> Axis:
     where = f"{path}: [sweep] {name}"
@@ -192,6 +197,8 @@ def _axis(path: Path, name: str, entry: Any, base: BacktestConfig, runs: Runs) -
     if name == "windows":
         return Axis("window", (), _windows(where, entry, runs))
     if isinstance(entry, dict):
+        if name in RESERVED:
+            raise SweepError(f"{where}: {name} names a column of results.csv: choose another")
         if set(entry) != {"keys", "values"} or not isinstance(entry["keys"], list):
             raise SweepError(
                 f"{where}: a table sets several keys to each value: "
@@ -208,6 +215,22 @@ def _axis(path: Path, name: str, entry: Any, base: BacktestConfig, runs: Runs) -
     for value in values:  # each value alone, so an error names it
         _checked(where, base, {key: value for key in keys}, f" = {value!r}")
     return Axis(name, keys, values)
+
+
+def _check_overlap(path: Path, axes: tuple[Axis, ...], trained: list[str]) -> None:
+    """Each setting is set by one entry of [sweep] at most."""
+    setters: dict[str, str] = {}
+    for axis in axes:
+        keys = axis.keys
+        if axis.name == "window":
+            spans = ("train_start", "train_end")
+            keys = ("start", "end", *(f"params.{n}.{k}" for n in trained for k in spans))
+        for key in keys:
+            if key in setters:
+                raise SweepError(
+                    f"{path}: [sweep] {key} is set by two entries, {setters[key]} and {axis.name}"
+                )
+            setters[key] = axis.name
 
 
 def _values(where: str, values: Any) -> tuple[Any, ...]:

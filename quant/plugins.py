@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,24 @@ class PluginKind:
         if not (inspect.isclass(cls) and issubclass(cls, self.base)):
             raise self.error(f"{self.kind} {spec!r}: {class_name} must subclass {self.base_name}")
         return cls
+
+    def named(self, value: object, where: str = "") -> tuple[str, Mapping[str, Any]] | None:
+        """What a config value names, as (spec, settings): a string is a spec without
+        settings, a table ``{class = SPEC, kwargs = {...}}`` (qlib's form) a spec with its
+        settings; None for any other value. A table with ``class`` and other keys, or whose
+        ``class`` is not a string, is an :attr:`error` starting with ``where``."""
+        if isinstance(value, str):
+            return value, {}
+        if isinstance(value, Mapping) and "class" in value:
+            extra = sorted(set(value) - {"class", "kwargs"})
+            kwargs = value.get("kwargs", {})
+            if extra or not isinstance(value["class"], str) or not isinstance(kwargs, Mapping):
+                raise self.error(
+                    f"{where}a {self.kind} table holds class (a name or module:Class) and "
+                    f"kwargs, got {dict(value)!r}"
+                )
+            return value["class"], kwargs
+        return None
 
     def _module(self, where: str, spec: str) -> ModuleType:
         if where.endswith(".py") or "/" in where or "\\" in where:

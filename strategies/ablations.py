@@ -98,9 +98,6 @@ class RandomTiming(Ablation):
         window (the same exposure, none of its information; a control, not a strategy one
         could have traded, since that share is known only at the window's end)."""
 
-        def signal_settings(self) -> dict[str, Any]:
-            return {k: v for k, v in super().signal_settings().items() if k != "up_share"}
-
     @classmethod
     def prepare(cls, context: Context, params: Params) -> TimingPlan:
         plan = super().prepare(context, params)
@@ -183,12 +180,13 @@ def check_same_models(name: str, params: StrategyParams, config: BacktestConfig)
         theirs = _models(read_params(cls, other, config.params.get(other, {})))
         if theirs != mine:
             raise ConfigError(
-                f"{name} trains other models than {other} in this run (preset and settings "
-                f"{mine} against {theirs}): give both the same model parameters, or run them "
-                "apart"
+                f"{name} trades other signals than {other} in this run (source and settings "
+                f"{mine} against {theirs}): give both the same signals and model parameters, "
+                "or run them apart"
             )
 
 
-def _models(params: Any) -> tuple[str, dict[str, Any]]:
-    """What decides the models of a CnnLstm's ``params``: the preset and its settings."""
-    return params.preset, params.signal_settings()
+def _models(params: Any) -> tuple[Any, dict[str, Any]]:
+    """What decides the tables a CnnLstm's ``params`` trade: the signal source as named
+    (with its kwargs) and the walk-forward settings that differ from their defaults."""
+    return params.signals, params.walk_forward_settings()

@@ -17,11 +17,10 @@ import pandas as pd
 from pydantic import Field
 
 from quant.engine import Context
-from quant.selection import top_fraction as select_top
 from strategies.monthly import (
     MonthlyPlan,
     MonthlyRebalance,
-    TopFraction,
+    TopFractionRebalance,
     decision_rows,
     equal_weight_plan,
 )
@@ -43,22 +42,16 @@ class EqualWeightUniverse(MonthlyRebalance):
         return plan
 
 
-class Reversal(MonthlyRebalance):
-    class Params(MonthlyRebalance.Params):
+class Reversal(TopFractionRebalance):
+    class Params(TopFractionRebalance.Params):
         lookback_days: int = Field(20, ge=1)
         """Trading days up to the decision date over which the loss is measured. A
         negative count would rank on returns after the decision date: refused."""
-        top_fraction: TopFraction = 0.01
-        """Share of the scored stocks bought each month (at least one stock)."""
 
     @classmethod
-    def prepare(cls, context: Context, params: Params) -> MonthlyPlan:
-        rows = decision_rows(context)
-        scores = reversal_scores(
-            context.panel.adj_close, context.panel.tradable, rows, params.lookback_days
-        )
-        chosen = select_top(scores, params.top_fraction)
-        return equal_weight_plan(context, rows, scores, chosen, params.model_dump())
+    def scores(cls, context: Context, params: Params, rows: np.ndarray) -> np.ndarray:
+        panel = context.panel
+        return reversal_scores(panel.adj_close, panel.tradable, rows, params.lookback_days)
 
 
 def reversal_scores(

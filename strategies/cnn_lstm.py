@@ -19,19 +19,19 @@ reported by the engine.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
 import pandas as pd
 from pydantic import Field, model_validator
 
-from quant.engine import AShareStrategy, ConfigError, Context, Plan
+from quant.engine import AShareStrategy, Context, Plan
+from quant.signals import SignalSource, WalkForwardSettings, named_source
+from strategies.cnn_lstm_report import SHOWN, model_quality_section
 
 Selection = dict[pd.Timestamp, list[str]]
-Signals = dict[pd.Timestamp, dict[str, int]]
-Month = Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]
-#: A model slot: a model's name, a ``{class, kwargs}`` table, or settings of the preset's.
-ModelChoice = str | dict[str, Any]
+DailySignals = dict[pd.Timestamp, dict[str, int]]
 
 
 @dataclass
@@ -41,7 +41,7 @@ class TimingPlan(Plan):
     ``liquidation_days`` (the closes at which everything is sold)."""
 
     selection: Selection = field(default_factory=dict)
-    signals: Signals = field(default_factory=dict)
+    signals: DailySignals = field(default_factory=dict)
     liquidation_days: frozenset[pd.Timestamp] = frozenset()
 
 
@@ -49,63 +49,59 @@ class CnnLstm(AShareStrategy):
     uses_seed = True
     plan: TimingPlan
 
-    class Params(AShareStrategy.Params):
-        """The trading rule's one parameter, then the models' training: a preset, and the
-        settings of quant.signals.SignalConfig that change it (unset: the preset's; ranges
-        checked by SignalConfig)."""
+    class Params(AShareStrategy.Params, WalkForwardSettings):
+        """The trading rule's one parameter, the source of the tables it trades, and the
+        built-in source's training settings (quant.signals.WalkForwardSettings: ``preset``,
+        ``train_start``, ``train_end``, ``retrain_every``, ``validation_fraction``,
+        ``top_fraction``, ``cnn``, ``lstm``), which only that source takes."""
 
         hold_days: int = Field(5, ge=1)
         """Trading days a +1 signal holds a stock: its counter, reset by each +1 and
         counted down by each -1; at 0 the stock is sold."""
-        preset: str = "paper"
-        """The training budget: ``paper`` (the paper's) or ``sample`` (a small one for the
-        built-in sample); see quant.signals.PRESETS."""
-        train_start: Month | None = None
-        """First month of the training span (YYYY-MM)."""
-        train_end: Month | None = None
-        """Last month of the training span (YYYY-MM); the test span is the backtest window."""
-        retrain_every: int | None = None
-        """Months per walk-forward block, each with its own models; unset: train once."""
-        validation_fraction: float | None = None
-        """Chronologically last share of each training span held out for early stopping."""
-        top_fraction: float | None = None
-        """Share of the CNN's scored stocks selected each month (at least one)."""
-        cnn: ModelChoice | None = None
-        """The ranker: settings of the preset's CNN, a name, or ``{class, kwargs}``."""
-        lstm: ModelChoice | None = None
-        """The timer: settings of the preset's LSTM, a name, or ``{class, kwargs}``."""
+        signals: str | dict[str, Any] = "walk_forward"
+        """Where the selection and timing tables come from (quant.signals.source):
+        ``walk_forward`` (the CNN ranker and LSTM timer trained walk-forward), or any
+        quant.signals.SignalSource as ``module:Class``, ``path/to/file.py:Class`` or
+        ``{class = ..., kwargs = {...}}``."""
 
-        @model_validator(mode="before")
-        @classmethod
-        def _span_and_seed_are_the_runs(cls, values: Any) -> Any:
-            if isinstance(values, dict) and {"test_start", "test_end", "seed"} & set(values):
+        @model_validator(mode="after")
+        def _source_found(self) -> CnnLstm.Params:
+            self.source()  # a misspelt source or setting fails before the data loads
+            return self
+
+        def source(self) -> SignalSource:
+            """The source named by ``signals``, with its settings; the walk-forward
+            settings set here go to the built-in source (or a subclass of it), and are an
+            error beside any other."""
+            spec, cls, kwargs = named_source(self.signals)
+            settings = self.walk_forward_settings()
+            if settings and (kwargs or not issubclass(cls, WalkForwardSettings)):
                 raise ValueError(
-                    "the test span is the backtest window (start, end) and the seed is the "
-                    "run's (seed, seeds); set those instead of test_start / test_end / seed"
+                    f"{', '.join(settings)}: settings of the walk_forward source, not to be "
+                    f"set beside signals = {self.signals!r} (give a source's settings in its "
+                    "kwargs)"
                 )
-            return values
+            return cls.of(settings or kwargs, where=f"signals {spec}: ")
 
-        def signal_settings(self) -> dict[str, Any]:
-            """The SignalConfig settings set here (over the preset's)."""
-            rule = {"hold_days", "preset"}
-            return {k: v for k, v in self if k not in rule and v is not None}
+        def source_name(self) -> str:
+            """How ``signals`` names the source: a name, ``module:Class`` or a file's."""
+            return named_source(self.signals)[0]
 
     @classmethod
     def prepare(cls, context: Context, params: Params) -> TimingPlan:
-        """Train (or reuse from the cache) the walk-forward models for this window and
-        seed, then read their tables."""
-        from quant.signals import build_signals
+        """Read the tables of the source ``signals`` names for this window and seed (the
+        built-in one trains, or reuses from the cache, the walk-forward models)."""
+        name = params.source_name()
+        signals = params.source().read(context, name)
+        info = {"signals": name, **signals.info}
+        return timing_plan(context, signals.selection, signals.timing, info)
 
-        config = signal_config(context, params)
-        tables = build_signals(context.panel, config, context.cache_dir / "signals")
-        info = {
-            "preset": params.preset,
-            "train": f"{config.train_start} .. {config.train_end}",
-            "test": f"{config.test_start} .. {config.test_end}",
-            "quality": tables.quality,
-            "training": tables.report.get("training", []),
-        }
-        return timing_plan(context, tables.selection, tables.timing, info)
+    @classmethod
+    def report_section(cls, name: str, infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """The settings (the source, its spans), then the walk-forward models' quality and
+        training as tables (strategies/cnn_lstm_report.py)."""
+        settings = {s: {k: v for k, v in i.items() if k not in SHOWN} for s, i in infos.items()}
+        return super().report_section(name, settings) + model_quality_section(infos)
 
     def __init__(self) -> None:
         super().__init__()
@@ -150,24 +146,6 @@ class CnnLstm(AShareStrategy):
         self.buy_list(dict.fromkeys(buys, budget), available, buffer="order")
 
 
-def signal_config(context: Context, params: CnnLstm.Params) -> Any:
-    """The SignalConfig of a run: the preset, the run's settings over it, the seed of the
-    run, and the backtest window as the test span (the one place the span is set)."""
-    from quant.signals import SignalConfig
-    from quant.signals import preset as preset_config
-
-    try:
-        values = {
-            **params.signal_settings(),
-            "test_start": str(context.config.start_date.to_period("M")),
-            "test_end": str(context.config.end_date.to_period("M")),
-            "seed": context.seed,
-        }
-        return SignalConfig.from_dict(values, base=preset_config(params.preset))
-    except ValueError as error:
-        raise ConfigError(f"cnn_lstm: {error}") from None
-
-
 def timing_plan(
     context: Context,
     selection: pd.DataFrame,
@@ -188,7 +166,7 @@ def timing_plan(
         for date, group in chosen.groupby("decision_date")
     }
     inside = timing[timing["date"].isin(window)]
-    signals: Signals = {}
+    signals: DailySignals = {}
     for date, code, signal in zip(
         inside["date"], inside["code"].astype(str), inside["signal"], strict=True
     ):

@@ -9,39 +9,24 @@ import pandas as pd
 from pydantic import Field
 
 from quant.engine import Context
-from quant.selection import top_fraction as select_top
-from strategies.monthly import (
-    MonthlyPlan,
-    MonthlyRebalance,
-    TopFraction,
-    decision_rows,
-    equal_weight_plan,
-)
+from strategies.monthly import TopFractionRebalance
 
 
-class Momentum(MonthlyRebalance):
-    class Params(MonthlyRebalance.Params):
+class Momentum(TopFractionRebalance):
+    class Params(TopFractionRebalance.Params):
         formation_months: int = Field(11, ge=1)
         """Months over which the return is measured (11: months t-12 .. t-2)."""
         skip_months: int = Field(1, ge=0)
         """Most recent months left out before the decision (1: month t-1; 0: none). A
         negative count would rank on returns after the decision date: refused."""
-        top_fraction: TopFraction = 0.01
-        """Share of the scored stocks bought each month (at least one stock)."""
 
     @classmethod
-    def prepare(cls, context: Context, params: Params) -> MonthlyPlan:
-        rows = decision_rows(context)
-        scores = momentum_scores(
-            context.panel.adj_close,
-            context.panel.tradable,
-            context.panel.calendar.month_end_rows(),
-            rows,
-            params.formation_months,
-            params.skip_months,
+    def scores(cls, context: Context, params: Params, rows: np.ndarray) -> np.ndarray:
+        panel = context.panel
+        ends = panel.calendar.month_end_rows()
+        return momentum_scores(
+            panel.adj_close, panel.tradable, ends, rows, params.formation_months, params.skip_months
         )
-        chosen = select_top(scores, params.top_fraction)
-        return equal_weight_plan(context, rows, scores, chosen, params.model_dump())
 
 
 def momentum_scores(

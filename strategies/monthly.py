@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import Field
 
 from quant.engine import AShareStrategy, Context, Plan
+from quant.selection import top_fraction
 
 Weights = dict[pd.Timestamp, dict[str, float]]
 
@@ -61,6 +62,30 @@ class MonthlyRebalance(AShareStrategy):
             equity = self.equity
             budgets = {code: self.target[code] * equity for code in self.codes_of(missing)}
             self.buy_list(budgets, self.cash, buffer="cash")
+
+
+class TopFractionRebalance(MonthlyRebalance):
+    """Each month the top ``top_fraction`` of the stocks by :meth:`scores` (at least one;
+    ties keep the earlier code: quant.selection.top_fraction), equally weighted: bt's
+    RunMonthly, SelectN, WeighEqually, Rebalance. A subclass declares its parameters (a
+    subclass of this class's ``Params``) and its scores."""
+
+    class Params(MonthlyRebalance.Params):
+        top_fraction: TopFraction = 0.01
+        """Share of the scored stocks bought each month (at least one stock)."""
+
+    @classmethod
+    def scores(cls, context: Context, params: Params, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), N) score of each stock at each decision row of the panel (higher is
+        better; NaN: not eligible), from data up to that row only."""
+        raise NotImplementedError(f"{cls.__name__} must define scores(context, params, rows)")
+
+    @classmethod
+    def prepare(cls, context: Context, params: Params) -> MonthlyPlan:
+        rows = decision_rows(context)
+        scores = cls.scores(context, params, rows)
+        chosen = top_fraction(scores, params.top_fraction)
+        return equal_weight_plan(context, rows, scores, chosen, params.model_dump())
 
 
 def decision_rows(context: Context) -> np.ndarray:

@@ -211,7 +211,7 @@ def test_random_timing_coin_share_follows_up_share():
 def test_an_ablation_with_other_models_than_the_runs_cnn_lstm_is_refused():
     params = {"cnn_lstm": {"preset": "sample"}, "cnn_only": {"preset": "sample"}}
     same = BacktestConfig(strategies=["cnn_lstm", "cnn_only", "random_timing"], params=params)
-    with pytest.raises(ConfigError, match="cnn_only trains other models than random_timing"):
+    with pytest.raises(ConfigError, match="cnn_only trades other signals than random_timing"):
         plan_runs(same)  # random_timing trains the paper preset
     params["random_timing"] = {"preset": "sample", "hold_days": 3}  # not a model setting
     assert plan_runs(same.replace({"params": params})).names[-1] == "random_timing"
@@ -219,8 +219,9 @@ def test_an_ablation_with_other_models_than_the_runs_cnn_lstm_is_refused():
     with pytest.raises(
         ConfigError,
         match=re.escape(
-            "cnn_only trains other models than cnn_lstm in this run (preset and "
-            "settings ('sample', {'top_fraction': 0.05}) against ('sample', {})): give both"
+            "cnn_only trades other signals than cnn_lstm in this run (source and settings "
+            "('walk_forward', {'preset': 'sample', 'top_fraction': 0.05}) against "
+            "('walk_forward', {'preset': 'sample'})): give both"
         ),
     ):
         plan_runs(same.replace({"params": params}))

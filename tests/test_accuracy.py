@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from quant.metrics.accuracy import always_up_accuracy, direction_accuracy, wilson_interval
+from quant.metrics.accuracy import (
+    always_down_accuracy,
+    always_up_accuracy,
+    direction_accuracy,
+    wilson_interval,
+)
 
 
 def test_wilson_interval_matches_the_textbook_value():
@@ -32,3 +37,12 @@ def test_direction_accuracy_skips_flat_and_missing_days():
 def test_always_up_baseline():
     actual = np.array([1.0, -1.0, 2.0, 0.0, 3.0])
     assert (always_up_accuracy(actual).hits, always_up_accuracy(actual).n) == (3, 4)
+
+
+def test_always_down_baseline_is_the_one_to_beat_when_most_days_fall():
+    """Three of the four days with a direction fall: a model right 60 % of the time beats
+    always-up (25 %) but not always-down (75 %), the majority of the test days."""
+    actual = np.array([-1.0, -2.0, 0.5, 0.0, -0.5, np.nan])
+    up, down = always_up_accuracy(actual), always_down_accuracy(actual)
+    assert (up.hits, up.n) == (1, 4) and (down.hits, down.n) == (3, 4)
+    assert max(up.value, down.value) == 0.75

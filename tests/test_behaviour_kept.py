@@ -28,7 +28,6 @@ from quant.engine import BacktestConfig, run_backtest
 from quant.engine.params import read_params
 from quant.engine.plugins import load_strategy
 from quant.report import write_run
-from quant.signals import SignalConfig, preset
 from strategies.cnn_lstm import CnnLstm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,8 +139,7 @@ def effective(name: str, config: BacktestConfig) -> object:
     """A strategy's parameters; for the CNN-LSTM, the signal settings they come to."""
     params = read_params(load_strategy(name), name, config.params.get(name, {}))
     if isinstance(params, CnnLstm.Params):
-        base = preset(params.preset)
-        return params.hold_days, SignalConfig.from_dict(params.signal_settings(), base=base)
+        return params.hold_days, params.source().signal_config("2014-01", "2017-03", seed=0)
     return params
 
 

@@ -9,11 +9,11 @@ import json
 import pandas as pd
 import pytest
 
-from quant import signals
 from quant.cli import main
 from quant.engine import BacktestConfig, ConfigError, run_backtest
 from quant.engine.runner import prepare_context
-from strategies.cnn_lstm import CnnLstm, signal_config
+from quant.signals import SignalError, training
+from strategies.cnn_lstm import CnnLstm
 
 TINY = {
     "preset": "sample",
@@ -53,14 +53,16 @@ def test_trained_on_its_span_tested_on_the_window(run_dir):
     selection = pd.read_parquet(run_dir / "run" / "cnn_lstm_seed0_selection.parquet")
     assert selection["decision_date"].min() >= pd.Timestamp("2015-12-31")
     report = (run_dir / "run" / "report.md").read_text()
-    assert "cnn_lstm: model quality on the test span" in report and "always up" in report
+    section = report[report.index("## cnn_lstm") :]
+    assert "### Model quality on the test span" in section
+    assert "always up" in section and "always down" in section
 
 
 def test_a_second_run_reuses_the_cached_models(run_dir, monkeypatch):
     trained = []
-    train = signals.train
+    train = training.train
     monkeypatch.setattr(
-        signals,
+        training,
         "train",
         lambda model, *a, **k: (trained.append(model.name), train(model, *a, **k))[1],
     )
@@ -83,9 +85,11 @@ def sample(**values) -> CnnLstm.Params:
 def test_the_window_sets_the_test_span_and_seeds_come_from_the_run():
     config = BacktestConfig(start="2016-01-01", end="2016-04-30", strategies=["cnn_lstm"])
     context = prepare_context(config)
-    signals = signal_config(context, sample(train_end="2015-06"))
+    signals = sample(train_end="2015-06").source().run_config(context)
     assert (signals.test_start, signals.test_end, signals.seed) == ("2016-01", "2016-04", 0)
     with pytest.raises(ConfigError, match="cnn_lstm: the test span is the backtest window"):
         CnnLstm.Params.of({"test_start": "2015-01"}, name="cnn_lstm")
-    with pytest.raises(ConfigError, match="cnn_lstm: need train_start <= train_end < test_start"):
-        signal_config(context, sample(train_end="2016-02"))
+    with pytest.raises(
+        SignalError, match="signals walk_forward: need train_start <= train_end < test_start"
+    ):
+        sample(train_end="2016-02").source().run_config(context)

@@ -1,16 +1,16 @@
 """The CNN-LSTM trading rules (hold counter, month-end liquidation, retried sells) on a
-3-stock market with hand-made signal tables, where every trade is known."""
+3-stock market with hand-made signal tables from a source of their own, where every trade
+is known."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pandas as pd
 import pytest
 
-from quant.engine import BacktestConfig, Context, Plan, run_strategy
+from quant.engine import BacktestConfig, Context, StrategyResult, run_strategy
 from quant.engine.runner import prepare_context
-from strategies.cnn_lstm import CnnLstm, timing_plan
+from quant.signals import SignalSet, SignalSource
+from strategies.cnn_lstm import CnnLstm
 from tests.conftest import make_bars, sessions
 from tests.engine_helpers import panel_of
 
@@ -19,18 +19,26 @@ from tests.engine_helpers import panel_of
 DAYS = sessions("2017-05-02", "2017-07-31")
 
 
-class HandTables(CnnLstm):
-    """CnnLstm trading given tables instead of trained models."""
+class HandSource(SignalSource):
+    """The hand-made tables below, whatever the window and seed: the CNN-LSTM rules trade
+    them as they trade the trained models' (``signals`` names this class)."""
 
-    class Params(CnnLstm.Params):
-        selection: Any = None
-        """The selection table (decision_date, code, selected)."""
-        timing: Any = None
-        """The timing table (date, code, signal)."""
+    def tables(self, context: Context) -> SignalSet:
+        return SignalSet(SELECTION, TIMING, {"made": "by hand"})
 
-    @classmethod
-    def prepare(cls, context: Context, params: Params) -> Plan:
-        return timing_plan(context, params.selection, params.timing)
+
+HAND = "tests.test_cnn_lstm_strategy:HandSource"
+
+
+def hand_run(panel, **params) -> StrategyResult:
+    """CnnLstm trading HandSource's tables on ``panel``, June and July 2017."""
+    config = BacktestConfig(
+        start="2017-06-01",
+        end="2017-07-31",
+        strategies=["CnnLstm"],
+        params={"CnnLstm": {"signals": HAND, **params}},
+    )
+    return run_strategy(CnnLstm, prepare_context(config, panel, index_panel=panel))
 
 
 def flat(code: str, limit_down_on: str | None = None) -> pd.DataFrame:
@@ -80,14 +88,7 @@ TIMING = pd.DataFrame(
 
 @pytest.fixture(scope="module")
 def result():
-    panel = panel_of(flat(A), flat(B, limit_down_on="2017-06-30"), flat(C))
-    config = BacktestConfig(
-        start="2017-06-01",
-        end="2017-07-31",
-        strategies=["HandTables"],
-        params={"HandTables": {"selection": SELECTION, "timing": TIMING}},
-    )
-    return run_strategy(HandTables, prepare_context(config, panel, index_panel=panel))
+    return hand_run(panel_of(flat(A), flat(B, limit_down_on="2017-06-30"), flat(C)))
 
 
 def test_trades_follow_the_hold_counter_and_the_month_end(result):
@@ -116,3 +117,7 @@ def test_buys_are_one_nth_of_equity_in_whole_lots(result):
     # the book is flat on the last day of June but for the refused B
     on_last_day = result.positions[result.positions["date"] == "2017-06-30"]
     assert set(on_last_day["code"]) == {B}
+
+
+def test_the_source_is_named_in_the_info(result):
+    assert result.info == {"signals": HAND, "made": "by hand"}

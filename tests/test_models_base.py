@@ -15,8 +15,7 @@ import pandas as pd
 import pytest
 
 from quant.cli import main
-from quant.engine import BacktestConfig, ConfigError
-from quant.engine.runner import prepare_context
+from quant.engine import ConfigError
 from quant.models import Model, ModelError, Predictor, Ranker, Timer, train
 from quant.models.cnn import CNNRanker
 from quant.models.examples.gru import GRUPredictor, GRUTimer
@@ -24,7 +23,7 @@ from quant.models.lstm_timer import LSTMTimer
 from quant.models.predictors import BPPredictor, LSTM1DPredictor, LSTMPredictor
 from quant.signals import SignalConfig, build_signals, preset
 from quant.study.library import Library
-from strategies.cnn_lstm import CnnLstm, signal_config
+from strategies.cnn_lstm import CnnLstm
 from tests.test_predict_library_cli import SMALL, market_csv  # noqa: F401 - a fixture
 from tests.test_signals import PANEL, TINY
 
@@ -154,15 +153,13 @@ def test_config_tables_choose_and_set_models():
 
 
 def test_a_strategy_config_with_a_bad_model_setting_is_a_one_line_config_error():
-    context = prepare_context(
-        BacktestConfig(start="2016-01-01", end="2016-04-30", strategies=["cnn_lstm"])
-    )
+    # read with the strategy's parameters, before any data is loaded
     with pytest.raises(
         ConfigError, match="cnn_lstm: cnn: max_epochs = '5': input should be a valid integer"
     ):
-        signal_config(context, CnnLstm.Params(preset="sample", cnn={"max_epochs": "5"}))
+        CnnLstm.Params.of({"preset": "sample", "cnn": {"max_epochs": "5"}}, name="cnn_lstm")
     with pytest.raises(ConfigError, match=r"cnn_lstm: lstm: dropout = -0\.2"):
-        signal_config(context, CnnLstm.Params(preset="sample", lstm={"dropout": -0.2}))
+        CnnLstm.Params.of({"preset": "sample", "lstm": {"dropout": -0.2}}, name="cnn_lstm")
 
 
 def test_train_checks_the_window_shape():

@@ -37,7 +37,7 @@ def test_a_misspelt_parameter_names_the_strategy_the_key_and_the_closest_name():
     message = refused(["momentum"], {"momentum": {"top_fracton": 0.5}})
     assert message == (
         "unknown parameter(s) top_fracton (did you mean top_fraction?) for momentum; known: "
-        "formation_months, skip_months, top_fraction"
+        "top_fraction, formation_months, skip_months"
     )
 
 
@@ -148,7 +148,7 @@ def test_the_command_line_reports_a_bad_setting_in_one_line(tmp_path, capsys):
     )
 
 
-def test_strategies_on_the_command_line_drop_the_params_of_those_left_out(tmp_path):
+def test_strategies_on_the_command_line_drop_the_settings_of_those_left_out(tmp_path):
     import argparse
 
     commands = argparse.ArgumentParser().add_subparsers()
@@ -157,6 +157,7 @@ def test_strategies_on_the_command_line_drop_the_params_of_those_left_out(tmp_pa
     paper = str(ROOT / "configs/paper.toml")
     config = config_from_args(parser.parse_args(["--config", paper, "--strategies", "momentum"]))
     assert config.strategies == ["momentum"] and set(config.params) == {"momentum"}
+    assert config.baselines == ["momentum"] and list(config.paper.figures) == ["momentum"]
     path = tmp_path / "typo.toml"
     path.write_text('strategies = ["momentum"]\n[params.momentun]\ntop_fraction = 0.1\n')
     kept = config_from_args(parser.parse_args(["--config", str(path), "--strategies", "momentum"]))

@@ -179,7 +179,7 @@ def test_a_failed_write_leaves_the_earlier_run_and_no_staging_folder(
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("quant.report.render_report", full_disk)
+    monkeypatch.setattr("quant.report.folder.render_report", full_disk)
     with pytest.raises(OutputError, match="No space left on device \\(what was there is left"):
         write_run(load(results["small"]), out, force=True)
     assert snapshot(out) == big and leftovers(out) == []

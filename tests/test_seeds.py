@@ -4,6 +4,7 @@ every seed's figures and their mean, standard deviation, min and max."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -83,8 +84,8 @@ def test_a_figure_undefined_in_every_seed_reads_n_a(tmp_path):
     window = RunWindow((config.start_date, config.end_date), dates, slice(0, len(dates)))
     out = write_run(BacktestResult(config, runs, window), tmp_path / "run")
     assert "sharpe" not in json.loads((out / "metrics.json").read_text())["strategies"]["model"]
-    row = render_table(out).splitlines()[-1].split()
-    assert row[0] == "model" and row[3] == "n/a"
+    header, _, row = (re.split(r"\s{2,}", line.strip()) for line in render_table(out).splitlines())
+    assert header[3] == "Sharpe" and row[0] == "model" and row[3] == "n/a"
 
 
 def test_seeds_run_in_processes_and_are_reported(tmp_path):

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from quant import signals
-from quant.signals import SignalConfig, SignalTables, build_signals, save_tables
+import quant.signals.build as signal_build
+from quant.signals import SignalConfig, SignalTables, build_signals
+from quant.signals.cache import load_tables, save_tables
 from tests.test_features import panel_of, synthetic_market
 
 PANEL = panel_of(synthetic_market(n_codes=3, n_days=60, start="2014-01-02", seed=1))
@@ -24,9 +25,9 @@ def test_concurrent_builds_of_the_same_tables_train_once(tmp_path, monkeypatch):
         time.sleep(0.5)  # long enough for the other build to arrive meanwhile
         frame = pd.DataFrame({"x": [1]})
         save_tables(SignalTables(frame, frame, frame, {"quality": {}}, folder))
-        return signals.load_tables(folder)
+        return load_tables(folder)
 
-    monkeypatch.setattr(signals, "_build", fake_build)
+    monkeypatch.setattr(signal_build, "_build", fake_build)
     results: list[SignalTables] = []
 
     def build() -> None:

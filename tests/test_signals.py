@@ -1,9 +1,11 @@
 """Walk-forward signal tables on a small synthetic market: their shape and invariants, the
-cache, one seed one result, and no look-ahead from the data to the signals."""
+cache, one seed one result, no look-ahead from the data to the signals, and the
+``quant signals`` command."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 import torch
 
 from quant import signals
+from quant.cli import main
 from quant.data import MarketPanel
 from quant.metrics.selection import (
     monthly_selection_quality,
@@ -23,6 +26,7 @@ from quant.metrics.selection import (
 from quant.models.cnn import CNNRanker
 from quant.models.lstm_timer import LSTMTimer
 from quant.signals import (
+    PRESETS,
     SignalConfig,
     build_signals,
     cache_key,
@@ -121,7 +125,11 @@ def test_quality_report(built):
     timing = built.quality["lstm"]["timing"]
     assert 0 < timing["n"] <= len(built.timing)
     assert timing["ci_low"] <= timing["accuracy"] <= timing["ci_high"]
-    assert timing["always_up"]["n"] == timing["n"]
+    for sample in ("timing", "pooled"):
+        q = built.quality["lstm"][sample]
+        up, down = q["always_up"], q["always_down"]
+        assert up["n"] == down["n"] == q["n"]  # the same days
+        assert up["accuracy"] + down["accuracy"] == pytest.approx(1.0)  # no flat day counts
     pooled = built.quality["lstm"]["pooled"]
     assert 0 < pooled["n"] <= 500
     record = built.report["training"][0]
@@ -135,7 +143,7 @@ def test_second_call_trains_nothing(built, monkeypatch, dead_pid):
     def refuse(*args, **kwargs):
         raise AssertionError("trained again")
 
-    monkeypatch.setattr(signals, "train", refuse)
+    monkeypatch.setattr(signals.training, "train", refuse)
     dead, alive = dead_pid, os.getpid()
     # what a build killed between writing and renaming a checkpoint leaves, and a live one's
     stale = built.folder / f".cnn_x.pt.{dead}.abc123.tmp"
@@ -262,6 +270,27 @@ def test_a_test_span_outside_the_data_is_a_clear_error(tmp_path):
     config = dataclasses.replace(TINY, test_start="2019-01", test_end="2019-06")
     with pytest.raises(ValueError, match=r"no test month in 2019-01\.\.2019-06"):
         build(PANEL, config, tmp_path)
+
+
+def test_quant_signals_builds_and_reuses_the_tables(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(PRESETS, "tiny", TINY)
+    monkeypatch.setattr("quant.data.load_panel", lambda data: PANEL)
+    argv = ["signals", "--preset", "tiny", "--cache", str(tmp_path), "--threads", "1"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    built = build_signals(PANEL, TINY, tmp_path)  # what the command built, from the cache
+    assert first["folder"] == str(built.folder)
+    assert (first["selected_rows"], first["timing_rows"]) == (
+        int(built.selection["selected"].sum()),
+        len(built.timing),
+    )
+    assert set(first["quality"]["lstm"]["timing"]) >= {"always_up", "always_down"}
+    assert "history" not in first["training"][0]["cnn"]  # loss histories: report.json
+    assert main(argv) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["folder"] == first["folder"] and second["quality"] == first["quality"]
+    assert main([*argv[:2], "papr"]) == 2
+    assert "unknown signal preset 'papr'" in capsys.readouterr().err
 
 
 # -- selection metrics ---------------------------------------------------------------------------

@@ -225,17 +225,10 @@ def test_the_hold_counter_is_the_one_declared_parameter():
     """hold_days = 2 on the hand tables of tests/test_cnn_lstm_strategy.py: A is sold after
     two -1s (06-02's close, filled 06-05) instead of five; B, reset by its +1 on 06-05,
     after the -1s of 06-06 and 06-07."""
-    from tests.test_cnn_lstm_strategy import DAYS, SELECTION, TIMING, HandTables, flat
+    from tests.test_cnn_lstm_strategy import DAYS, flat, hand_run
 
-    panel = panel_of(flat(A), flat(B, limit_down_on="2017-06-30"), flat(C))
-    config = BacktestConfig(
-        start="2017-06-01",
-        end="2017-07-31",
-        strategies=["HandTables"],
-        params={"HandTables": {"selection": SELECTION, "timing": TIMING, "hold_days": 2}},
-    )
     assert DAYS[0] == pd.Timestamp("2017-05-02")
-    result = run_strategy(HandTables, prepare_context(config, panel, index_panel=panel))
+    result = hand_run(panel_of(flat(A), flat(B, limit_down_on="2017-06-30"), flat(C)), hold_days=2)
     fills = result.fills[["date", "code", "side"]].itertuples(index=False)
     assert [(str(d.date()), c, s) for d, c, s in fills] == [
         ("2017-06-01", A, "buy"),

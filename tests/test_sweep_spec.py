@@ -84,7 +84,7 @@ def test_an_unknown_or_unsweepable_key_is_named(tmp_path, sweep, message):
         ),
         (
             '"params.cnn_only.top_fraction" = [0.05]',
-            "params.cnn_only.top_fraction = 0.05: cnn_only trains other models than cnn_lstm",
+            "params.cnn_only.top_fraction = 0.05: cnn_only trades other signals than cnn_lstm",
         ),
         ('"params.cnn_lstm.hold_days" = 5', "give a list of values, not 5"),
         ('"params.cnn_lstm.hold_days" = [3, 3]', "3 is listed twice"),

@@ -73,10 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     command = next((word for word in argv if not word.startswith("-")), None)
     parser = build_parser(command)
-    args, extra = parser.parse_known_args(argv)
-    if extra and not getattr(args, "passthrough", False):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    args.extra = extra
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.verbose:  # our own debug lines, not every library's (matplotlib's fill pages)
         for name in ("quant", "strategies"):

@@ -25,7 +25,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     backtest.add_argument(
         "--strategies",
         help="comma-separated strategy names, e.g. benchmark,momentum: replaces the config's "
-        "list, and drops the config's parameters of the strategies it leaves out",
+        "list, and drops the config's parameters, baselines and paper figures of the "
+        "strategies it leaves out",
     )
     backtest.add_argument(
         "--strategy",
@@ -97,9 +98,13 @@ def config_from_args(
             ) from None
     strategies = args.strategies.split(",") if args.strategies else list(config.strategies)
     changes["strategies"] = [s.strip() for s in strategies if s.strip()] + list(args.strategy)
-    # the config's parameters, less those of its strategies the command line leaves out
+    # the config's parameters, baselines and paper figures, less those of its strategies
+    # the command line leaves out
     left_out = _names(config.strategies) - _names(changes["strategies"])
     params = {name: dict(values) for name, values in config.params.items() if name not in left_out}
+    changes["baselines"] = [name for name in config.baselines if name not in left_out]
+    figures = {k: v for k, v in config.paper.figures.items() if k not in left_out}
+    changes["paper"] = config.paper.replace({"figures": figures})
     spans = {k: getattr(args, k) for k in ("train_start", "train_end") if getattr(args, k)}
     if spans:
         params.setdefault("cnn_lstm", {}).update(spans)

@@ -114,6 +114,44 @@ class Rules(Settings):
         return rate
 
 
+class PaperFigures(Settings):
+    """One strategy's figures in a published table."""
+
+    error = ConfigError
+
+    annualized_return: float = Field(gt=-1)
+    """Annualised return, a fraction per year (0.309 for 30.9 %)."""
+    max_drawdown: float = Field(ge=0, le=1)
+    """Largest fall from a running peak, a positive fraction."""
+
+
+#: Liu, Zhang, Ma (2017), Table 2: test span 2014-01-01..2017-03-31, training from 2007.
+PAPER_TABLE_2 = {
+    "benchmark": PaperFigures(annualized_return=0.136, max_drawdown=0.443),
+    "cnn_lstm": PaperFigures(annualized_return=0.309, max_drawdown=0.241),
+    "momentum": PaperFigures(annualized_return=-0.118, max_drawdown=0.689),
+}
+
+
+class Paper(Settings):
+    """A published table the report shows beside the run's figures, for orientation (its
+    data is not the run's). Default: Table 2 of Liu, Zhang, Ma (2017), whose strategies
+    this project reproduces; ``figures = {}`` leaves the column out."""
+
+    error = ConfigError
+
+    source: str = "Liu, Zhang, Ma 2017, Table 2"
+    """Where the figures come from."""
+    data: str = "its own data (training from 2007, all A-shares, from SINA)"
+    """What the figures were measured on."""
+    figures: dict[str, PaperFigures] = Field(default_factory=lambda: dict(PAPER_TABLE_2))
+    """A strategy's name -> its published figures."""
+
+
+#: Strategies every other strategy is compared with by default, when they are in the run.
+BASELINES = ("benchmark", "momentum", "ew_universe", "reversal")
+
+
 class BacktestConfig(Settings):
     """One backtest run: data, window, strategies and rules. Built in Python or read from a
     config (:meth:`from_toml`), a bad key is a one-line :class:`ConfigError` naming it."""
@@ -140,6 +178,14 @@ class BacktestConfig(Settings):
     strategy's ``Params``); parameters of a strategy that is not run are an error."""
     rules: Rules = Field(default_factory=Rules)
     """The market's rules and costs."""
+    baselines: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=lambda: list(BASELINES)
+    )
+    """Strategies every other strategy of the run is compared with (the report's
+    significance table), those of them that the run includes; each must be a built-in
+    strategy or one of the run's."""
+    paper: Paper = Field(default_factory=Paper)
+    """The published figures the report shows beside the run's (``[paper]``)."""
     seed: int = Field(0, ge=0)
     """The random seed of strategies with trained models."""
     seeds: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from quant.engine.config import ConfigError
@@ -51,9 +51,28 @@ def check_params_used(params: Mapping[str, Any], names: Sequence[str]) -> None:
     (a misspelt or dropped name), with the closest name of the run."""
     for key in params:
         if key not in names:
-            close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]}?)" if close else ""
             raise ConfigError(
-                f"params.{key}: no strategy {key!r} in this run{hint}; it runs "
+                f"params.{key}: no strategy {key!r} in this run{closest(key, names)}; it runs "
                 f"{', '.join(names)} (a custom strategy's parameters go under its class name)"
             )
+
+
+def check_strategy_names(
+    key: str, given: Iterable[str], names: Sequence[str], builtins: Iterable[str]
+) -> None:
+    """A :class:`ConfigError` for a name in the config's ``key`` (``baselines``, the
+    strategies of ``paper.figures``) that is neither a strategy of the run (``names``) nor
+    a built-in one, with the closest of them."""
+    known = list(dict.fromkeys([*names, *builtins]))
+    for name in given:
+        if name not in known:
+            raise ConfigError(
+                f"{key}: no strategy {name!r}{closest(name, known)}; name one this run "
+                f"includes ({', '.join(names)}) or a built-in one"
+            )
+
+
+def closest(word: str, names: Iterable[str]) -> str:
+    """`` (did you mean NAME?)`` with the closest of ``names`` to ``word``, or nothing."""
+    close = difflib.get_close_matches(word, list(names), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""

@@ -24,8 +24,8 @@ from quant.data.plausibility import factor_change_warning, survivorship_warning
 from quant.engine.broker import SUSPECT_FACTOR_EVENT, AShareBroker
 from quant.engine.config import BacktestConfig, ConfigError
 from quant.engine.feeds import align, make_market
-from quant.engine.params import check_params_used, read_params
-from quant.engine.plugins import load_strategy, strategy_name
+from quant.engine.params import check_params_used, check_strategy_names, read_params
+from quant.engine.plugins import builtins, load_strategy, strategy_name
 from quant.engine.recorder import Recorder
 from quant.engine.strategy import AShareStrategy, Context, Plan, StrategyError
 from quant.engine.window import (
@@ -354,6 +354,8 @@ def plan_runs(config: BacktestConfig) -> Runs:
         index_codes += cls.index_codes(params)
         jobs += [(spec, seed) for seed in (config.seed_list if cls.uses_seed else [None])]
     check_params_used(config.params, names)
+    check_strategy_names("baselines", config.baselines, names, builtins())
+    check_strategy_names("paper.figures", config.paper.figures, names, builtins())
     return Runs(jobs, names, classes, index_codes)
 
 

@@ -13,6 +13,7 @@ by name::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +117,20 @@ class AShareStrategy(bt.Strategy):
         parameters do not fit the rest of the run, before any data loads: e.g. an
         ablation whose models differ from those of the strategy it ablates. Default:
         nothing to check."""
+
+    @classmethod
+    def report_section(cls, name: str, infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """The strategy's own section of report.md, as Markdown lines (``name``: how the run
+        calls it), from what its plans put in ``Plan.info``: ``infos`` maps each seed
+        (``"0"``, ``"1"``, ...; ``"-"`` for a strategy run without one) to that run's info,
+        as metrics.json holds them. Default: the info as JSON under ``## name``, nothing
+        when it is empty; override to show figures as tables (strategies/cnn_lstm.py: the
+        models' quality and training)."""
+        shown = {seed: dict(info) for seed, info in infos.items() if info}
+        if not shown:
+            return []
+        details = shown["-"] if list(shown) == ["-"] else {f"seed {s}": i for s, i in shown.items()}
+        return [f"## {name}", "", "```json", json.dumps(details, indent=2, default=str), "```", ""]
 
     @classmethod
     def prepare(cls, context: Context, params: StrategyParams) -> Plan:

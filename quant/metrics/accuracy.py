@@ -68,6 +68,14 @@ def always_up_accuracy(actual: np.ndarray, mask: np.ndarray | None = None) -> Ac
     return direction_accuracy(np.ones_like(actual), actual, mask)
 
 
+def always_down_accuracy(actual: np.ndarray, mask: np.ndarray | None = None) -> Accuracy:
+    """The naive baseline that always predicts a fall, on the same days: the better of it
+    and :func:`always_up_accuracy` is the share of the test days' majority direction, which
+    a model must beat (in a falling market, always-up is the weaker baseline)."""
+    actual = np.asarray(actual, dtype=float)
+    return direction_accuracy(-np.ones_like(actual), actual, mask)
+
+
 def threshold_mask(predicted_change: np.ndarray, threshold: float = 0.01) -> np.ndarray:
     """Days whose predicted change is large enough to act on: |predicted change| >= threshold
     (the paper's "threshold filter"; NaN predictions are never kept)."""

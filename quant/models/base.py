@@ -210,17 +210,10 @@ class Model(Settings):
         change ``base`` (the model the config had there)."""
         if isinstance(value, cls):
             return value
-        if isinstance(value, str):
-            return cls.load(value).of({}, where=where)
-        if isinstance(value, Mapping) and "class" in value:
-            extra = sorted(set(value) - {"class", "kwargs"})
-            kwargs = value.get("kwargs", {})
-            if extra or not isinstance(value["class"], str) or not isinstance(kwargs, Mapping):
-                raise ModelError(
-                    f"{where}a model table holds class (a name or module:Class) and kwargs, "
-                    f"got {dict(value)!r}"
-                )
-            return cls.load(value["class"]).of(kwargs, where=where, noun=noun)
+        named = _MODELS.named(value, where)
+        if named is not None:
+            spec, kwargs = named
+            return cls.load(spec).of(kwargs, where=where, noun=noun)
         if isinstance(value, Mapping) and base is not None:
             return base.replace(value, where=where, noun=noun)
         raise ModelError(

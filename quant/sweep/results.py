@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from quant.io import write_atomic
-from quant.report import SEED_SUMMARY
+from quant.report.figures import SEED_SUMMARY
 from quant.sweep.run import CELL_FILE, Failure, cell_folder
 from quant.sweep.spec import Sweep
 

@@ -1,0 +1,100 @@
+"""Write a run folder, whole (see quant.rundir)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from quant.engine.config import BacktestConfig
+from quant.engine.plugins import load_strategy, strategy_name
+from quant.engine.runner import BacktestResult
+from quant.engine.strategy import AShareStrategy
+from quant.io import write_atomic, write_text_atomic
+from quant.report.figures import group_metrics, seed_infos, significance
+from quant.report.markdown import render_report
+from quant.report.plots import plot_run
+from quant.rundir import staged_folder
+
+
+def write_run(result: BacktestResult, out: str | Path, force: bool = False) -> Path:
+    """Write the whole run folder and return its path: into a staging folder beside
+    ``out``, put in place of ``out`` once complete; an earlier run there is replaced whole
+    only with ``force``, anything else there is refused (see quant.rundir, which raises
+    its OutputError)."""
+    with staged_folder(out, force) as folder:
+        _write_files(result, folder)
+    return Path(out)
+
+
+def _write_files(result: BacktestResult, out: Path) -> None:
+    groups = result.by_name()
+    nav = result.nav_frame()
+    config = result.config
+    metrics = {
+        "strategies": {name: group_metrics(runs) for name, runs in groups.items()},
+        "significance": significance(nav, list(groups), config.baselines, config.seed),
+        "window": result.window.as_dict(),
+        "data": {"stocks": config.data, "index": config.index_data},
+        "seeds": config.seed_list,
+        "notes": result.notes,
+    }
+    write_text_atomic(out / "config.toml", config.to_toml())
+    write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2, default=str) + "\n")
+    _write_csv(out / "nav.csv", nav, index=True)
+    exposure = pd.DataFrame({r.label: r.position_ratio for r in result.strategies})
+    _write_csv(out / "exposure.csv", exposure, index=True)
+    for name in ("fills", "positions", "refusals", "events"):
+        write_table(out / f"{'trades' if name == 'fills' else name}.parquet", _all(result, name))
+    for r in result.strategies:
+        for table_name, table in r.tables.items():
+            write_table(out / f"{r.label.replace('@', '_')}_{table_name}.parquet", table)
+    plot_run(out)
+    sections = report_sections(config, metrics["strategies"])
+    write_text_atomic(out / "report.md", render_report(metrics, config, sections))
+
+
+def report_sections(
+    config: BacktestConfig, strategies: dict[str, dict[str, Any]]
+) -> dict[str, list[str]]:
+    """Each strategy's own section of report.md (AShareStrategy.report_section of the class
+    the config names it by; the base class's for a name the config does not hold), from
+    its metrics.json entry."""
+    classes: dict[str, type[AShareStrategy]] = {}
+    for spec in config.strategies:
+        cls = load_strategy(spec)
+        classes[strategy_name(spec, cls)] = cls
+    return {
+        name: classes.get(name, AShareStrategy).report_section(name, seed_infos(figures))
+        for name, figures in strategies.items()
+    }
+
+
+def _all(result: BacktestResult, table: str) -> pd.DataFrame:
+    """One of the strategies' tables, all runs stacked, with their strategy and seed."""
+    frames = [getattr(r, table).assign(strategy=r.name, seed=r.seed) for r in result.strategies]
+    stacked = pd.concat(frames, ignore_index=True)
+    return stacked.astype({"seed": "Int32"})
+
+
+def _write_csv(path: Path, frame: pd.DataFrame, index: bool) -> None:
+    write_atomic(path, lambda p: frame.to_csv(p, index=index, float_format="%.10g"))
+
+
+def write_table(path: Path, frame: pd.DataFrame) -> None:
+    """One of the run folder's long tables (a row per trade, refusal, event, holding or
+    signal) as Parquet, zstd-compressed: text columns dictionary-encoded, float columns
+    byte-stream-split (the Parquet spec's encoding for floats), exact values. Read with
+    ``pandas.read_parquet``. (As CSV, the positions alone took 496 MB of the 585 MB run
+    folder of a full-market run.)"""
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
+    table = frame.astype({c: "category" for c in text})
+    floats = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
+    options = {
+        "compression": "zstd",
+        "use_byte_stream_split": floats,
+        "use_dictionary": [c for c in table.columns if c not in floats],
+    }
+    write_atomic(path, lambda p: table.to_parquet(p, index=False, **options))

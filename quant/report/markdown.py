@@ -1,0 +1,168 @@
+"""report.md: the headline figures beside the paper's, the edge over the baselines, the
+refused orders, the plots, each strategy's own section, the notes and the config; and the
+terminal's table of the headline figures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from quant.engine.config import BacktestConfig, Paper
+from quant.report.tables import FIGURES, TERMINAL, figures_table, markdown_table
+
+
+def render_report(
+    metrics: dict[str, Any], config: BacktestConfig, sections: Mapping[str, list[str]]
+) -> str:
+    """report.md from metrics.json's content, the run's config and each strategy's own
+    section (AShareStrategy.report_section, by strategy name)."""
+    rows = metrics["strategies"]
+    seeds = metrics.get("seeds", [])
+    lines = [
+        "# Backtest report",
+        "",
+        f"{window_line(metrics['window'])}; stocks: `{metrics['data']['stocks']}`, index: "
+        f"`{metrics['data']['index']}`. All figures are after costs (commission, stamp "
+        "duty, transfer fee) under the A-share rules in the config below. Annualised return is "
+        "geometric over calendar days; Sharpe uses daily returns and a zero risk-free rate.",
+        "",
+    ]
+    if any(len(m.get("seeds", {})) > 1 for m in rows.values()):
+        lines += [
+            f"Strategies with trained models ran once per seed ({', '.join(map(str, seeds))}): "
+            "their cells read mean ± standard deviation over the seeds.",
+            "",
+        ]
+    lines += [*_headline(rows, config.paper), ""]
+    lines += _significance_section(metrics.get("significance", {}))
+    lines += _refusals_section(rows)
+    lines += [
+        "## Net value",
+        "",
+        "![net value](net_value.png)",
+        "",
+        "![drawdown](drawdown.png)",
+        "",
+        "![position ratio](position_ratio.png)",
+        "",
+    ]
+    for name in rows:
+        lines += sections.get(name, [])
+    if metrics["notes"]:
+        lines += ["## Notes", ""] + [f"- {note}" for note in metrics["notes"]] + [""]
+    lines += [
+        "## Config (repeat with `quant backtest --config config.toml`)",
+        "",
+        "```toml",
+        config.to_toml().rstrip(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _headline(rows: Mapping[str, Any], paper: Paper) -> list[str]:
+    table = figures_table(rows, [key for key, _, _ in FIGURES])
+    if not paper.figures:
+        return [markdown_table(table, index=True)]
+    published = [paper.figures.get(name) for name in rows]
+    table["paper: ann. return / max dd"] = [
+        f"{p.annualized_return:.3f} / {p.max_drawdown:.3f}" if p else "-" for p in published
+    ]
+    return [
+        markdown_table(table, index=True),
+        "",
+        f"The paper's figures ({paper.source}) come from {paper.data}; ours from the data "
+        "named above. They are shown for orientation, not as a target.",
+    ]
+
+
+def window_line(window: dict[str, Any]) -> str:
+    """The window run (quant.engine.window.RunWindow.as_dict), and the one asked for when
+    they differ."""
+    asked = window["asked"]
+    line = (
+        f"Window run: {window['start']} .. {window['end']}, {window['sessions']} sessions (net "
+        f"value 1 at the close of {window['day_0']}, the session before)"
+    )
+    if (asked["start"], asked["end"]) != (window["start"], window["end"]):
+        line += f"; asked for: {asked['start']} .. {asked['end']}"
+    if window["clipped"]:
+        line += " (**clipped** to the data with clip = true: see the notes)"
+    return line
+
+
+def _significance_section(table: dict[str, dict[str, Any]]) -> list[str]:
+    rows = [
+        (name, baseline, d) for name, against in table.items() for baseline, d in against.items()
+    ]
+    if not rows:
+        return []
+    frame = pd.DataFrame(
+        [
+            (name, baseline, "n/a", d["error"], "")
+            if "error" in d
+            else (
+                name,
+                baseline,
+                f"{d['difference']:+.3f}",
+                f"[{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]",
+                str(d["months"]),
+            )
+            for name, baseline, d in rows
+        ],
+        columns=["strategy", "against", "difference", "95 % interval", "months"],
+    )
+    return [
+        "## Is the edge more than luck?",
+        "",
+        "Difference in annualised return against each baseline (the config's `baselines`), "
+        "after costs, with a 95 % moving-block bootstrap interval over months (blocks of 3 "
+        "months). For strategies run per seed it is the seed-averaged portfolio (the mean net "
+        "value), annualised from monthly returns, so it need not equal the gap between the "
+        "table's per-seed means. An interval that contains 0 is no evidence of an edge.",
+        "",
+        markdown_table(frame),
+        "",
+    ]
+
+
+def _refusals_section(rows: Mapping[str, Any]) -> list[str]:
+    lines = [
+        "## Orders the market refused, and positions frozen at the end",
+        "",
+        "Every refused order counts, including the daily retries of an order the market keeps "
+        "refusing (a long suspension); for strategies run per seed, counts are totals over the "
+        "seeds. The market refuses at the fill: `suspended`, `limit-up`, `limit-down`, `T+1`, "
+        "`order size` (a size the board does not allow), `cash`. The sizing refuses when the "
+        "order is placed: `below minimum order` (a buy that would open a position but whose "
+        "budget is under the board's minimum order: 100 shares, 200 on STAR), which is why an "
+        "expensive stock in a small slice of equity is not held. "
+        "A stock that stops trading is not sold for the holder (a delisting cannot be "
+        "told from a long suspension without looking ahead): it stays, valued at its last "
+        "close, unless rules.write_off_after_days closes it after that many days without a bar. "
+        "On an ex-rights day whose adj_factor change the raw prices do not bear out (a suspect "
+        "factor), a position keeps its share count instead of being resized (see the notes).",
+        "",
+    ]
+    for name, m in rows.items():
+        refused = ", ".join(f"{reason}: {count}" for reason, count in m["refused_orders"].items())
+        lines.append(
+            f"- **{name}**: {refused or 'none'}; positions held without a bar on the last day: "
+            f"{m['held_without_bar_at_end']}; written off (rules.write_off_after_days): "
+            f"{m['written_off']}; positions not resized on a suspect ex-rights day: "
+            f"{m['suspect_factor_days']}"
+        )
+    return [*lines, ""]
+
+
+def render_table(out: str | Path) -> str:
+    """The run's headline figures as a plain-text table for the terminal, read from its
+    metrics.json: mean ± standard deviation over the seeds as in report.md ("n/a" for a
+    figure that is undefined, e.g. the Sharpe ratio of a flat net value, in every seed)."""
+    metrics = json.loads((Path(out) / "metrics.json").read_text(encoding="utf-8"))["strategies"]
+    return markdown_table(figures_table(metrics, TERMINAL), index=True, fmt="simple")

@@ -9,7 +9,15 @@ from pydantic import Field
 
 from quant.data import MarketPanel
 from quant.data.validate import prepare_columns, validate_tidy
-from quant.engine import AShareStrategy, BacktestConfig, Context, Plan, Rules, run_strategy
+from quant.engine import (
+    AShareStrategy,
+    BacktestConfig,
+    ConfigError,
+    Context,
+    Plan,
+    Rules,
+    run_strategy,
+)
 from quant.engine.runner import StrategyResult, prepare_context
 
 
@@ -65,3 +73,24 @@ def run_script(
     )
     context = prepare_context(config, panel, index_panel=panel)
     return run_strategy(strategy, context)
+
+
+class Failing(AShareStrategy):
+    """Holds one stock's feed and trades nothing; its prepare raises as ``fail`` says (a
+    cell of a sweep that fails): ``"bug"`` an error of the user's own code, ``"config"``
+    one of ours (a UserError)."""
+
+    class Params(AShareStrategy.Params):
+        fail: str = ""
+        """"", "bug" or "config"."""
+
+    @classmethod
+    def prepare(cls, context: Context, params: Params) -> Plan:
+        if params.fail == "bug":
+            raise RuntimeError("this cell fails on purpose")
+        if params.fail == "config":
+            raise ConfigError("Failing: a setting this cell cannot use")
+        return Plan(codes=[str(context.panel.codes[0])])
+
+    def next(self) -> None:
+        pass

@@ -46,7 +46,7 @@ def test_strategies_load_by_name_module_or_file():
         (
             "momentun",
             "unknown strategy 'momentun' (did you mean momentum?): built-ins are benchmark, "
-            "cnn_lstm, ew_universe, momentum, reversal",
+            "cnn_lstm, cnn_only, ew_universe, momentum, random_select, random_timing, reversal",
         ),
         ("strategies.momentum:Nope", "has no class 'Nope' (strategies there: Momentum)"),
         ("no.such.module:X", "cannot import no.such.module"),

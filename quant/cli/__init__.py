@@ -30,6 +30,7 @@ COMMANDS = {
     "predict": "predict",
     "tune": "predict",
     "signals": "signals",
+    "sweep": "sweep",
 }
 
 

@@ -115,6 +115,23 @@ def prepare_context(
     ``index_codes`` (those the strategies hold: AShareStrategy.index_codes). ConfigError
     when they do not cover the window; under ``config.clip`` the window is cut to them,
     with a warning (DataWarning) saying so."""
+    panel, index_panel = load_panels(config, panel, index_panel)
+    index_panel = align(index_panel, panel.calendar)
+    inputs = [stock_coverage(panel, config.data)] + [
+        index_coverage(index_panel, code, config.index_data) for code in dict.fromkeys(index_codes)
+    ]
+    window = run_window(panel.calendar, config.start_date, config.end_date, inputs, config.clip)
+    if window.clipped:
+        warnings.warn(window.clipped, DataWarning, stacklevel=2)
+    return Context(panel, index_panel, config, window, Path(config.cache_dir), config.seed)
+
+
+def load_panels(
+    config: BacktestConfig,
+    panel: MarketPanel | None = None,
+    index_panel: MarketPanel | None = None,
+) -> tuple[MarketPanel, MarketPanel]:
+    """The stock and index panels of the config's data settings (those given are kept)."""
     with progress.task("data"), progress.step("load", 2, "file") as loaded:
         if panel is None:
             panel = load_panel(
@@ -127,14 +144,7 @@ def prepare_context(
         if index_panel is None:
             index_panel = load_panel(config.index_data, kind="index", calendar=config.calendar)
         loaded.advance()
-    index_panel = align(index_panel, panel.calendar)
-    inputs = [stock_coverage(panel, config.data)] + [
-        index_coverage(index_panel, code, config.index_data) for code in dict.fromkeys(index_codes)
-    ]
-    window = run_window(panel.calendar, config.start_date, config.end_date, inputs, config.clip)
-    if window.clipped:
-        warnings.warn(window.clipped, DataWarning, stacklevel=2)
-    return Context(panel, index_panel, config, window, Path(config.cache_dir), config.seed)
+    return panel, index_panel
 
 
 def run_strategy(
@@ -317,6 +327,38 @@ def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=columns)
 
 
+@dataclass(frozen=True)
+class Runs:
+    """What a config runs, known before any data loads: ``jobs`` (strategy spec, seed or
+    None) in order, the strategies' ``names`` (a custom one's: its class name) with their
+    ``classes``, and the ``index_codes`` their plans will hold."""
+
+    jobs: list[tuple[str, int | None]]
+    names: list[str]
+    classes: list[type[AShareStrategy]]
+    index_codes: list[str]
+
+
+def plan_runs(config: BacktestConfig) -> Runs:
+    """Every check of a config that needs no data: each strategy loads, its parameters
+    read (quant.engine.params) and checked against the run (AShareStrategy.check_run), no
+    parameters for a strategy the run leaves out. Raises ConfigError naming the strategy
+    and the key at fault."""
+    jobs, names, classes, index_codes = [], [], [], []
+    for spec in config.strategies:
+        cls = load_strategy(spec)
+        names.append(strategy_name(spec, cls))
+        classes.append(cls)
+        params = read_params(cls, names[-1], config.params.get(names[-1], {}))
+        cls.check_run(names[-1], params, config)
+        index_codes += cls.index_codes(params)
+        jobs += [(spec, seed) for seed in (config.seed_list if cls.uses_seed else [None])]
+    check_params_used(config.params, names)
+    check_strategy_names("baselines", config.baselines, names, builtins())
+    check_strategy_names("paper.figures", config.paper.figures, names, builtins())
+    return Runs(jobs, names, classes, index_codes)
+
+
 def run_backtest(
     config: BacktestConfig,
     panel: MarketPanel | None = None,
@@ -326,17 +368,9 @@ def run_backtest(
     seed run once per seed of ``config.seed_list``. Runs are independent, so with more
     than one they go to ``config.workers`` processes (0: one per core; see quant.workers),
     which read one copy of the data in shared memory (see quant.shared)."""
-    jobs, names, index_codes = [], [], []
-    for spec in config.strategies:  # a misspelt name or parameter fails before the data loads
-        cls = load_strategy(spec)
-        names.append(strategy_name(spec, cls))
-        params = read_params(cls, names[-1], config.params.get(names[-1], {}))
-        index_codes += cls.index_codes(params)
-        jobs += [(spec, seed) for seed in (config.seed_list if cls.uses_seed else [None])]
-    check_params_used(config.params, names)
-    check_strategy_names("baselines", config.baselines, names, builtins())
-    check_strategy_names("paper.figures", config.paper.figures, names, builtins())
-    context = prepare_context(config, panel, index_panel, index_codes)
+    runs = plan_runs(config)  # a misspelt name or parameter fails before the data loads
+    jobs = runs.jobs
+    context = prepare_context(config, panel, index_panel, runs.index_codes)
     window = context.window
     notes = [window.clipped] if window.clipped else []
     notes += data_notes(context.panel)

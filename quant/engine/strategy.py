@@ -95,6 +95,10 @@ class AShareStrategy(bt.Strategy):
     frictionless: ClassVar[bool] = False
     #: Strategies whose results depend on a random seed (trained models) set this.
     uses_seed: ClassVar[bool] = False
+    #: An ablation names the strategy it takes a part out of and what that part is, e.g.
+    #: ``("cnn_lstm", "the LSTM's timing")``: a sweep's report shows, cell by cell, what
+    #: that strategy earns above this one (quant.sweep.report). None: not an ablation.
+    ablates: ClassVar[tuple[str, str] | None] = None
 
     # backtrader hands these to the instance before __init__ runs (set by the runner)
     params = (("plan", None), ("name", ""))
@@ -106,6 +110,13 @@ class AShareStrategy(bt.Strategy):
         cuts it to them (quant.engine.window). An index a plan names without being listed
         here must still cover the window, or the run is an error. Default: none."""
         return []
+
+    @classmethod
+    def check_run(cls, name: str, params: StrategyParams, config: BacktestConfig) -> None:
+        """Raise ConfigError (naming ``name``, the strategy as the run calls it) when its
+        parameters do not fit the rest of the run, before any data loads: e.g. an
+        ablation whose models differ from those of the strategy it ablates. Default:
+        nothing to check."""
 
     @classmethod
     def report_section(cls, name: str, infos: Mapping[str, Mapping[str, Any]]) -> list[str]:

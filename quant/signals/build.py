@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from filelock import FileLock
 
 from quant import progress
 from quant.data.panel import MarketPanel
@@ -43,19 +44,23 @@ def build_signals(
     """Train (or reuse) the models and return the signal tables. A second call with the same
     data and config reads them from ``cache_dir`` and trains nothing; checkpoints of every
     model are kept there too, so an interrupted build resumes without retraining (temporary
-    files a killed build left are removed first). ``threads`` caps torch's CPU threads
+    files a killed build left are removed first). Processes building the same tables at
+    once (the strategies of a run, the cells of a sweep) take turns on a lock file: the
+    first trains, the others then read its tables. ``threads`` caps torch's CPU threads
     meanwhile (1 is fastest on a busy shared machine). Progress: the ``features`` stage,
     then each model's training by epoch (see quant.progress). A SignalError when the spans
     leave a model nothing to learn from or predict."""
     key = cache_key(panel, config)
     folder = Path(cache_dir) / key
     remove_stale_temporaries(cache_dir, recursive=True)
-    cached = load_tables(folder)
-    if cached is not None:
-        log.info("signal tables reused from %s", folder)
-        return cached
-    with _torch_threads(threads):
-        return _build(panel, config, folder, key, device)
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    with FileLock(Path(cache_dir) / f"{key}.lock"):
+        cached = load_tables(folder)
+        if cached is not None:
+            log.info("signal tables reused from %s", folder)
+            return cached
+        with _torch_threads(threads):
+            return _build(panel, config, folder, key, device)
 
 
 @contextmanager

@@ -48,9 +48,13 @@ def run_in_workers(
     setup: Callable[..., None] | None = None,
     setup_args: tuple[Any, ...] = (),
     desc: str = "runs",
+    fresh: bool = False,
 ) -> list[Result]:
     """``[function(*job) for job in jobs]`` in ``workers`` spawned processes, each of which
     first calls ``setup(*setup_args)`` (module-level functions, picklable arguments).
+    With ``fresh``, each job gets a process of its own (a new one started for the next),
+    so that the memory a long job leaves behind (a model's training, a wide portfolio's
+    book) is given back before the next job starts, at the price of a start per job.
     Results keep the order of ``jobs``; the first error (or an interrupt) stops every
     worker and is raised once they have ended (:class:`WorkerDied` if a worker was
     killed)."""
@@ -60,7 +64,13 @@ def run_in_workers(
     start = (os.getpid(), watched, events, setup, setup_args)
     results: list[Any] = [None] * len(jobs)
     with _sigint_ignored():  # workers start while it is ignored, and inherit that
-        pool = ProcessPoolExecutor(workers, context, initializer=_start, initargs=start)
+        pool = ProcessPoolExecutor(
+            workers,
+            context,
+            initializer=_start,
+            initargs=start,
+            max_tasks_per_child=1 if fresh else None,
+        )
         futures = {pool.submit(function, *job): i for i, job in enumerate(jobs)}
     try:
         with progress.step(desc, len(jobs), "run") as done, progress.relay(events):

@@ -126,3 +126,18 @@ def die_in_the_second_job(job: int) -> int:
 def test_a_worker_killed_in_a_run_is_one_clear_error():
     with pytest.raises(WorkerDied, match="a worker process ended in the middle of a run"):
         run_in_workers(die_in_the_second_job, [(0,), (1,), (2,)], workers=2)
+
+
+def pid_of_job(job: int) -> tuple[int, int]:
+    return job, os.getpid()
+
+
+def test_fresh_workers_run_each_job_in_a_process_of_its_own():
+    """A backtest's runs go to fresh processes (quant.engine.runner): the memory one run
+    leaves behind is given back before the next; plain pools reuse their workers."""
+    jobs = [(k,) for k in range(4)]
+    fresh = run_in_workers(pid_of_job, jobs, workers=2, fresh=True)
+    assert [job for job, _ in fresh] == [0, 1, 2, 3]
+    assert len({pid for _, pid in fresh}) == 4 and os.getpid() not in {p for _, p in fresh}
+    reused = run_in_workers(pid_of_job, jobs, workers=2)
+    assert len({pid for _, pid in reused}) <= 2

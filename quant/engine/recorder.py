@@ -45,22 +45,24 @@ class Recorder(bt.Analyzer):
         return pd.DatetimeIndex([bt.num2date(t).date() for t in times], name="date")
 
     def positions(self) -> pd.DataFrame:
-        """One row per (session, code held): date, code, shares, close (yuan, the raw
-        close that values the holding), value (shares x close, yuan), tradable."""
+        """One row per (session, code held): date, code (categorical over the plan's
+        codes), shares, close (yuan, the raw close that values the holding), value (shares
+        x close, yuan), tradable. Built from arrays, with no Python object per row: a run
+        holding 5,000 stocks for 9 years has 11 M rows, to be sent from its worker whole."""
         if not self.held:
             return pd.DataFrame(columns=POSITION_COLUMNS)
         rows = np.concatenate([np.full(len(c), r) for r, c, _ in self.held])
         columns = np.concatenate([c for _, c, _ in self.held])
         shares = np.concatenate([s for _, _, s in self.held])
         matrices: dict[str, Any] = self.market.matrices
-        dates = self.dates()
-        day = dict(zip(self.rows, dates))
+        session = np.searchsorted(np.asarray(self.rows), rows)  # rows are recorded in order
+        close = matrices["close"][rows, columns]
         return pd.DataFrame(
             {
-                "date": [day[r] for r in rows],
-                "code": np.asarray(self.market.names, dtype=object)[columns],
+                "date": self.dates().values[session],
+                "code": pd.Categorical.from_codes(columns, categories=self.market.names),
                 "shares": shares,
-                "close": (close := matrices["close"][rows, columns]),
+                "close": close,
                 "value": shares * close,
                 "tradable": (matrices["flags"][rows, columns] & TRADABLE) > 0,
             }

@@ -381,7 +381,11 @@ def run_backtest(
         threads = max(1, (os.cpu_count() or 1) // workers)  # each process trains on its share
         with shared(context) as handle:
             del context, panel, index_panel  # the workers read the shared copy: this can go
-            results = run_in_workers(_run_job, jobs, workers, _start_worker, (handle, threads))
+            # A fresh process per run: a finished run's memory (a model's training, a wide
+            # book) is given back before the next, so that two runs' peaks do not stack.
+            results = run_in_workers(
+                _run_job, jobs, workers, _start_worker, (handle, threads), fresh=True
+            )
     notes += [note for result in results for note in result.notes if note not in notes]
     return BacktestResult(config, results, window, notes)
 

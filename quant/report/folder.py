@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from quant.engine.config import BacktestConfig
@@ -75,8 +76,24 @@ def report_sections(
 
 
 def _all(result: BacktestResult, table: str) -> pd.DataFrame:
-    """One of the strategies' tables, all runs stacked, with their strategy and seed."""
-    frames = [getattr(r, table).assign(strategy=r.name, seed=r.seed) for r in result.strategies]
+    """One of the strategies' tables, all runs stacked, with their strategy and seed;
+    ``strategy`` and a categorical ``code`` stay categorical (over the union of the runs'
+    codes), so that millions of positions hold no Python string per row."""
+    tables = [getattr(r, table) for r in result.strategies]
+    names = sorted({r.name for r in result.strategies})
+    coded = [
+        t["code"].cat.categories
+        for t in tables
+        if "code" in t and isinstance(t["code"].dtype, pd.CategoricalDtype)
+    ]
+    codes = pd.Index(sorted(set().union(*coded))) if coded else None
+    frames = []
+    for run, frame in zip(result.strategies, tables):
+        strategy = pd.Categorical.from_codes(np.full(len(frame), names.index(run.name)), names)
+        frame = frame.assign(strategy=strategy, seed=run.seed)
+        if codes is not None:  # an empty table's codes too, or concat falls back to objects
+            frame["code"] = pd.Categorical(frame["code"], categories=codes)
+        frames.append(frame)
     stacked = pd.concat(frames, ignore_index=True)
     return stacked.astype({"seed": "Int32"})
 

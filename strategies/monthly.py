@@ -100,7 +100,7 @@ def equal_weight_plan(
 ) -> MonthlyPlan:
     """The ``chosen`` stocks of each decision row (a boolean mask like ``scores``), equally
     weighted, as a MonthlyRebalance plan with its selection table."""
-    codes = context.panel.codes
+    codes = list(context.panel.codes)  # a list: a pandas Index is slow to read one by one
     weights: Weights = {}
     records = []
     for k, row in enumerate(rows):

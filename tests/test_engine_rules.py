@@ -355,3 +355,18 @@ def test_write_off_after_days_without_a_bar_uses_only_the_past():
     assert closing["note"] == "written off at the last close after 3 days without a bar"
     assert closing["costs"] == pytest.approx(costs(8400.0, True, 0.0005))  # 2023-08-29: 0.05 %
     assert result.events["event"].tolist() == ["written off"]
+
+
+def test_orders_carry_their_parameters_as_their_own_attributes():
+    """The broker's orders copy their parameters into their own attributes (a speed-up:
+    backtrader's Order otherwise reads each through a __getattr__ fallback): the values
+    are the parameters', and a sell's size is negative as in backtrader."""
+    from quant.engine.broker import BuyOrder, SellOrder
+
+    data = object()  # a simulated order reads nothing of its data
+    for kind, size in ((BuyOrder, 300.0), (SellOrder, -300.0)):
+        order = kind(data=data, size=300.0, price=10.0, exectype=bt.Order.Market, simulated=True)
+        own = vars(order)
+        assert own["data"] is order.p.data and own["tradeid"] == order.p.tradeid == 0
+        assert order.size == size and order.created.size == size
+        assert order.exectype == bt.Order.Market and order.isbuy() == (kind is BuyOrder)

@@ -246,7 +246,9 @@ class AShareStrategy(bt.Strategy):
         if close_others:
             for code in self.holdings():
                 targets.setdefault(code, 0.0)
-        current = {code: self.held(code) * self.price(code) for code in targets}
+        columns = self.columns(list(targets))
+        held_value = self._market.book[columns] * self._market.today("close")[columns]
+        current = dict(zip(targets, held_value.tolist()))
         for code in sorted(targets, key=lambda c: targets[c] - current[c]):
             self.order_target_value(code, targets[code])
 

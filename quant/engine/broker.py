@@ -140,10 +140,9 @@ class AShareBroker(bt.brokers.BackBroker):
         _checksubmit: bool = True,
         **kwargs: Any,
     ) -> bt.Order:
-        """BackBroker.buy / sell with orders of ``kind`` (see :class:`_OwnParameters`)."""
-        params = ("exectype", "valid", "tradeid", "trailamount", "trailpercent", "parent")
-        params += ("transmit", "histnotify")
-        chosen = {key: kwargs.pop(key) for key in params if key in kwargs}
+        """BackBroker.buy / sell with orders of ``kind`` (see :class:`_OwnParameters`):
+        keywords that are order parameters go to the order, the rest to its info."""
+        chosen = {key: kwargs.pop(key) for key in kind.params._getkeys() if key in kwargs}
         order = kind(owner=owner, data=data, size=size, price=price, pricelimit=plimit, **chosen)
         order.addinfo(**kwargs)
         self._ocoize(order, oco)

@@ -28,6 +28,7 @@ last close after K trading days without a bar, and logs it.
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections import defaultdict
 from typing import Any
@@ -35,6 +36,8 @@ from typing import Any
 import backtrader as bt
 import numpy as np
 import pandas as pd
+from backtrader.order import OrderData
+from backtrader.utils import AutoOrderedDict
 
 from quant.engine.config import Rules
 from quant.engine.feeds import SUSPECT_FACTOR, TRADABLE, Market
@@ -100,6 +103,80 @@ class SellOrder(_OwnParameters, bt.SellOrder):
     pass
 
 
+#: Every order parameter with its default (backtrader's OrderBase.params).
+_ORDER_DEFAULTS: dict[str, Any] = dict(bt.Order.params._getitems())
+#: The parameters a plain order may set; any other one set takes backtrader's own path.
+_PLAIN_PARAMETERS = frozenset(
+    {"owner", "data", "size", "price", "pricelimit", "exectype", "tradeid"}
+)
+_PLAIN_TYPES = frozenset({None, bt.Order.Market, bt.Order.Close, bt.Order.Limit, bt.Order.Stop})
+
+
+def new_order(kind: type[bt.Order], ends_of_session: dict[tuple, float], **params: Any) -> bt.Order:
+    """An order of ``kind`` (BuyOrder or SellOrder) with ``params`` (backtrader's order
+    parameters), the same as ``kind(**params)`` but built without backtrader's metaclass,
+    whose construction was the largest single cost of a wide portfolio's orders
+    (benchmarks/wide_portfolio.py).
+
+    A plain order (market, close, limit or stop; no validity, parent, trailing or
+    simulation) is built here step for step as Order.__init__ builds it; any other goes to
+    ``kind(**params)``. ``ends_of_session`` caches the end of the session per (bar time,
+    session end, time zone), which Order.__init__ computes from a datetime per order.
+    tests/test_engine_orders.py checks that both paths give equal orders."""
+    exectype = params.get("exectype")
+    if exectype not in _PLAIN_TYPES or any(
+        params[key] is not _ORDER_DEFAULTS[key] for key in params.keys() - _PLAIN_PARAMETERS
+    ):
+        return kind(**params)
+    settings = kind.params()  # the defaults are its class attributes
+    settings.__dict__.update(params)
+    order = object.__new__(kind)
+    order.__dict__.update(_ORDER_DEFAULTS, **params)
+    order.params = order.p = settings
+    order.ref = next(bt.Order.refbasis)
+    order.broker, order.info, order.comminfo = None, AutoOrderedDict(), None
+    order.triggered, order._active, order.status = False, True, bt.Order.Created
+    order.plimit = order.pricelimit
+    order.exectype = bt.Order.Market if exectype is None else exectype
+    if not order.isbuy():
+        order.size = -order.size
+    data = order.data
+    pclose, created = data.close[0], data.datetime[0]
+    price = pclose if not order.price and not order.pricelimit else order.price
+    order.created = OrderData(
+        dt=created,
+        size=order.size,
+        price=price,
+        pricelimit=order.pricelimit,
+        pclose=pclose,
+        trailamount=order.trailamount,
+        trailpercent=order.trailpercent,
+    )
+    order._limitoffset = 0.0
+    order.executed = OrderData(remsize=order.size)
+    order.position = 0
+    key = (created, data.p.sessionend, data._tz)
+    if key not in ends_of_session:
+        ends_of_session[key] = _end_of_session(data)
+    order.dteos = ends_of_session[key]
+    return order
+
+
+def _end_of_session(data: Any) -> float:
+    """Order.__init__'s provisional end of session of an order placed on ``data``'s bar."""
+    dtime = data.datetime.datetime(0)
+    session = data.p.sessionend
+    end = dtime.replace(
+        hour=session.hour,
+        minute=session.minute,
+        second=session.second,
+        microsecond=session.microsecond,
+    )
+    if end < dtime:
+        end += datetime.timedelta(days=1)
+    return data.date2num(end)
+
+
 class AShareBroker(bt.brokers.BackBroker):
     params = (("rules", None), ("frictionless", False))
 
@@ -113,6 +190,7 @@ class AShareBroker(bt.brokers.BackBroker):
         self._today = pd.Timestamp("1970-01-01")
         self._stamp_duty = 0.0  # the sell-side rate of today
         self._order_sizes: dict[tuple[str, pd.Timestamp], OrderSize] = {}
+        self._ends_of_session: dict[tuple, float] = {}
         self.market: Market | None = None  # the run's feeds and matrices; set by the runner
         self._days_without_bar = np.zeros(0, dtype=np.int64)
         if self.p.frictionless:
@@ -140,12 +218,26 @@ class AShareBroker(bt.brokers.BackBroker):
         _checksubmit: bool = True,
         **kwargs: Any,
     ) -> bt.Order:
-        """BackBroker.buy / sell with orders of ``kind`` (see :class:`_OwnParameters`):
-        keywords that are order parameters go to the order, the rest to its info."""
-        chosen = {key: kwargs.pop(key) for key in kind.params._getkeys() if key in kwargs}
-        order = kind(owner=owner, data=data, size=size, price=price, pricelimit=plimit, **chosen)
+        """BackBroker.buy / sell with orders of ``kind`` (see :func:`new_order`): keywords
+        that are order parameters go to the order, the rest to its info. Only an order in
+        an OCO group or a bracket enters backtrader's OCO and bracket books (see
+        :meth:`submit`)."""
+        chosen = {key: kwargs.pop(key) for key in _ORDER_DEFAULTS if key in kwargs}
+        order = new_order(
+            kind,
+            self._ends_of_session,
+            owner=owner,
+            data=data,
+            size=size,
+            price=price,
+            pricelimit=plimit,
+            **chosen,
+        )
         order.addinfo(**kwargs)
-        self._ocoize(order, oco)
+        if oco is not None or order.parent is not None or not order.transmit:
+            if oco is not None and oco.ref not in self._ocos:  # placed as a plain order
+                self._ocoize(oco, None)
+            self._ocoize(order, oco)
         return self.submit(order, check=_checksubmit)
 
     # -- the bar's clock and the start-of-day events ------------------------------
@@ -177,14 +269,15 @@ class AShareBroker(bt.brokers.BackBroker):
         it keeps every order it ever saw (``orders``, and each order's parent/child and OCO
         entries), gigabytes over a wide backtest, and never reads a finished one again.
         What a run reports comes from ``fills``, ``refusals`` and ``events``."""
-        if all(order.alive() for order in self.orders):
-            return
+        alive = []
         for order in self.orders:
-            if not order.alive():
+            if order.alive():
+                alive.append(order)
+            else:
                 self._pchildren.pop(order.ref, None)
                 self._ocos.pop(order.ref, None)
                 self._ocol.pop(order.ref, None)
-        self.orders = [order for order in self.orders if order.alive()]
+        self.orders = alive
 
     def sync(self, data: Any) -> None:
         """Copy a feed's position size into the market's book (after a fill, a corporate
@@ -205,8 +298,11 @@ class AShareBroker(bt.brokers.BackBroker):
 
     def _ococheck(self, order: bt.Order) -> None:
         """backtrader scans every pending order after each fill for members of its OCO
-        group; orders here are never grouped (each is its own group), so nothing is to be
-        cancelled and the scan, quadratic in the orders of a day, is skipped."""
+        group, a scan quadratic in the orders of a day. It runs only for an order whose
+        group has other members; an order outside the OCO book (see :meth:`submit`) has
+        no group at all."""
+        if order.ref not in self._ocos:
+            return
         group = self._ocol.pop(self._ocos.get(self._ocos[order.ref]), None) or []
         if any(ref != order.ref for ref in group):
             self._ocol[self._ocos[order.ref]] = group
@@ -391,14 +487,24 @@ class AShareBroker(bt.brokers.BackBroker):
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         """Market orders fill at the next bar's open, or at its close under
-        ``fill_at = "close"`` (backtrader's Close order type)."""
+        ``fill_at = "close"`` (backtrader's Close order type). An order outside any OCO
+        group or bracket (every order the platform's strategies place) is transmitted
+        at once: backtrader's parent/child and OCO books, a queue and two entries per
+        order, serve brackets and OCO groups only."""
         if (
             self.rules.fill_at == "close"
             and order.exectype == bt.Order.Market
             and not self.p.frictionless
         ):
             order.exectype = bt.Order.Close
+        if order.parent is None and order.transmit and order.ref not in self._ocos:
+            return self.transmit(order, check)
         return super().submit(order, check)
+
+    def _bracketize(self, order: bt.Order, cancel: bool = False) -> None:
+        """backtrader's bracket handling, for orders in its parent/child book only."""
+        if order.parent is not None or order.ref in self._pchildren:
+            super()._bracketize(order, cancel)
 
     def _try_exec(self, order: bt.Order) -> None:
         data = order.data

@@ -29,7 +29,6 @@ from quant.engine.feeds import TRADABLE
 from quant.engine.params import StrategyParams
 from quant.engine.window import RunWindow
 from quant.errors import UserError
-from quant.market.rules import OrderSize
 
 
 @dataclass
@@ -204,38 +203,37 @@ class AShareStrategy(bt.Strategy):
     def order_shares(self, code: str, shares: float) -> None:
         """A raw order of ``shares`` (positive: buy, negative: sell), not rounded: the
         broker refuses a size the stock's board does not allow (``order size``)."""
-        if shares > 0:
-            self.buy(data=self._feed(code), size=shares)
-        elif shares < 0:
-            self.sell(data=self._feed(code), size=-shares)
+        self._order(self._feed(code), shares)
 
     def order_target_shares(self, code: str, shares: float) -> None:
         """Buy or sell towards ``shares``: a buy rounded down to a size the stock's board
         allows (quant.market.rules.OrderSize), a sell of exactly the difference. A buy that
         would open a position but is under the minimum order is logged as refused (``below
         minimum order``); a smaller top-up of a held position is rounding, not a refusal."""
-        delta = shares - self.held(code)
+        feed = self._feed(code)
+        delta = shares - float(self._market.book[feed.column])
         if delta < 0:
-            self.order_shares(code, delta)
+            self._order(feed, delta)
         else:
-            self._buy(code, delta)
+            self._buy(feed, delta)
 
     def order_target_value(self, code: str, value: float) -> None:
         """Hold about ``value`` yuan of ``code`` at today's close, in order sizes the board
         allows: buys rounded down (an opening buy under the minimum is logged as refused,
         ``below minimum order``), sells rounded so that at least the target stays (a trim
         under the minimum is not placed)."""
-        price = self.price(code)
+        feed = self._feed(code)
+        price = float(self._market.today("close")[feed.column])
         if not price > 0:
             return
         target = value / price
-        held = self.held(code)
+        held = float(self._market.book[feed.column])
         if target >= held:
-            self._buy(code, target - held)
+            self._buy(feed, target - held)
         elif self.frictionless:
-            self.order_shares(code, target - held)
+            self._order(feed, target - held)
         else:
-            self.order_shares(code, -self._order_size(code).sell_shares(held, target))
+            self._order(feed, -self.broker.order_size(feed).sell_shares(held, target))
 
     def order_target_weights(self, weights: Mapping[str, float], close_others: bool = True) -> None:
         """Rebalance to ``weights`` (share of equity per code; the rest stays cash): all
@@ -279,17 +277,20 @@ class AShareStrategy(bt.Strategy):
         for code in self.holdings():
             self.close_position(code)
 
-    def _buy(self, code: str, shares: float) -> None:
+    def _order(self, feed: Any, shares: float) -> None:
+        if shares > 0:
+            self.buy(data=feed, size=shares)
+        elif shares < 0:
+            self.sell(data=feed, size=-shares)
+
+    def _buy(self, feed: Any, shares: float) -> None:
         if shares <= 1e-9:
             return
-        size = shares if self.frictionless else self._order_size(code).round_down(shares)
+        size = shares if self.frictionless else self.broker.order_size(feed).round_down(shares)
         if size > 0:
-            self.order_shares(code, size)
-        elif not self.held(code):
-            self.broker.log_refusal(code, "buy", shares, "below minimum order")
-
-    def _order_size(self, code: str) -> OrderSize:
-        return self.broker.order_size(self._feed(code))
+            self._order(feed, size)
+        elif not self._market.book[feed.column]:
+            self.broker.log_refusal(feed._name, "buy", shares, "below minimum order")
 
     def _feed(self, code: str) -> Any:
         feed = self._feeds.get(code)

@@ -118,7 +118,7 @@ class Grouped(Scripted):
             )
             Grouped.placed = {"main": main, "stop": stop, "limit": limit}
             return
-        first = self.buy(data=feed, size=100, price=10.40, exectype=bt.Order.Limit)
+        first = self.buy(data=feed, size=100, price=10.40, exectype=bt.Order.Limit, why="cheap")
         other = self.buy(data=feed, size=100, price=5.00, exectype=bt.Order.Limit, oco=first)
         Grouped.placed = {"first": first, "other": other}
 
@@ -137,6 +137,7 @@ def test_an_oco_group_still_cancels_its_other_orders():
     ]
     assert Grouped.placed["first"].status == bt.Order.Completed
     assert Grouped.placed["other"].status == bt.Order.Canceled
+    assert dict(Grouped.placed["first"].info) == {"why": "cheap"}  # other keywords: its info
 
 
 def test_a_bracket_activates_its_children_when_its_main_order_fills():

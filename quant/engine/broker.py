@@ -222,7 +222,7 @@ class AShareBroker(bt.brokers.BackBroker):
         that are order parameters go to the order, the rest to its info. Only an order in
         an OCO group or a bracket enters backtrader's OCO and bracket books (see
         :meth:`submit`)."""
-        chosen = {key: kwargs.pop(key) for key in _ORDER_DEFAULTS if key in kwargs}
+        chosen = {key: kwargs.pop(key) for key in kwargs.keys() & _ORDER_DEFAULTS.keys()}
         order = new_order(
             kind,
             self._ends_of_session,
@@ -233,7 +233,8 @@ class AShareBroker(bt.brokers.BackBroker):
             pricelimit=plimit,
             **chosen,
         )
-        order.addinfo(**kwargs)
+        if kwargs:
+            order.addinfo(**kwargs)
         if oco is not None or order.parent is not None or not order.transmit:
             if oco is not None and oco.ref not in self._ocos:  # placed as a plain order
                 self._ocoize(oco, None)

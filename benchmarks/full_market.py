@@ -126,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(result.lines()))
     if result.returncode == 0:
         total, sizes = folder_size(out)
-        largest = ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in sizes[:3])
-        print(f"run folder         {total / 2**20:.1f} MB ({largest}): {out}")
+        largest = ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in sizes[:3])
+        print(f"run folder         {total / 2**20:.1f} MiB ({largest}): {out}")
     return result.returncode
 
 

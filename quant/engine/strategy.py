@@ -166,7 +166,7 @@ class AShareStrategy(bt.Strategy):
 
     def held(self, code: str) -> float:
         """Shares of ``code`` held now."""
-        return float(self._market.book[self._column(code)])
+        return self._held(self._feed(code))
 
     def holdings(self) -> dict[str, float]:
         """Codes held now and their share counts, in the order of the plan's codes."""
@@ -175,7 +175,7 @@ class AShareStrategy(bt.Strategy):
 
     def price(self, code: str) -> float:
         """Today's close (the last close while suspended; 0 before the first bar)."""
-        return float(self._market.today("close")[self._column(code)])
+        return self._price(self._feed(code))
 
     def tradable(self, code: str) -> bool:
         """Whether ``code`` traded today (a bar with volume)."""
@@ -211,7 +211,7 @@ class AShareStrategy(bt.Strategy):
         would open a position but is under the minimum order is logged as refused (``below
         minimum order``); a smaller top-up of a held position is rounding, not a refusal."""
         feed = self._feed(code)
-        delta = shares - float(self._market.book[feed.column])
+        delta = shares - self._held(feed)
         if delta < 0:
             self._order(feed, delta)
         else:
@@ -223,11 +223,11 @@ class AShareStrategy(bt.Strategy):
         ``below minimum order``), sells rounded so that at least the target stays (a trim
         under the minimum is not placed)."""
         feed = self._feed(code)
-        price = float(self._market.today("close")[feed.column])
+        price = self._price(feed)
         if not price > 0:
             return
         target = value / price
-        held = float(self._market.book[feed.column])
+        held = self._held(feed)
         if target >= held:
             self._buy(feed, target - held)
         elif self.frictionless:
@@ -277,6 +277,12 @@ class AShareStrategy(bt.Strategy):
         for code in self.holdings():
             self.close_position(code)
 
+    def _held(self, feed: Any) -> float:
+        return float(self._market.book[feed.column])
+
+    def _price(self, feed: Any) -> float:
+        return float(self._market.today("close")[feed.column])
+
     def _order(self, feed: Any, shares: float) -> None:
         if shares > 0:
             self.buy(data=feed, size=shares)
@@ -289,7 +295,7 @@ class AShareStrategy(bt.Strategy):
         size = shares if self.frictionless else self.broker.order_size(feed).round_down(shares)
         if size > 0:
             self._order(feed, size)
-        elif not self._market.book[feed.column]:
+        elif not self._held(feed):
             self.broker.log_refusal(feed._name, "buy", shares, "below minimum order")
 
     def _feed(self, code: str) -> Any:

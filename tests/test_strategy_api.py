@@ -60,13 +60,16 @@ class HalfOutside(AShareStrategy):
             self.order_target_weights({A: 0.5, B: 0.5})
 
 
-def test_an_order_for_a_code_outside_the_plan_names_strategy_and_code():
+def test_an_order_for_a_code_outside_the_plan_names_strategy_method_code_and_line():
     """It used to lose half its target silently (or end in ``error: 600004.SH``)."""
     with pytest.raises(StrategyError) as error:
         run(HalfOutside)
-    assert str(error.value).startswith(
-        f"strategy HalfOutside: {B} is not one of the 1 codes its plan names"
+    message = str(error.value)
+    assert message.startswith(
+        f"strategy HalfOutside: order_target_weights(weights): {B} is not one of the 1 codes "
+        "its plan names"
     )
+    assert message.endswith(f"({Path(__file__)}, line 60)") and "\n" not in message
 
 
 class Budgeted(AShareStrategy):

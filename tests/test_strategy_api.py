@@ -159,6 +159,44 @@ def test_a_users_exception_in_a_worker_shows_the_users_file_and_line(tmp_path):
     assert done.returncode == 1
     assert f'File "{path}", line 10, in next' in done.stderr
     assert "KeyError: 'oops'" in done.stderr and "error: oops" not in done.stderr
+    # the worker's traceback, once: not followed by the parent's (issue 22)
+    assert done.stderr.count("Traceback (most recent call last)") == 1
+    assert done.stderr.count(f'File "{path}", line 10') == 1
+    assert "_RemoteTraceback" not in done.stderr and "quant/workers.py" not in done.stderr
+
+
+BAD_WEIGHT = """\
+from quant.engine import AShareStrategy, Context, Plan
+
+
+class Half(AShareStrategy):
+    @classmethod
+    def prepare(cls, context: Context, params: AShareStrategy.Params) -> Plan:
+        return Plan(codes=["600000.SH", "600519.SH"])
+
+    def next(self):
+        self.order_target_weights({"600519.SH": "half"})
+"""
+
+
+def test_a_bad_argument_in_a_worker_is_one_line_with_the_users_file_and_line(tmp_path):
+    """It was a 60-line double traceback ending in a TypeError inside the engine."""
+    path = tmp_path / "half.py"
+    path.write_text(BAD_WEIGHT)
+    args = ["backtest", "--strategies", "benchmark", "--strategy", f"{path}:Half", *WINDOW]
+    done = subprocess.run(
+        [sys.executable, "-m", "quant", *args, "--workers", "2", "--out", str(tmp_path / "run")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("warning: ")]
+    assert errors == [
+        "error: strategy Half: order_target_weights(weights): the weight of 600519.SH must be "
+        f"a finite number >= 0, got 'half' ({path}, line 10)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -213,11 +251,14 @@ def test_the_engine_does_not_import_the_plugins():
 
 
 def test_strategies_use_no_backtrader_idiom():
-    """``grep -rn "self.p\\.\\|getcash\\|import backtrader" strategies/`` finds nothing."""
+    """``grep -rn "self.p\\.\\|getcash\\|import backtrader" strategies/`` finds nothing but
+    the example of a backtrader strategy as written for backtrader (issue 22)."""
     idiom = re.compile(r"self\.p\.|getcash|import backtrader")
+    as_written = ROOT / "strategies" / "examples" / "sma_cross_bt.py"
     found = [
         f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
         for path in sorted((ROOT / "strategies").rglob("*.py"))
+        if path != as_written
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if idiom.search(line)
     ]

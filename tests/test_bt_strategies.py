@@ -312,3 +312,49 @@ def test_the_quickstart_and_its_port_trade_alike_on_the_sample():
         assert len(trades(runs[0])) >= 4  # bought and sold more than once
         assert all(size == 100 for *_, size, _ in trades(runs[0]))
         assert runs[0].nav.tolist() == runs[1].nav.tolist()
+
+
+C = "600006.SH"
+C_CLOSES = [5.0, 5.2, 5.0, 5.4, 5.6, 5.3, 5.5, 5.8, 5.7, 5.9]
+
+
+class Indicators(bt.Strategy):
+    """backtrader's indicators on the run's first feed (the clock cerebro steps) and on a
+    second (attached to it), recording their values at each next."""
+
+    codes: ClassVar[list[str]] = [A, C]
+    seen: ClassVar[list[tuple]] = []
+
+    def __init__(self):
+        self.sma_a = bt.ind.SMA(self.data.close, period=3)
+        self.sma_c = bt.ind.SMA(self.getdatabyname(C), period=3)
+        self.up = bt.ind.CrossUp(self.datas[1].close, self.sma_c)
+
+    def next(self):
+        Indicators.seen.append(
+            (
+                self.datas[1].close[0],
+                self.datas[1].close[-1],
+                self.sma_a[0],
+                self.sma_c[0],
+                self.up[0],
+            )
+        )
+
+
+def test_indicators_on_every_feed_warm_up_and_follow_the_bars():
+    """next runs once every indicator has its values: from D3 (CrossUp compares with the
+    SMA's value of the bar before, which starts at D2). C crosses above its SMA(3) on D3
+    (5.4 > 5.2 after 5.0 < 5.067) and on D6 (5.5 > 5.467 after 5.3 < 5.433)."""
+    Indicators.seen = []
+    run(Indicators, {}, panel=panel_of(BARS, make_bars(C, D, close=C_CLOSES)))
+    days = range(3, 10)
+    closes_a = BARS["close"].tolist()
+    assert [s[:2] for s in Indicators.seen] == [(C_CLOSES[k], C_CLOSES[k - 1]) for k in days]
+    assert [s[2] for s in Indicators.seen] == pytest.approx(
+        [sum(closes_a[k - 2 : k + 1]) / 3 for k in days]
+    )
+    assert [s[3] for s in Indicators.seen] == pytest.approx(
+        [sum(C_CLOSES[k - 2 : k + 1]) / 3 for k in days]
+    )
+    assert [k for k, s in zip(days, Indicators.seen) if s[4] == 1.0] == [3, 6]

@@ -61,9 +61,8 @@ ORDER_ARGUMENTS = (
 )
 
 
-def _keywords(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """backtrader's order arguments given by position (``args``) and by name as names."""
-    return {**dict(zip(ORDER_ARGUMENTS, args)), **kwargs}
+#: The order arguments that are prices or amounts: a number > 0 when given.
+_PRICES = ("price", "plimit", "trailamount", "trailpercent")
 
 
 class BoardLotSizer(bt.Sizer):
@@ -136,7 +135,9 @@ class BaseStrategy(bt.Strategy):
 
     def _join_run(self) -> None:
         """Read the run's market from the broker and set the default sizer; before any of
-        a strategy's own ``__init__`` (a backtrader strategy's may not call ours)."""
+        a strategy's own ``__init__`` (a backtrader strategy's may not call ours); once."""
+        if "_market" in vars(self):
+            return
         self._run_name: str = self.p.quant_name
         self._market = self.broker.market
         self._feeds: dict[str, Any] = {f._name: f for f in self._market.feeds}
@@ -174,9 +175,7 @@ class BaseStrategy(bt.Strategy):
             return feed
         if self._feeds.get(getattr(data, "_name", None)) is data:
             return data
-        raise bad_argument(
-            self._run_name, call, f"not a code nor one of self.datas: {data!r}"
-        )
+        raise bad_argument(self._run_name, call, f"not a code nor one of self.datas: {data!r}")
 
     def _outside_plan(self, call: str, code: Any) -> Exception:
         return bad_argument(
@@ -204,9 +203,11 @@ class BaseStrategy(bt.Strategy):
         rounded = shares if self.frictionless else self.broker.order_size(feed).round_down(shares)
         if not rounded:
             return self.broker.refuse_placed(self, feed, "buy", shares, BELOW_MINIMUM)
-        return self.broker.buy(self, feed, rounded, **_keywords(args, kwargs))
+        return self.broker.buy(self, feed, rounded, **self._keywords("buy", args, kwargs))
 
-    def sell(self, data: Any = None, size: Any = None, *args: Any, **kwargs: Any) -> bt.Order | None:
+    def sell(
+        self, data: Any = None, size: Any = None, *args: Any, **kwargs: Any
+    ) -> bt.Order | None:
         """backtrader's sell (the same arguments as :meth:`buy`), the size rounded down to
         the board's order sizes (see the module)."""
         feed = self._data(data, "sell(data)")
@@ -220,7 +221,7 @@ class BaseStrategy(bt.Strategy):
             rounded = sizes.sell_shares(held, held - shares)
         if not rounded:
             return self.broker.refuse_placed(self, feed, "sell", shares, BELOW_MINIMUM)
-        return self.broker.sell(self, feed, rounded, **_keywords(args, kwargs))
+        return self.broker.sell(self, feed, rounded, **self._keywords("sell", args, kwargs))
 
     def close(self, data: Any = None, size: Any = None, **kwargs: Any) -> bt.Order | None:
         """Sell the whole position (or ``size`` of it, as :meth:`sell`)."""
@@ -239,6 +240,7 @@ class BaseStrategy(bt.Strategy):
         call = "order_target_size(target)"
         feed = self._data(data, "order_target_size(data)")
         shares = number(self._run_name, call, target, "target shares")
+        kwargs = self._keywords("order_target_size", (), kwargs)
         held = self._held(feed)
         if shares > held:
             return self._buy_towards(feed, shares - held, **kwargs)
@@ -256,11 +258,8 @@ class BaseStrategy(bt.Strategy):
         stays (a trim under the minimum is not placed)."""
         feed = self._data(data, "order_target_value(data)")
         value = number(self._run_name, "order_target_value(target)", target, "target (yuan)")
-        if price is None:
-            price = self._price(feed)
-        else:
-            price = number(self._run_name, "order_target_value(price)", price, "price (yuan)")
-            kwargs["price"] = price
+        kwargs = self._keywords("order_target_value", (), {"price": price, **kwargs})
+        price = self._price(feed) if price is None else price
         return self._target_value(feed, value, price, **kwargs)
 
     def order_target_percent(
@@ -270,6 +269,7 @@ class BaseStrategy(bt.Strategy):
         :meth:`order_target_value`."""
         feed = self._data(data, "order_target_percent(data)")
         share = number(self._run_name, "order_target_percent(target)", target, "target (fraction)")
+        kwargs = self._keywords("order_target_percent", (), kwargs)
         return self._target_value(feed, share * self.broker.getvalue(), self._price(feed), **kwargs)
 
     # -- the sizing every order method shares ----------------------------------------
@@ -282,12 +282,22 @@ class BaseStrategy(bt.Strategy):
             raise bad_argument(self._run_name, call, f"shares must be a number, got {size!r}")
         return abs(float(size))
 
-    def _target_value(
-        self, feed: Any, value: float, price: float, **kwargs: Any
-    ) -> bt.Order | None:
-        if not price > 0:
+    def _keywords(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict:
+        """backtrader's order arguments given by position (``args``) and by name, as names;
+        a price that is not a number > 0 is a bad argument."""
+        keywords = {**dict(zip(ORDER_ARGUMENTS, args)), **kwargs}
+        for key in _PRICES:
+            value = keywords.get(key)
+            if value is not None and not (is_number(value) and value > 0):
+                problem = f"must be a number > 0, got {value!r}"
+                raise bad_argument(self._run_name, f"{method}({key})", problem)
+        return keywords
+
+    def _target_value(self, feed: Any, value: float, at: float, **kwargs: Any) -> bt.Order | None:
+        """Towards ``value`` yuan of ``feed`` valued at ``at`` yuan a share."""
+        if not at > 0:
             return None
-        target = value / price
+        target = value / at
         held = self._held(feed)
         if target >= held:
             return self._buy_towards(feed, target - held, **kwargs)

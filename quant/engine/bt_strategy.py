@@ -86,7 +86,9 @@ def _adapt(cls: type[bt.Strategy]) -> type[BaseStrategy]:
         "__init__": __init__,
         "backtrader_class": cls,  # the user's class, as written
     }
-    adapted = types.new_class(cls.__name__, (cls, BaseStrategy), exec_body=lambda ns: ns.update(body))
+    adapted = types.new_class(
+        cls.__name__, (cls, BaseStrategy), exec_body=lambda ns: ns.update(body)
+    )
     return adapted
 
 
@@ -102,7 +104,9 @@ def params_of(cls: type[bt.Strategy], names: list[str]) -> type[StrategyParams]:
         fields["codes"] = (list[str], [codes] if isinstance(codes, str) else list(codes or []))
         return create_model(f"{cls.__name__}Params", __base__=StrategyParams, **fields)
     except (NameError, TypeError, ValueError) as error:
-        raise ConfigError(f"strategy {cls.__name__}: its params cannot be settings: {error}") from None
+        raise ConfigError(
+            f"strategy {cls.__name__}: its params cannot be settings: {error}"
+        ) from None
 
 
 def _type_of(default: Any) -> Any:
@@ -110,4 +114,3 @@ def _type_of(default: Any) -> Any:
         if type(default) is kind:
             return kind
     return Any
-

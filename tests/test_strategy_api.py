@@ -145,10 +145,12 @@ def test_a_users_exception_shows_its_own_traceback(tmp_path):
     assert (Path(str(last.path)), last.lineno + 1) == (path, 10)
 
 
-def test_a_users_exception_in_a_worker_shows_the_users_file_and_line(tmp_path):
+def in_workers(tmp_path: Path, source: str, name: str) -> tuple[Path, subprocess.CompletedProcess]:
+    """``quant backtest`` of the benchmark and the strategy ``name`` of ``source`` (a file
+    written in ``tmp_path``) in two worker processes: the file and the finished command."""
     path = tmp_path / "user.py"
-    path.write_text(USER_STRATEGY)
-    args = ["backtest", "--strategies", "benchmark", "--strategy", f"{path}:Oops", *WINDOW]
+    path.write_text(source)
+    args = ["backtest", "--strategies", "benchmark", "--strategy", f"{path}:{name}", *WINDOW]
     done = subprocess.run(
         [sys.executable, "-m", "quant", *args, "--workers", "2", "--out", str(tmp_path / "run")],
         cwd=ROOT,
@@ -156,6 +158,11 @@ def test_a_users_exception_in_a_worker_shows_the_users_file_and_line(tmp_path):
         text=True,
         timeout=300,
     )
+    return path, done
+
+
+def test_a_users_exception_in_a_worker_shows_the_users_file_and_line(tmp_path):
+    path, done = in_workers(tmp_path, USER_STRATEGY, "Oops")
     assert done.returncode == 1
     assert f'File "{path}", line 10, in next' in done.stderr
     assert "KeyError: 'oops'" in done.stderr and "error: oops" not in done.stderr
@@ -181,16 +188,7 @@ class Half(AShareStrategy):
 
 def test_a_bad_argument_in_a_worker_is_one_line_with_the_users_file_and_line(tmp_path):
     """It was a 60-line double traceback ending in a TypeError inside the engine."""
-    path = tmp_path / "half.py"
-    path.write_text(BAD_WEIGHT)
-    args = ["backtest", "--strategies", "benchmark", "--strategy", f"{path}:Half", *WINDOW]
-    done = subprocess.run(
-        [sys.executable, "-m", "quant", *args, "--workers", "2", "--out", str(tmp_path / "run")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    path, done = in_workers(tmp_path, BAD_WEIGHT, "Half")
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if not line.startswith("warning: ")]
     assert errors == [

@@ -49,6 +49,11 @@ SUSPECT_FACTOR_EVENT = "ex-rights not applied: suspect adj_factor"
 
 
 class AShareBroker(FastBroker):
+    """The broker of one run (see the module). ``rules``: the run's Rules (costs, T+1,
+    limits, fill time); ``frictionless``: a reference strategy's broker (no costs, any
+    whole share, only the Trading rule). ``fills``, ``refusals`` and ``events`` are the
+    run's logs, one dict per row (dates are sessions; sizes in shares; money in yuan)."""
+
     params = (("rules", None), ("frictionless", False))
 
     def __init__(self) -> None:

@@ -164,6 +164,39 @@ class Sized(bt.Strategy):
             Sized.placed = [self.order_target_size(B, 1250)]
 
 
+class SellsInLots(bt.Strategy):
+    """Buys 1,000 shares of B at D1's close, sells 250 at D2's (rounded down: 200), then
+    asks for 20,000 shares (160,000 yuan) with about 92,000 in cash at D3's."""
+
+    codes: ClassVar[list[str]] = [B]
+    notified: ClassVar[list[tuple]] = []
+
+    def next(self):
+        day = self.data.datetime.date(0)
+        if day == D[1].date():
+            self.buy(size=1000)
+        elif day == D[2].date():
+            self.sell(size=250)
+        elif day == D[3].date():
+            self.buy(size=20_000)
+
+    def notify_order(self, order):
+        if order.status in (order.Margin, order.Rejected):
+            day = str(self.data.datetime.date(0))
+            SellsInLots.notified.append((day, order.getstatusname(), order.info.reason))
+
+
+def test_a_sell_in_lots_and_a_buy_without_the_cash_for_it():
+    SellsInLots.notified = []
+    result = run(SellsInLots, {})
+    assert trades(result) == [
+        (str(D[2].date()), B, "buy", 1000.0, 8.00),
+        (str(D[3].date()), B, "sell", 200.0, 8.00),
+    ]
+    assert refusals(result) == [(str(D[4].date()), B, "buy", 20_000.0, "cash")]
+    assert SellsInLots.notified == [(str(D[4].date()), "Margin", "cash")]
+
+
 @pytest.mark.parametrize(
     ("how", "shares"), [("percent", 6200.0), ("value", 1200.0), ("size", 100.0), ("target", 1200.0)]
 )

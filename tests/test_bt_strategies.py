@@ -391,3 +391,27 @@ def test_indicators_on_every_feed_warm_up_and_follow_the_bars():
         [sum(C_CLOSES[k - 2 : k + 1]) / 3 for k in days]
     )
     assert [k for k, s in zip(days, Indicators.seen) if s[4] == 1.0] == [3, 6]
+
+
+# Crosses of the close over its SMA(3): up on D3 (10.2 > 9.867 after 9.6 < 9.8), down on
+# D5 (10.3 < 10.367 after 10.6 > 10.133), up on D8 (10.0 > 9.8 after 9.5 < 9.9).
+WAVE = make_bars(A, D, close=[10.0, 9.8, 9.6, 10.2, 10.6, 10.3, 9.9, 9.5, 10.0, 10.4])
+
+
+class Signals(bt.SignalStrategy):
+    """backtrader's signal strategy (its README's SMA cross), which overrides no
+    notification method but waits for each order's before the next."""
+
+    codes: ClassVar[list[str]] = [A]
+
+    def __init__(self):
+        self.signal_add(bt.SIGNAL_LONG, bt.ind.CrossOver(self.data.close, bt.ind.SMA(period=3)))
+
+
+def test_a_signal_strategy_trades_every_signal():
+    result = run(Signals, {}, panel=panel_of(WAVE))
+    assert trades(result) == [
+        (str(D[4].date()), A, "buy", 100.0, 10.6),
+        (str(D[6].date()), A, "sell", 100.0, 9.9),
+        (str(D[9].date()), A, "buy", 100.0, 10.4),
+    ]

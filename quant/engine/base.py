@@ -89,6 +89,10 @@ class BaseStrategy(bt.Strategy):
     #: ``("cnn_lstm", "the LSTM's timing")``: a sweep's report shows, cell by cell, what
     #: that strategy earns above this one (quant.sweep.report). None: not an ablation.
     ablates: ClassVar[tuple[str, str] | None] = None
+    #: Whether the strategy reads backtrader's order notifications in a way other than by
+    #: overriding notify_order / notify_trade (a backtrader strategy as written: True);
+    #: otherwise they are delivered only to a strategy that overrides one of those.
+    reads_notifications: ClassVar[bool] = False
 
     # backtrader hands these to the instance before __init__ runs (set by the runner)
     params = (("quant_plan", None), ("quant_name", ""))

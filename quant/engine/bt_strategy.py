@@ -85,6 +85,8 @@ def _adapt(cls: type[bt.Strategy]) -> type[BaseStrategy]:
         "check_run": classmethod(check_run),
         "__init__": __init__,
         "backtrader_class": cls,  # the user's class, as written
+        # backtrader's notifications delivered whatever it overrides (quant.engine.fastpath)
+        "reads_notifications": True,
     }
     adapted = types.new_class(
         cls.__name__, (cls, BaseStrategy), exec_body=lambda ns: ns.update(body)

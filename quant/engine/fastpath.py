@@ -130,16 +130,19 @@ def _end_of_session(data: Any) -> float:
 
 
 def listens(owner: Any) -> bool:
-    """Whether an order's strategy reads order or trade notifications (overrides
-    notify_order or notify_trade): backtrader clones every order on every status change to
-    deliver them, a cost that a day of thousands of orders should not pay for nobody."""
+    """Whether an order's strategy reads order or trade notifications: it overrides
+    notify_order or notify_trade, or says it reads them otherwise (``reads_notifications``:
+    a backtrader strategy as written, e.g. a SignalStrategy, which waits for its order's
+    notification before the next). backtrader clones every order on every status change
+    to deliver them, a cost that a day of thousands of orders should not pay for nobody."""
     if owner is None:
         return True
     kind = type(owner)
     known = _LISTENS.get(kind)
     if known is None:
         known = _LISTENS[kind] = (
-            kind.notify_order is not bt.Strategy.notify_order
+            getattr(kind, "reads_notifications", False)
+            or kind.notify_order is not bt.Strategy.notify_order
             or kind.notify_trade is not bt.Strategy.notify_trade
         )
     return known

@@ -144,7 +144,7 @@ class BaseStrategy(bt.Strategy):
             return
         self._run_name: str = self.p.quant_name
         self._market = self.broker.market
-        self._feeds: dict[str, Any] = {f._name: f for f in self._market.feeds}
+        self._feeds: dict[str, Any] = dict(zip(self._market.names, self._market.feeds))
         self.setsizer(BoardLotSizer())
 
     def _periodset(self) -> None:

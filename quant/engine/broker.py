@@ -59,7 +59,8 @@ class AShareBroker(FastBroker):
     def __init__(self) -> None:
         super().__init__()
         self.rules: Rules = self.p.rules or Rules()
-        self.checks = fill_checks(self.rules, self.p.frictionless)
+        self.frictionless: bool = self.p.frictionless
+        self.checks = fill_checks(self.rules, self.frictionless)
         self.refusals: list[dict[str, Any]] = []
         self.fills: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
@@ -68,7 +69,7 @@ class AShareBroker(FastBroker):
         self._stamp_duty = 0.0  # the sell-side rate of today
         self._order_sizes: dict[tuple[str, pd.Timestamp], OrderSize] = {}
         self._days_without_bar = np.zeros(0, dtype=np.int64)
-        if self.p.frictionless:
+        if self.frictionless:
             self.addcommissioninfo(FrictionlessCommission())
         else:
             self.addcommissioninfo(
@@ -79,7 +80,7 @@ class AShareBroker(FastBroker):
     def order_size(self, data: Any) -> OrderSize:
         """The order sizes a feed's stock allows today (its board's rule, or the study's
         ``rules.lot``); any whole share for a frictionless reference."""
-        if self.p.frictionless:
+        if self.frictionless:
             return OrderSize(1, 1)
         key = (data.board, self._today)
         if key not in self._order_sizes:
@@ -180,7 +181,7 @@ class AShareBroker(FastBroker):
         position = self.positions[data]
         price, size = data.close[0], position.size  # the last close, carried forward
         costs = (
-            0.0 if self.p.frictionless else trade_costs(self.rules, -size, price, self._stamp_duty)
+            0.0 if self.frictionless else trade_costs(self.rules, -size, price, self._stamp_duty)
         )
         self.cash += size * price - costs
         note = f"written off at the last close after {days} days without a bar"
@@ -221,7 +222,7 @@ class AShareBroker(FastBroker):
         if (
             self.rules.fill_at == "close"
             and order.exectype == bt.Order.Market
-            and not self.p.frictionless
+            and not self.frictionless
         ):
             order.exectype = bt.Order.Close
         return super().submit(order, check)

@@ -142,16 +142,13 @@ class Market:
     feeds: list[ArrayFeed]
     matrices: dict[str, np.ndarray]
     book: np.ndarray = field(init=False)
+    #: The feed cerebro steps (the plan's first code): every other feed reads its position.
+    clock: ArrayFeed = field(init=False)
 
     def __post_init__(self) -> None:
         self.book = np.zeros(len(self.feeds))
         self.names = [feed._name for feed in self.feeds]
-
-    @property
-    def clock(self) -> ArrayFeed:
-        """The feed cerebro steps (the plan's first code): every other feed reads its
-        position."""
-        return self.feeds[0]
+        self.clock = self.feeds[0]
 
     @property
     def row(self) -> int:

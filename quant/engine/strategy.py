@@ -185,11 +185,12 @@ class AShareStrategy(BaseStrategy):
                 targets.setdefault(code, 0.0)
                 feeds.setdefault(code, self._feeds[code])
         columns = np.array([feeds[code].column for code in targets], dtype=np.int64)
-        held_value = self._market.book[columns] * self._market.today("close")[columns]
+        closes = self._market.today("close")
+        held_value = self._market.book[columns] * closes[columns]
         current = dict(zip(targets, held_value.tolist()))
         for code in sorted(targets, key=lambda c: targets[c] - current[c]):
             feed = feeds[code]
-            self._target_value(feed, targets[code], self._price(feed))
+            self._target_value(feed, targets[code], float(closes[feed.column]))
 
     def buy_list(
         self, budgets: Mapping[str, float], cash: float, buffer: Literal["cash", "order"] = "cash"

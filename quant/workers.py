@@ -13,6 +13,11 @@
   or on any error, the parent stops every worker, waits until they have ended, and
   raises: one line is printed (see quant.cli), nothing is left running.
 - Progress events of the workers reach the parent's sink (see quant.progress).
+- An error of a job is raised in the parent once its workers have ended. A UserError is
+  one line as ever; any other error (a user's own code above all) carries the worker's
+  traceback as ``worker_traceback`` (formatted in the worker) instead of
+  concurrent.futures' chained copy of it: the ``quant`` command prints that traceback
+  alone, and Python shows it as a note under the parent's frames, once either way.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ import multiprocessing
 import os
 import signal
 import threading
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -71,7 +77,7 @@ def run_in_workers(
             initargs=start,
             max_tasks_per_child=1 if fresh else None,
         )
-        futures = {pool.submit(function, *job): i for i, job in enumerate(jobs)}
+        futures = {pool.submit(_traced, function, *job): i for i, job in enumerate(jobs)}
     try:
         with progress.step(desc, len(jobs), "run") as done, progress.relay(events):
             for future in as_completed(futures):
@@ -85,10 +91,29 @@ def run_in_workers(
                 f"a worker process ended in the middle of a run (killed, or out of memory?); "
                 f"{workers} were running: try fewer (--workers)"
             ) from None
+        carried = getattr(error, "worker_traceback", None)
+        if carried:  # the worker's traceback, once: not also as concurrent.futures' cause
+            error.__cause__, error.__suppress_context__ = None, True
+            error.add_note(f"in a worker process:\n{carried.rstrip()}")
         raise
     pool.shutdown(wait=True)
     stop.close()
     return results
+
+
+def _traced(function: Callable[..., Result], *args: Any) -> Result:
+    """``function(*args)`` in a worker; an error other than a UserError gets the traceback
+    it has here (without this frame) as its ``worker_traceback``, for the parent."""
+    try:
+        return function(*args)
+    except UserError:
+        raise
+    except Exception as error:
+        trace = traceback.TracebackException.from_exception(error)
+        trace.stack = traceback.StackSummary.from_list(trace.stack[1:])
+        with suppress(AttributeError):  # an exception without attributes of its own
+            error.worker_traceback = "".join(trace.format())  # type: ignore[attr-defined]
+        raise
 
 
 @contextmanager

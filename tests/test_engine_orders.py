@@ -12,7 +12,7 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
-from quant.engine.broker import BuyOrder, SellOrder, new_order
+from quant.engine.fastpath import BuyOrder, SellOrder, new_order
 from quant.engine.feeds import ArrayFeed
 from tests.conftest import make_bars, sessions
 from tests.engine_helpers import Scripted, panel_of, run_script
@@ -111,7 +111,7 @@ class Grouped(Scripted):
     def next(self) -> None:
         if self.today != D[1]:
             return
-        feed = self._feed(CODE)
+        feed = self.getdatabyname(CODE)
         if self.bracket:
             main, stop, limit = self.buy_bracket(
                 data=feed, size=100, price=10.40, stopprice=9.00, limitprice=12.00
@@ -157,7 +157,7 @@ def test_a_feeds_datetimes_are_backtraders_conversion():
 
     class Dating(Scripted):
         def next(self) -> None:
-            line = self._feed(CODE).datetime
+            line = self.getdatabyname(CODE).datetime
             seen.append((line.datetime(0), bt.num2date(line.array[line.idx])))
 
     run_script(panel_of(A), SCRIPT, str(D[1].date()), str(D[-1].date()), strategy=Dating)

@@ -60,13 +60,16 @@ class HalfOutside(AShareStrategy):
             self.order_target_weights({A: 0.5, B: 0.5})
 
 
-def test_an_order_for_a_code_outside_the_plan_names_strategy_and_code():
+def test_an_order_for_a_code_outside_the_plan_names_strategy_method_code_and_line():
     """It used to lose half its target silently (or end in ``error: 600004.SH``)."""
     with pytest.raises(StrategyError) as error:
         run(HalfOutside)
-    assert str(error.value).startswith(
-        f"strategy HalfOutside: {B} is not one of the 1 codes its plan names"
+    message = str(error.value)
+    assert message.startswith(
+        f"strategy HalfOutside: order_target_weights(weights): {B} is not one of the 1 codes "
+        "its plan names"
     )
+    assert message.endswith(f"({Path(__file__)}, line 60)") and "\n" not in message
 
 
 class Budgeted(AShareStrategy):
@@ -142,10 +145,12 @@ def test_a_users_exception_shows_its_own_traceback(tmp_path):
     assert (Path(str(last.path)), last.lineno + 1) == (path, 10)
 
 
-def test_a_users_exception_in_a_worker_shows_the_users_file_and_line(tmp_path):
+def in_workers(tmp_path: Path, source: str, name: str) -> tuple[Path, subprocess.CompletedProcess]:
+    """``quant backtest`` of the benchmark and the strategy ``name`` of ``source`` (a file
+    written in ``tmp_path``) in two worker processes: the file and the finished command."""
     path = tmp_path / "user.py"
-    path.write_text(USER_STRATEGY)
-    args = ["backtest", "--strategies", "benchmark", "--strategy", f"{path}:Oops", *WINDOW]
+    path.write_text(source)
+    args = ["backtest", "--strategies", "benchmark", "--strategy", f"{path}:{name}", *WINDOW]
     done = subprocess.run(
         [sys.executable, "-m", "quant", *args, "--workers", "2", "--out", str(tmp_path / "run")],
         cwd=ROOT,
@@ -153,9 +158,43 @@ def test_a_users_exception_in_a_worker_shows_the_users_file_and_line(tmp_path):
         text=True,
         timeout=300,
     )
+    return path, done
+
+
+def test_a_users_exception_in_a_worker_shows_the_users_file_and_line(tmp_path):
+    path, done = in_workers(tmp_path, USER_STRATEGY, "Oops")
     assert done.returncode == 1
     assert f'File "{path}", line 10, in next' in done.stderr
     assert "KeyError: 'oops'" in done.stderr and "error: oops" not in done.stderr
+    # the worker's traceback, once: not followed by the parent's (issue 22)
+    assert done.stderr.count("Traceback (most recent call last)") == 1
+    assert done.stderr.count(f'File "{path}", line 10') == 1
+    assert "_RemoteTraceback" not in done.stderr and "quant/workers.py" not in done.stderr
+
+
+BAD_WEIGHT = """\
+from quant.engine import AShareStrategy, Context, Plan
+
+
+class Half(AShareStrategy):
+    @classmethod
+    def prepare(cls, context: Context, params: AShareStrategy.Params) -> Plan:
+        return Plan(codes=["600000.SH", "600519.SH"])
+
+    def next(self):
+        self.order_target_weights({"600519.SH": "half"})
+"""
+
+
+def test_a_bad_argument_in_a_worker_is_one_line_with_the_users_file_and_line(tmp_path):
+    """It was a 60-line double traceback ending in a TypeError inside the engine."""
+    path, done = in_workers(tmp_path, BAD_WEIGHT, "Half")
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("warning: ")]
+    assert errors == [
+        "error: strategy Half: order_target_weights(weights): the weight of 600519.SH must be "
+        f"a finite number >= 0, got 'half' ({path}, line 10)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -210,11 +249,14 @@ def test_the_engine_does_not_import_the_plugins():
 
 
 def test_strategies_use_no_backtrader_idiom():
-    """``grep -rn "self.p\\.\\|getcash\\|import backtrader" strategies/`` finds nothing."""
+    """``grep -rn "self.p\\.\\|getcash\\|import backtrader" strategies/`` finds nothing but
+    the example of a backtrader strategy as written for backtrader (issue 22)."""
     idiom = re.compile(r"self\.p\.|getcash|import backtrader")
+    as_written = ROOT / "strategies" / "examples" / "sma_cross_bt.py"
     found = [
         f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
         for path in sorted((ROOT / "strategies").rglob("*.py"))
+        if path != as_written
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if idiom.search(line)
     ]

@@ -85,3 +85,9 @@ def _main(argv: list[str]) -> int:
     except UserError as error:  # ours: one line; any other error shows its traceback
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # raised in a worker: its own traceback, once (quant.workers)
+        carried = getattr(error, "worker_traceback", None)
+        if not carried:
+            raise
+        print(carried, end="", file=sys.stderr)
+        return 1

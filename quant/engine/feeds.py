@@ -1,11 +1,14 @@
-"""backtrader data feeds backed by the MarketPanel's arrays, stepped by one shared clock.
+"""backtrader data feeds backed by the MarketPanel's arrays, stepped by one of them.
 
-A run has one clock: a feed of the window's sessions, the only feed cerebro steps. Every
-stock and index feed of the run is *attached* to it: its lines are columns of the run's
-matrices (:class:`Market`: open, high, low, close, volume, flags, share_ratio, each (T, F)
-for T sessions and F feeds) and their position is the clock's, so a bar costs the same
-whether the run has 5 feeds or 5,000 (backtrader would otherwise advance, measure and
-compare every feed on every bar).
+A run has one feed per code of the strategy's plan, in its order; their lines are columns
+of the run's matrices (:class:`Market`: open, high, low, close, volume, flags, share_ratio,
+each (T, F) for T sessions and F feeds). cerebro steps only the first feed, the run's
+*clock*; every other feed is *attached* to it: its lines read their matrix column at the
+clock's position, so a bar costs the same whether the run has 5 feeds or 5,000 (backtrader
+would otherwise advance, measure and compare every feed on every bar). To a strategy they
+are ordinary feeds: ``self.datas`` (in the plan's order), ``self.data``,
+``self.getdatabyname(code)``, their lines (``feed.close[0]``, ``feed.close[-1]``) and
+backtrader's indicators on them.
 
 Every feed spans the same calendar (the backtest window), bar for bar, so that backtrader
 never waits for a late-listed stock and never repeats a vanished stock's last bar as if it
@@ -132,17 +135,20 @@ class ClockedTimes(ClockedBuffer):
 @dataclass(eq=False)
 class Market:
     """The feeds of one run and the matrices behind them, shape (T, F): T sessions of the
-    window, F feeds in the order of ``feeds``. ``book`` holds the shares held per feed
-    (kept by the broker); ``row`` is today's row while the run goes."""
+    window, F feeds in the order of ``feeds``; the first feed is the clock cerebro steps.
+    ``book`` holds the shares held per feed (kept by the broker); ``row`` is today's row
+    while the run goes."""
 
-    clock: ArrayFeed
     feeds: list[ArrayFeed]
     matrices: dict[str, np.ndarray]
     book: np.ndarray = field(init=False)
+    #: The feed cerebro steps (the plan's first code): every other feed reads its position.
+    clock: ArrayFeed = field(init=False)
 
     def __post_init__(self) -> None:
         self.book = np.zeros(len(self.feeds))
         self.names = [feed._name for feed in self.feeds]
+        self.clock = self.feeds[0]
 
     @property
     def row(self) -> int:
@@ -153,15 +159,18 @@ class Market:
         return self.matrices[line][self.row]
 
     def attach(self, cerebro: bt.Cerebro) -> None:
-        """Make the feeds usable by the broker and strategies without cerebro stepping
-        them: each line reads its matrix column at the clock's position, and is the feed's
-        own attribute (``feed.close``), which backtrader otherwise finds through two
-        fallbacks on every read, millions of reads in a wide backtest."""
+        """Add the clock to cerebro, and make the other feeds usable by the broker and
+        strategies without cerebro stepping them: each line reads its matrix column at the
+        clock's position, and is the feed's own attribute (``feed.close``), which
+        backtrader otherwise finds through two fallbacks on every read, millions of reads
+        in a wide backtest. Every feed is found by its code (``getdatabyname``)."""
+        cerebro.adddata(self.clock, name=self.clock._name)
         clock = self.clock.lines.datetime
         times = np.asarray(self.clock.p.columns["datetime"], dtype=np.float64)
         zeros = np.zeros(len(times))
         datetimes: dict[tuple[int, Any, bool], Datetime] = {}
-        for feed in self.feeds:
+        for feed in self.feeds[1:]:
+            cerebro.datasbyname[feed._name] = feed
             feed.setenvironment(cerebro)
             bt.feed.DataBase.start(feed)
             feed._start_finish()
@@ -182,16 +191,6 @@ class Market:
 
 def datetime_column(dates: pd.DatetimeIndex) -> list[float]:
     return [bt.date2num(d.to_pydatetime()) for d in dates]
-
-
-def make_clock(dates: pd.DatetimeIndex) -> ArrayFeed:
-    """The feed of the window's sessions that cerebro steps (no prices)."""
-    times = datetime_column(dates)
-    zeros = [0.0] * len(times)
-    columns = {name: zeros for name in ("openinterest", *MATRIX_LINES)}
-    clock = ArrayFeed(columns={"datetime": times, **columns})
-    clock._name = "calendar"
-    return clock
 
 
 def market_matrices(
@@ -239,22 +238,26 @@ def market_matrices(
 def make_market(sources: list[tuple[MarketPanel, list[str]]], rows: slice, fill_at: str) -> Market:
     """The run's Market: for each (panel, codes) of ``sources`` (the index panel and its
     codes, the stock panel and its codes), the codes' feeds over ``rows``; the panels share
-    the calendar of the first."""
+    the calendar of the first. The first feed, the clock, holds its own columns (cerebro
+    preloads and steps it); the others are attached to it (:meth:`Market.attach`).
+    ValueError when no source names a code."""
     dates = sources[0][0].dates[rows]
     parts = [(panel, codes) for panel, codes in sources if codes]
+    if not parts:
+        raise ValueError("a market needs at least one code")
     blocks = [market_matrices(panel, codes, rows, fill_at) for panel, codes in parts]
-    if blocks:
-        matrices = {name: np.hstack([b[name] for b in blocks]) for name in MATRIX_LINES}
-    else:
-        matrices = {name: np.zeros((len(dates), 0)) for name in MATRIX_LINES}
+    matrices = {name: np.hstack([b[name] for b in blocks]) for name in MATRIX_LINES}
+    times = datetime_column(dates)
+    own = {name: matrices[name][:, 0] for name in MATRIX_LINES}
+    clock_columns = {"datetime": times, "openinterest": np.zeros(len(times)), **own}
     feeds = []
     for panel, codes in parts:
         boards = panel.board[panel.columns(codes)]
         for code, board in zip(codes, boards):
-            feed = ArrayFeed(columns={})
+            feed = ArrayFeed(columns=clock_columns if not feeds else {})
             feed._name, feed.board, feed.column = code, str(board), len(feeds)
             feeds.append(feed)
-    return Market(make_clock(dates), feeds, matrices)
+    return Market(feeds, matrices)
 
 
 def align(panel: MarketPanel, calendar: TradingCalendar) -> MarketPanel:

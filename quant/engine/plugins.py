@@ -1,5 +1,7 @@
 """Find a strategy class from its name: a built-in (``momentum``), ``package.module:Class``
-or ``path/to/file.py:Class``. Unknown names get an error that lists the built-ins.
+or ``path/to/file.py:Class``. Unknown names get an error that lists the built-ins. A class
+may subclass quant.engine.AShareStrategy or backtrader's own ``bt.Strategy`` (run as
+quant.engine.bt_strategy describes).
 
 Built-ins are whatever the installed packages register as entry points of the group
 ``quant.strategies`` (name = ``module:Class``; this project's are in pyproject.toml), so the
@@ -11,15 +13,22 @@ from __future__ import annotations
 import functools
 from importlib.metadata import entry_points
 
+import backtrader as bt
+
+from quant.engine.base import BaseStrategy
+from quant.engine.bt_strategy import adapt
 from quant.engine.config import ConfigError
-from quant.engine.strategy import AShareStrategy
 from quant.plugins import PluginKind
 
 #: The group of the entry points that name built-in strategies.
 GROUP = "quant.strategies"
 
 STRATEGIES = PluginKind(
-    "strategy", "strategies", AShareStrategy, "quant.engine.AShareStrategy", ConfigError
+    "strategy",
+    "strategies",
+    bt.Strategy,
+    "quant.engine.AShareStrategy (or backtrader's bt.Strategy)",
+    ConfigError,
 )
 
 
@@ -36,10 +45,11 @@ def builtins() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def load_strategy(spec: str) -> type[AShareStrategy]:
-    return STRATEGIES.load(spec, builtins())
+def load_strategy(spec: str) -> type[BaseStrategy]:
+    """The class ``spec`` names, as the engine runs it (quant.engine.bt_strategy.adapt)."""
+    return adapt(STRATEGIES.load(spec, builtins()))
 
 
-def strategy_name(spec: str, cls: type[AShareStrategy]) -> str:
+def strategy_name(spec: str, cls: type[BaseStrategy]) -> str:
     """Built-ins keep their name; custom strategies are named by their class."""
     return spec if spec in builtins() else cls.__name__

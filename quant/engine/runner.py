@@ -22,6 +22,7 @@ from quant import progress
 from quant.data import DataWarning, MarketPanel, load_panel
 from quant.data.plausibility import factor_change_warning, survivorship_warning
 from quant.engine.broker import SUSPECT_FACTOR_EVENT, AShareBroker
+from quant.engine.bt_strategy import adapt
 from quant.engine.config import BacktestConfig, ConfigError
 from quant.engine.feeds import align, make_market
 from quant.engine.params import check_params_used, check_strategy_names, read_params
@@ -170,6 +171,7 @@ def run_strategy(
 
 
 def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> StrategyResult:
+    cls = adapt(cls)  # a backtrader strategy as written runs as quant.engine.bt_strategy says
     params = read_params(cls, name, context.config.params.get(name, {}))
     started = time.perf_counter()
     plan = cls.prepare(context, params)
@@ -188,18 +190,17 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     if cls.frictionless:
         broker.set_coc(True)  # reference: held from day 0's close
     cerebro.broker = broker
+    if not plan.codes and not plan.index_codes:
+        raise ConfigError(f"strategy {name}: its plan names no codes to trade")
     market = make_market(
         [(context.index_panel, plan.index_codes), (context.panel, plan.codes)],
         context.rows,
         rules.fill_at,
     )
     feeds = market.feeds
-    if not feeds:
-        raise ConfigError(f"strategy {name}: its plan names no codes to trade")
-    cerebro.adddata(market.clock, name=market.clock._name)  # the one feed cerebro steps
-    market.attach(cerebro)
+    market.attach(cerebro)  # cerebro steps the first feed; the others follow it
     broker.market = market
-    cerebro.addstrategy(cls, plan=plan, name=name)
+    cerebro.addstrategy(cls, *feeds[1:], quant_plan=plan, quant_name=name)
     days = len(context.dates)
     with progress.step("backtest", days, "day") as step:
         cerebro.addanalyzer(Recorder, _name="recorder", step=step)

@@ -13,22 +13,25 @@ by name::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import backtrader as bt
 import numpy as np
 import pandas as pd
 
 from quant.data.panel import MarketPanel
+from quant.engine.arguments import StrategyError, bad_argument, is_number, number
+from quant.engine.base import BaseStrategy
 from quant.engine.config import BacktestConfig
 from quant.engine.feeds import TRADABLE
 from quant.engine.params import StrategyParams
+from quant.engine.validators import CASH
 from quant.engine.window import RunWindow
-from quant.errors import UserError
+
+__all__ = ["AShareStrategy", "Context", "Plan", "StrategyError"]
 
 
 @dataclass
@@ -72,64 +75,22 @@ class Plan:
     params: StrategyParams = field(default_factory=StrategyParams)
 
 
-class StrategyError(UserError):
-    """A strategy asked for something its plan does not hold; the message names the
-    strategy and the code."""
-
-
-class AShareStrategy(bt.Strategy):
+class AShareStrategy(BaseStrategy):
     """The platform a strategy speaks (backtrader stays behind it): today's date, cash,
     equity, holdings, prices and tradability, whole-book masks, orders by target shares,
     value or weight in the sizes each board allows (sells placed before buys, a cash
     buffer kept back), a budgeted buy list, and ``self.plan``: what ``prepare`` returned,
     with the strategy's typed parameters as ``self.plan.params``.
 
-    A code outside the plan's codes is a :class:`StrategyError` naming the strategy and the
-    code, whichever helper it is given to."""
+    It is a backtrader strategy too: ``self.datas`` holds the feeds of the plan's codes
+    (in its order; ``self.data`` the first), and backtrader's own methods work as
+    quant.engine.base describes (``buy``/``sell``/``close``/``order_target_*`` sized to
+    each board, ``getdatabyname(code)``, refusals delivered to ``notify_order``). ``next``
+    is called from the first bar on (``prenext`` calls it while indicators warm up).
 
-    #: The strategy's parameters: override with a subclass of this class's ``Params``,
-    #: one typed field (a default, a range, a docstring) per parameter.
-    Params: ClassVar[type[StrategyParams]] = StrategyParams
-    #: Reference strategies (an index held without costs) set this to True.
-    frictionless: ClassVar[bool] = False
-    #: Strategies whose results depend on a random seed (trained models) set this.
-    uses_seed: ClassVar[bool] = False
-    #: An ablation names the strategy it takes a part out of and what that part is, e.g.
-    #: ``("cnn_lstm", "the LSTM's timing")``: a sweep's report shows, cell by cell, what
-    #: that strategy earns above this one (quant.sweep.report). None: not an ablation.
-    ablates: ClassVar[tuple[str, str] | None] = None
-
-    # backtrader hands these to the instance before __init__ runs (set by the runner)
-    params = (("plan", None), ("name", ""))
-
-    @classmethod
-    def index_codes(cls, params: StrategyParams) -> list[str]:
-        """The indices the strategy's plan will hold, known from its parameters alone: the
-        window is checked against their bars before any strategy prepares, and ``clip``
-        cuts it to them (quant.engine.window). An index a plan names without being listed
-        here must still cover the window, or the run is an error. Default: none."""
-        return []
-
-    @classmethod
-    def check_run(cls, name: str, params: StrategyParams, config: BacktestConfig) -> None:
-        """Raise ConfigError (naming ``name``, the strategy as the run calls it) when its
-        parameters do not fit the rest of the run, before any data loads: e.g. an
-        ablation whose models differ from those of the strategy it ablates. Default:
-        nothing to check."""
-
-    @classmethod
-    def report_section(cls, name: str, infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
-        """The strategy's own section of report.md, as Markdown lines (``name``: how the run
-        calls it), from what its plans put in ``Plan.info``: ``infos`` maps each seed
-        (``"0"``, ``"1"``, ...; ``"-"`` for a strategy run without one) to that run's info,
-        as metrics.json holds them. Default: the info as JSON under ``## name``, nothing
-        when it is empty; override to show figures as tables (strategies/cnn_lstm.py: the
-        models' quality and training)."""
-        shown = {seed: dict(info) for seed, info in infos.items() if info}
-        if not shown:
-            return []
-        details = shown["-"] if list(shown) == ["-"] else {f"seed {s}": i for s, i in shown.items()}
-        return [f"## {name}", "", "```json", json.dumps(details, indent=2, default=str), "```", ""]
+    A code outside the plan's codes, or an argument that is not what a method takes, is a
+    :class:`StrategyError` naming the strategy, the method and argument and the strategy's
+    file and line, whichever helper it is given to."""
 
     @classmethod
     def prepare(cls, context: Context, params: StrategyParams) -> Plan:
@@ -139,10 +100,8 @@ class AShareStrategy(bt.Strategy):
 
     def __init__(self) -> None:
         super().__init__()
-        self.plan: Plan = self.p.plan
-        self.name: str = self.p.name
-        self._market = self.broker.market
-        self._feeds: dict[str, Any] = {f._name: f for f in self._market.feeds}
+        self.plan: Plan = self.p.quant_plan
+        self.name: str = self.p.quant_name
 
     def prenext(self) -> None:
         # Feeds span the same calendar, so this only happens while indicators warm up.
@@ -152,7 +111,7 @@ class AShareStrategy(bt.Strategy):
     @property
     def today(self) -> pd.Timestamp:
         """The session whose close this is."""
-        return pd.Timestamp(self.datas[0].datetime.date(0))
+        return pd.Timestamp(self._market.clock.datetime.date(0))
 
     @property
     def cash(self) -> float:
@@ -166,7 +125,7 @@ class AShareStrategy(bt.Strategy):
 
     def held(self, code: str) -> float:
         """Shares of ``code`` held now."""
-        return self._held(self._feed(code))
+        return self._held(self._feed(code, "held(code)"))
 
     def holdings(self) -> dict[str, float]:
         """Codes held now and their share counts, in the order of the plan's codes."""
@@ -175,16 +134,16 @@ class AShareStrategy(bt.Strategy):
 
     def price(self, code: str) -> float:
         """Today's close (the last close while suspended; 0 before the first bar)."""
-        return self._price(self._feed(code))
+        return self._price(self._feed(code, "price(code)"))
 
     def tradable(self, code: str) -> bool:
         """Whether ``code`` traded today (a bar with volume)."""
-        return bool(self.tradable_mask()[self._column(code)])
+        return bool(self.tradable_mask()[self._feed(code, "tradable(code)").column])
 
     # -- the whole book at once (shape (F,): one entry per code of the plan) -------------
     def columns(self, codes: list[str]) -> np.ndarray:
         """Positions of ``codes`` in the whole-book arrays below."""
-        return np.array([self._column(code) for code in codes], dtype=np.int64)
+        return np.array([self._feed(code, "columns(codes)").column for code in codes], np.int64)
 
     def codes_of(self, selection: np.ndarray) -> list[str]:
         """The codes of a mask or of column positions over the whole book, in that order."""
@@ -200,55 +159,38 @@ class AShareStrategy(bt.Strategy):
         return (self._market.today("flags") & TRADABLE) > 0
 
     # -- orders (placed at today's close, filled at the next bar: Rules.fill_at) ---------
-    def order_shares(self, code: str, shares: float) -> None:
+    def order_shares(self, code: str, shares: float) -> bt.Order | None:
         """A raw order of ``shares`` (positive: buy, negative: sell), not rounded: the
         broker refuses a size the stock's board does not allow (``order size``)."""
-        self._order(self._feed(code), shares)
+        feed = self._feed(code, "order_shares(code)")
+        return self._submit(feed, number(self.name, "order_shares(shares)", shares, "shares", None))
 
-    def order_target_shares(self, code: str, shares: float) -> None:
-        """Buy or sell towards ``shares``: a buy rounded down to a size the stock's board
-        allows (quant.market.rules.OrderSize), a sell of exactly the difference. A buy that
-        would open a position but is under the minimum order is logged as refused (``below
-        minimum order``); a smaller top-up of a held position is rounding, not a refusal."""
-        feed = self._feed(code)
-        delta = shares - self._held(feed)
-        if delta < 0:
-            self._order(feed, delta)
-        else:
-            self._buy(feed, delta)
-
-    def order_target_value(self, code: str, value: float) -> None:
-        """Hold about ``value`` yuan of ``code`` at today's close, in order sizes the board
-        allows: buys rounded down (an opening buy under the minimum is logged as refused,
-        ``below minimum order``), sells rounded so that at least the target stays (a trim
-        under the minimum is not placed)."""
-        feed = self._feed(code)
-        price = self._price(feed)
-        if not price > 0:
-            return
-        target = value / price
-        held = self._held(feed)
-        if target >= held:
-            self._buy(feed, target - held)
-        elif self.frictionless:
-            self._order(feed, target - held)
-        else:
-            self._order(feed, -self.broker.order_size(feed).sell_shares(held, target))
+    def order_target_shares(self, code: str, shares: float) -> bt.Order | None:
+        """Buy or sell towards ``shares`` (backtrader's ``order_target_size``): a buy
+        rounded down to a size the stock's board allows (quant.market.rules.OrderSize), a
+        sell rounded so that at least ``shares`` stay (all of it for 0). An opening buy
+        under the minimum order is logged as refused (``below minimum order``); a smaller
+        top-up of a held position is rounding, not a refusal."""
+        return self.order_target_size(code, shares)
 
     def order_target_weights(self, weights: Mapping[str, float], close_others: bool = True) -> None:
-        """Rebalance to ``weights`` (share of equity per code; the rest stays cash): all
-        sells first, so that their cash is there when the buys fill."""
-        self.columns(list(weights))  # every code must be the plan's
+        """Rebalance to ``weights`` (share of equity per code, each >= 0, summing to at
+        most 1; the rest stays cash): all sells first, so that their cash is there when
+        the buys fill. With ``close_others``, positions not in ``weights`` are sold."""
+        feeds = self._weights(weights)
         budget = self.equity * (1.0 - self.broker.rules.cash_buffer)
         targets = {code: weight * budget for code, weight in weights.items()}
         if close_others:
             for code in self.holdings():
                 targets.setdefault(code, 0.0)
-        columns = self.columns(list(targets))
-        held_value = self._market.book[columns] * self._market.today("close")[columns]
+                feeds.setdefault(code, self._feeds[code])
+        columns = np.array([feeds[code].column for code in targets], dtype=np.int64)
+        closes = self._market.today("close")
+        held_value = self._market.book[columns] * closes[columns]
         current = dict(zip(targets, held_value.tolist()))
         for code in sorted(targets, key=lambda c: targets[c] - current[c]):
-            self.order_target_value(code, targets[code])
+            feed = feeds[code]
+            self._target_value(feed, targets[code], float(closes[feed.column]))
 
     def buy_list(
         self, budgets: Mapping[str, float], cash: float, buffer: Literal["cash", "order"] = "cash"
@@ -259,53 +201,62 @@ class AShareStrategy(bt.Strategy):
         (Rules.cash_buffer) is kept back from ``cash`` as a whole (``"cash"``) or from each
         order's value (``"order"``). A buy with nothing left to fund it is logged as refused
         (``cash``), never dropped silently."""
+        feeds = self._budgets(budgets)
+        cash = number(self.name, "buy_list(cash)", cash, "cash (yuan)", None)
+        if buffer not in ("cash", "order"):
+            raise bad_argument(self.name, "buy_list(buffer)", f"'cash' or 'order', not {buffer!r}")
         keep = 1.0 - self.broker.rules.cash_buffer
         left = cash * keep if buffer == "cash" else cash
         for code, budget in budgets.items():
+            feed = feeds[code]
             value = min(budget, left) * (keep if buffer == "order" else 1.0)
             if value > 0:
-                self.order_target_value(code, value)
+                self._target_value(feed, value, self._price(feed))
                 left -= value
             elif budget > 0:
-                price = self.price(code)
-                self.broker.log_refusal(code, "buy", budget / price if price > 0 else 0.0, "cash")
+                price = self._price(feed)
+                shares = budget / price if price > 0 else 0.0
+                self.broker.refuse_placed(self, feed, "buy", shares, CASH)
 
-    def close_position(self, code: str) -> None:
-        self.order_target_shares(code, 0.0)
+    def close_position(self, code: str) -> bt.Order | None:
+        """Sell the whole position in ``code`` (nothing when none is held)."""
+        return self.order_target_size(code, 0.0)
 
     def close_all(self) -> None:
+        """Sell every position held."""
         for code in self.holdings():
             self.close_position(code)
 
-    def _held(self, feed: Any) -> float:
-        return float(self._market.book[feed.column])
-
-    def _price(self, feed: Any) -> float:
-        return float(self._market.today("close")[feed.column])
-
-    def _order(self, feed: Any, shares: float) -> None:
-        if shares > 0:
-            self.buy(data=feed, size=shares)
-        elif shares < 0:
-            self.sell(data=feed, size=-shares)
-
-    def _buy(self, feed: Any, shares: float) -> None:
-        if shares <= 1e-9:
-            return
-        size = shares if self.frictionless else self.broker.order_size(feed).round_down(shares)
-        if size > 0:
-            self._order(feed, size)
-        elif not self._held(feed):
-            self.broker.log_refusal(feed._name, "buy", shares, "below minimum order")
-
-    def _feed(self, code: str) -> Any:
+    # -- the arguments' checks ----------------------------------------------------------
+    def _feed(self, code: str, call: str) -> Any:
         feed = self._feeds.get(code)
         if feed is None:
-            raise StrategyError(
-                f"strategy {self.name}: {code} is not one of the {len(self._feeds)} codes its "
-                "plan names (Plan.codes / Plan.index_codes): only those can be held or traded"
-            )
+            raise self._outside_plan(call, code)
         return feed
 
-    def _column(self, code: str) -> int:
-        return self._feed(code).column
+    def _weights(self, weights: Mapping[str, float]) -> dict[str, Any]:
+        """The feeds of ``weights``' codes, once every code and weight is checked."""
+        call = "order_target_weights(weights)"
+        feeds = self._mapping(weights, call, "the weight")
+        total = sum(weights.values())
+        if total > 1.0 + 1e-9:
+            raise bad_argument(
+                self.name, call, f"the weights sum to {total:g}: more than the equity (no leverage)"
+            )
+        return feeds
+
+    def _budgets(self, budgets: Mapping[str, float]) -> dict[str, Any]:
+        return self._mapping(budgets, "buy_list(budgets)", "the budget (yuan)")
+
+    def _mapping(self, values: Mapping[str, float], call: str, what: str) -> dict[str, Any]:
+        """The feeds of a mapping code -> number >= 0 (weights, budgets), checked."""
+        if not isinstance(values, Mapping):
+            problem = f"a mapping of code -> number, not a {type(values).__name__}"
+            raise bad_argument(self.name, call, problem)
+        feeds = {}
+        for code, value in values.items():
+            feeds[code] = self._feed(code, call)
+            if not (is_number(value) and value >= 0):
+                problem = f"{what} of {code} must be a finite number >= 0, got {value!r}"
+                raise bad_argument(self.name, call, problem)
+        return feeds

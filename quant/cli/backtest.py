@@ -98,26 +98,16 @@ def config_from_args(
                 f"--seeds takes whole numbers separated by commas, not {args.seeds!r}"
             ) from None
     strategies = args.strategies.split(",") if args.strategies else list(config.strategies)
-    changes["strategies"] = [s.strip() for s in strategies if s.strip()] + list(args.strategy)
-    # the config's parameters, baselines and paper figures, less those of its strategies
-    # the command line leaves out
-    left_out = _names(config.strategies) - _names(changes["strategies"])
-    params = {name: dict(values) for name, values in config.params.items() if name not in left_out}
-    changes["baselines"] = [name for name in config.baselines if name not in left_out]
-    figures = {k: v for k, v in config.paper.figures.items() if k not in left_out}
-    changes["paper"] = config.paper.replace({"figures": figures})
+    strategies = [s.strip() for s in strategies if s.strip()] + list(args.strategy)
+    config = config.with_strategies(strategies, where="command line: ")
     spans = {k: getattr(args, k) for k in ("train_start", "train_end") if getattr(args, k)}
     if spans:
+        params = {name: dict(values) for name, values in config.params.items()}
         params.setdefault("cnn_lstm", {}).update(spans)
-    changes["params"] = params
+        changes["params"] = params
     if args.fill_at:
         changes["rules"] = config.rules.replace({"fill_at": args.fill_at}, where="--fill-at: ")
     return config.replace(changes, where="command line: ")
-
-
-def _names(specs: list[str]) -> set[str]:
-    """What a config's params may call each strategy: its spec, or a custom one's class."""
-    return {name for spec in specs for name in (spec, spec.rsplit(":", 1)[-1])}
 
 
 def run_backtest_command(args: argparse.Namespace) -> int:

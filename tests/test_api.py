@@ -31,35 +31,21 @@ end = "2016-06-30"
 workers = 2
 strategies = ["benchmark", "momentum"]
 """
-#: A custom strategy, written once: into a module for the command line, into a script's
-#: ``__main__`` for the Python entry.
-HOLD_TWO = """\
-from quant import AShareStrategy, Plan
 
 
-class HoldTwo(AShareStrategy):
-    class Params(AShareStrategy.Params):
-        codes: list[str] = ["600519.SH", "000858.SZ"]
-        \"\"\"The stocks held, in equal parts.\"\"\"
-
-    @classmethod
-    def prepare(cls, context, params):
-        return Plan(codes=params.codes)
-
-    def next(self):
-        codes = self.plan.params.codes
-        if not self.holdings():
-            self.order_target_weights({code: 1 / len(codes) for code in codes})
-"""
+def readme_notebook_code() -> str:
+    """The code of README.md's "From a notebook" section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### From a notebook") :]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
-def test_the_docstring_api_and_a_class_of_main_in_an_unguarded_script_give_the_cli_figures(
-    tmp_path,
-):
-    """One script without ``if __name__ == "__main__":``, run as a subprocess: first the
-    docstring's API (scripts/run_backtest.py) on a config, then a strategy class it defines
-    passed as an object; each in two spawned workers. The command line runs the same
-    strategies (the class from a file) with the same settings: the same figures."""
+def test_the_docstring_api_and_the_readme_in_an_unguarded_script_give_the_cli_figures(tmp_path):
+    """One script without ``if __name__ == "__main__":``, run as a subprocess: the
+    docstring's API (scripts/run_backtest.py) on a config in two spawned workers, then
+    README's "From a notebook" code, whose strategy class, defined in the script's
+    ``__main__``, is passed as an object. The command line runs the same strategies (the
+    class from a file) with the same settings: the same figures."""
     docstring = (ROOT / "scripts/run_backtest.py").read_text(encoding="utf-8")
     code = textwrap.dedent(
         re.search(r"::\n\n(    import quant.*?)\"\"\"", docstring, re.S).group(1)
@@ -67,24 +53,19 @@ def test_the_docstring_api_and_a_class_of_main_in_an_unguarded_script_give_the_c
     assert "if __name__" not in code and "quant.backtest(" in code
     code = code.replace("configs/paper.toml", "small.toml").replace("runs/paper", "api")
     (tmp_path / "small.toml").write_text(SMALL, encoding="utf-8")
-    own = textwrap.dedent(
-        """
-        quant.backtest(
-            strategies=["momentum", HoldTwo],
-            params={"HoldTwo": {"codes": ["600519.SH", "600036.SH"]}},
-            start="2016-01-01", end="2016-06-30", workers=2, out="own",
-        )
-        """
-    )
+    readme = readme_notebook_code()
+    for setting in ('"600519.SH", "600036.SH"', 'start="2016-01-01"', 'end="2016-06-30"'):
+        assert setting in readme, f"README's example changed: update {setting} here"
     script = tmp_path / "unguarded.py"
-    script.write_text(f"{HOLD_TWO}\nprint('the script runs')\n{code}\n{own}", encoding="utf-8")
+    script.write_text(f"print('the script runs')\n{code}\n{readme}", encoding="utf-8")
     done = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("the script runs") == 1  # no worker ran the script again
 
-    (tmp_path / "hold_two.py").write_text(HOLD_TWO, encoding="utf-8")
+    strategy = re.search(r"(class HoldTwo.*?)\n\n\nresult", readme, re.S).group(1)
+    (tmp_path / "hold_two.py").write_text(f"from quant import AShareStrategy, Plan\n\n{strategy}")
     (tmp_path / "cli.toml").write_text(
         SMALL + '[params.HoldTwo]\ncodes = ["600519.SH", "600036.SH"]\n', encoding="utf-8"
     )
@@ -92,16 +73,19 @@ def test_the_docstring_api_and_a_class_of_main_in_an_unguarded_script_give_the_c
     assert main([*args, "--strategy", f"{tmp_path / 'hold_two.py'}:HoldTwo"]) == 0
     cli_nav = pd.read_csv(tmp_path / "cli/nav.csv", index_col=0)
     cli = json.loads((tmp_path / "cli/metrics.json").read_text())["strategies"]
-    for out, names in (("api", ["benchmark", "momentum"]), ("own", ["momentum", "HoldTwo"])):
+    runs = (("api", ["benchmark", "momentum"]), ("runs/mine", ["benchmark", "momentum", "HoldTwo"]))
+    for out, names in runs:
         nav = pd.read_csv(tmp_path / out / "nav.csv", index_col=0)
         pd.testing.assert_frame_equal(nav, cli_nav[names])
         figures = json.loads((tmp_path / out / "metrics.json").read_text())["strategies"]
         for name in names:
             assert without_timings(figures[name]) == without_timings(cli[name]), name
     assert cli_nav.iloc[-1].nunique() == 3  # three runs that differ
-    trades = pd.read_parquet(tmp_path / "own/trades.parquet")
+    trades = pd.read_parquet(tmp_path / "runs/mine/trades.parquet")
     held = trades.loc[trades["strategy"] == "HoldTwo", "code"]
     assert sorted(held.unique()) == ["600036.SH", "600519.SH"]
+    config = (tmp_path / "runs/mine/config.toml").read_text(encoding="utf-8")
+    assert '"__main__:HoldTwo"' in config
 
 
 def without_timings(figures: dict) -> dict:
@@ -126,7 +110,8 @@ def test_a_strategy_class_is_held_as_the_spec_that_names_it():
 
 def test_a_class_of_main_travels_by_value_and_any_other_by_its_spec():
     namespace = {"__name__": "__main__"}
-    exec(HOLD_TWO, namespace)  # a class whose module is __main__, as in a notebook
+    code = readme_notebook_code()
+    exec(code[: code.index("\n\n\nresult")], namespace)  # a class of __main__, as in a notebook
     hold_two = namespace["HoldTwo"]
     assert portable("strategies.momentum:Momentum", Momentum) == "strategies.momentum:Momentum"
     payload = portable("__main__:HoldTwo", hold_two)

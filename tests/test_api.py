@@ -4,6 +4,7 @@ its notebook display and its run folder."""
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 import re
@@ -16,9 +17,11 @@ import pandas as pd
 import pytest
 
 import quant
+from quant import progress
 from quant.cli import main
 from quant.engine import BacktestConfig, ConfigError
 from quant.engine.runner import portable
+from quant.errors import UserError
 from quant.report import render_table
 from strategies.momentum import Momentum
 
@@ -174,5 +177,16 @@ def test_settings_override_the_config_and_bad_ones_are_one_line(tmp_path):
         quant.backtest(config, strategies="momentum")
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "file").write_text("")
-    with pytest.raises(quant.errors.UserError, match="taken"):  # before any data loads
+    with pytest.raises(UserError, match="taken"):  # before any data loads
         quant.backtest(config, data=str(tmp_path / "missing"), out=tmp_path / "taken")
+
+
+def test_progress_shows_where_someone_watches_and_is_silenced_on_request():
+    shown = io.StringIO()
+    with progress.display(verbose=True, stream=shown):  # not a terminal: lines, when asked
+        assert progress.active()
+    with progress.display(verbose=False, stream=shown):  # not a terminal: nothing
+        assert not progress.active()
+    with progress.display(verbose=True, stream=shown, quiet=True):  # progress=False
+        assert not progress.active()
+    assert not progress.in_notebook()  # pytest is no Jupyter kernel (the notebook's test is)

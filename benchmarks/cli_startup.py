@@ -37,8 +37,8 @@ def run_once(command: list[str]) -> tuple[float, int]:
     """Wall seconds and peak resident memory (bytes) of one run."""
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, _, usage = os.wait4(child.pid, 0)
-    child.returncode = 0  # reaped by wait4 above
+    _, status, usage = os.wait4(child.pid, 0)  # reaps it, with its resource usage
+    child.returncode = os.waitstatus_to_exitcode(status)
     return time.perf_counter() - started, usage.ru_maxrss * 1024
 
 

@@ -9,8 +9,9 @@ A long step reports through :func:`step`, inside the :func:`task` it belongs to:
             s.advance()
 
 Each report is an :class:`Event` handed to the process's sink (any callable): nothing is
-reported while there is none. The ``quant`` command installs a :class:`Display` (tqdm bars
-on a terminal; with ``-v`` and no terminal, a line at each tenth; otherwise nothing). A
+reported while there is none. The ``quant`` command and quant.backtest install a
+:class:`Display` (tqdm bars on a terminal, tqdm's notebook bars in Jupyter; with ``-v`` or
+``progress=True`` and neither, a line at each tenth; otherwise nothing). A
 worker process forwards its events to a queue (:func:`forward`) that a thread of the parent
 hands to the parent's sink (:func:`relay`), so progress shows the same whatever the number
 of workers; tasks of a sweep can feed the same sink by sending it their events.
@@ -239,17 +240,27 @@ class Display:
             self._open.clear()
 
 
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel, whose cells show tqdm's notebook bars
+    (tqdm.auto picks them; with ipywidgets, else text bars)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and "IPKernelApp" in shell.config
+
+
 @contextmanager
-def display(verbose: bool = False, stream: TextIO | None = None) -> Iterator[None]:
+def display(
+    verbose: bool = False, stream: TextIO | None = None, quiet: bool = False
+) -> Iterator[None]:
     """Show this process's progress (and its workers') inside the block: bars when
-    ``stream`` (default stderr) is a terminal, lines when it is not and ``verbose`` is set,
-    nothing otherwise."""
+    ``stream`` (default stderr) is a terminal or this process is a notebook's kernel, lines
+    when neither and ``verbose`` is set, nothing otherwise or when ``quiet``."""
     stream = stream or sys.stderr
-    terminal = bool(getattr(stream, "isatty", lambda: False)())
-    if not terminal and not verbose:
+    bars = bool(getattr(stream, "isatty", lambda: False)()) or in_notebook()
+    if quiet or (not bars and not verbose):
         yield
         return
-    shown = Display(bars=terminal, stream=stream)
+    shown = Display(bars=bars, stream=stream)
     try:
         with sink(shown):
             yield

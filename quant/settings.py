@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from typing_extensions import Self
 
 
@@ -58,6 +58,27 @@ class Settings(BaseModel):
     ) -> Self:
         """A copy with ``changes``, checked like :meth:`of`."""
         return self.of({**dict(self), **changes}, where=where, noun=noun, name=name)
+
+
+def changes_to(
+    cls: type[Settings], name: str, types: Mapping[str, Any] | None = None
+) -> type[Settings]:
+    """A settings class called ``name`` whose fields are ``cls``'s, each optional: ``None``
+    (the default) leaves the value unchanged, any other value is checked by the field's own
+    type and range and described by its docstring, so that a table of changes to settings
+    declared once (e.g. a preset's) needs no second declaration. ``types`` gives a field
+    another type (its range and docstring are kept apart). Subclass the result to add
+    fields, checks and its :attr:`~Settings.error`."""
+    fields: dict[str, Any] = {}
+    for key, info in cls.model_fields.items():
+        if types and key in types:
+            kind = types[key]
+        elif info.metadata:
+            kind = Annotated[(info.annotation, *info.metadata)]
+        else:
+            kind = info.annotation
+        fields[key] = (kind | None, Field(None, description=info.description))
+    return create_model(name, __base__=Settings, __module__=cls.__module__, **fields)
 
 
 def describe(

@@ -1,6 +1,13 @@
 """Worker processes for independent runs (strategies, seeds, grid points).
 
 - Spawned, not forked: forking a process whose torch threads have run can deadlock.
+- Without the parent's ``__main__``: Python's spawn makes each worker run the script that
+  started the parent (as ``__mp_main__``) before its first job, which in a script without
+  ``if __name__ == "__main__":`` starts the whole run again in every worker (and fails).
+  Workers here start bare (:class:`MainFreeContext`, as loky's do): what a job needs from
+  ``__main__`` (a strategy class defined in a notebook or a script) travels in the job,
+  pickled by value (quant.engine.runner, cloudpickle). Jupyter, IPython, ``python -c``
+  and unguarded scripts all work.
 - A worker ends when its parent dies, however it dies (SIGKILL included), or asks it to:
   a watchdog thread in each worker waits on a pipe whose only writing end the parent
   holds, which the parent closes to stop the workers and the system closes when the
@@ -22,16 +29,19 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import io
 import os
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
+from multiprocessing import popen_spawn_posix, reduction, resource_tracker, spawn, util
 from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnContext, SpawnProcess, set_spawning_popen
 from typing import Any, TypeVar
 
 from quant import progress
@@ -56,7 +66,8 @@ def run_in_workers(
     desc: str = "runs",
     fresh: bool = False,
 ) -> list[Result]:
-    """``[function(*job) for job in jobs]`` in ``workers`` spawned processes, each of which
+    """``[function(*job) for job in jobs]`` in ``workers`` spawned processes (which do not
+    run the parent's ``__main__``: :class:`MainFreeContext`), each of which
     first calls ``setup(*setup_args)`` (module-level functions, picklable arguments).
     With ``fresh``, each job gets a process of its own (a new one started for the next),
     so that the memory a long job leaves behind (a model's training, a wide portfolio's
@@ -64,7 +75,7 @@ def run_in_workers(
     Results keep the order of ``jobs``; the first error (or an interrupt) stops every
     worker and is raised once they have ended (:class:`WorkerDied` if a worker was
     killed)."""
-    context = multiprocessing.get_context("spawn")
+    context = MainFreeContext()
     watched, stop = context.Pipe(duplex=False)  # the workers read; closing ``stop`` ends them
     events = context.Queue() if progress.active() else None
     start = (os.getpid(), watched, events, setup, setup_args)
@@ -150,3 +161,58 @@ def _watch(parent: int, watched: Connection) -> None:
         if os.getppid() != parent:
             break
     os._exit(1)
+
+
+# -- spawning without the parent's __main__ ------------------------------------------------------
+class _MainFreePopen(popen_spawn_posix.Popen):
+    """Python's spawn start (Lib/multiprocessing/popen_spawn_posix.py, ``Popen._launch``,
+    unchanged from 3.10 to 3.13), less the two entries of the preparation data that make the
+    child run the parent's ``__main__`` (``init_main_from_name``, ``init_main_from_path``;
+    Lib/multiprocessing/spawn.py, ``prepare``): loky starts its workers so for the same
+    reason (``LokyProcess(init_main_module=False)``)."""
+
+    def _launch(self, process_obj: Any) -> None:
+        tracker_fd = resource_tracker.getfd()
+        self._fds.append(tracker_fd)
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_name", None)
+        prep_data.pop("init_main_from_path", None)
+        fp = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, fp)
+            reduction.dump(process_obj, fp)
+        finally:
+            set_spawning_popen(None)
+        parent_r = child_w = child_r = parent_w = None
+        try:
+            parent_r, child_w = os.pipe()
+            child_r, parent_w = os.pipe()
+            cmd = spawn.get_command_line(tracker_fd=tracker_fd, pipe_handle=child_r)
+            self._fds.extend([child_r, child_w])
+            self.pid = util.spawnv_passfds(spawn.get_executable(), cmd, self._fds)
+            self.sentinel = parent_r
+            with open(parent_w, "wb", closefd=False) as f:
+                f.write(fp.getbuffer())
+        finally:
+            fds_to_close = [fd for fd in (parent_r, parent_w) if fd is not None]
+            self.finalizer = util.Finalize(self, util.close_fds, fds_to_close)
+            for fd in (child_r, child_w):
+                if fd is not None:
+                    os.close(fd)
+
+
+class _MainFreeProcess(SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> _MainFreePopen:
+        return _MainFreePopen(process_obj)
+
+
+class MainFreeContext(SpawnContext):
+    """The spawn start method, except that a worker does not run the parent's ``__main__``
+    (the script, or the module of ``python -m``) before its first job: a script that starts
+    workers needs no ``if __name__ == "__main__":``. A job must then name nothing that lives
+    only in ``__main__`` (pickle such classes by value: cloudpickle). POSIX only; on
+    Windows, Python's own spawn."""
+
+    Process = _MainFreeProcess if sys.platform != "win32" else SpawnProcess

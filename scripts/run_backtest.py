@@ -3,15 +3,14 @@
     python scripts/run_backtest.py --config configs/paper.toml --out runs/paper
     python scripts/run_backtest.py --strategies benchmark,momentum --start 2015-01-01
 
-The same from Python::
+The same from Python, in a notebook, IPython or a plain script (no ``if __name__ ==
+"__main__":`` needed; see quant.api)::
 
-    from quant.engine import BacktestConfig, run_backtest
-    from quant.report import write_run
+    import quant
 
-    config = BacktestConfig.from_toml("configs/paper.toml")
-    result = run_backtest(config)
-    write_run(result, "runs/paper", force=True)  # an earlier run there is replaced whole
-    print(result.nav_frame().tail())
+    result = quant.backtest("configs/paper.toml", out="runs/paper", force=True)
+    print(result.metrics[["annualized_return", "max_drawdown"]])
+    print(result.nav.tail())
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ class Ablation(CnnLstm):
 
     @classmethod
     def check_run(cls, name: str, params: StrategyParams, config: BacktestConfig) -> None:
+        super().check_run(name, params, config)
         check_same_models(name, params, config)
 
 

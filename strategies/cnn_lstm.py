@@ -26,8 +26,9 @@ from typing import Any
 import pandas as pd
 from pydantic import Field, model_validator
 
-from quant.engine import AShareStrategy, Context, Plan
-from quant.signals import SignalSource, WalkForwardSettings, named_source
+from quant.engine import AShareStrategy, BacktestConfig, ConfigError, Context, Plan
+from quant.engine.params import StrategyParams
+from quant.signals import SignalError, SignalSource, WalkForwardSettings, named_source
 from strategies.cnn_lstm_report import SHOWN, model_quality_section
 
 Selection = dict[pd.Timestamp, list[str]]
@@ -86,6 +87,17 @@ class CnnLstm(AShareStrategy):
         def source_name(self) -> str:
             """How ``signals`` names the source: a name, ``module:Class`` or a file's."""
             return named_source(self.signals)[0]
+
+    @classmethod
+    def check_run(cls, name: str, params: StrategyParams, config: BacktestConfig) -> None:
+        """The walk-forward source's training span against the run's window (the test
+        span), before any data loads."""
+        source = params.source()
+        if isinstance(source, WalkForwardSettings):
+            try:
+                source.for_run(config, config.seed)
+            except SignalError as error:
+                raise ConfigError(f"strategy {name}: {error}") from None
 
     @classmethod
     def prepare(cls, context: Context, params: Params) -> TimingPlan:

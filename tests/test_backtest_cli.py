@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -233,5 +235,64 @@ def test_the_command_table_matches_what_the_modules_register():
         commands = argparse.ArgumentParser().add_subparsers()
         importlib.import_module(f"quant.cli.{name}").register(commands)
         for command in commands.choices:
-            assert COMMANDS.get(command) == name, f"add {command!r}: {name!r} to quant.cli.COMMANDS"
-    assert set(COMMANDS.values()) <= set(area_modules())
+            assert command in COMMANDS, f"add {command!r} (module {name!r}) to quant.cli.COMMANDS"
+            assert COMMANDS[command].module == name
+    assert {command.module for command in COMMANDS.values()} <= set(area_modules())
+
+
+#: What printing help or refusing an argument must not import (each takes 0.3 s or more).
+HEAVY = ("torch", "pandas", "numpy", "backtrader", "matplotlib", "pydantic", "ray")
+
+
+@pytest.mark.parametrize(
+    "command", [None, "backtest", "plot", "demo", "predict", "tune", "signals", "sweep"]
+)
+def test_help_and_argument_errors_import_no_heavy_library(command):
+    """``quant --help`` lists the commands from quant.cli.COMMANDS alone, and a command's
+    parser is built from its area module, whose libraries load only when it runs (the time
+    it takes: benchmarks/cli_startup.py). ``data`` is left out: its options' defaults come
+    from quant.data (pandas)."""
+    code = (
+        "import sys\n"
+        "from quant.cli import build_parser\n"
+        f"build_parser({command!r})\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+
+
+def test_every_command_checks_its_settings_before_the_data_loads(tmp_path, capsys):
+    """Each command's bad setting is refused while the data it names does not even exist:
+    the error names the setting, not the data (a load takes from seconds to minutes)."""
+    missing = str(tmp_path / "no-such-data")
+    config = tmp_path / "run.toml"
+    config.write_text('strategies = ["cnn_lstm"]\n[params.cnn_lstm]\ntop_fraction = 2.0\n')
+    out = str(tmp_path / "out")
+    cases = [
+        (["backtest", "--data", missing, "--config", str(config)], "top_fraction = 2.0"),
+        (
+            ["backtest", "--data", missing, "--strategies", "cnn_lstm", "--train-end", "2016-01"],
+            "strategy cnn_lstm: signals walk_forward: need train_start <= train_end < test_start",
+        ),
+        (
+            [
+                "predict",
+                "--data",
+                missing,
+                "--codes",
+                "000001.SZ",
+                "--param",
+                "lstm.dayz=20",
+                "--out",
+                out,
+            ],
+            "dayz",
+        ),
+        (["tune", "--data", missing, "--codes", "000001.SZ", "--step", "los"], "--step 'los'"),
+        (["signals", "--data", missing, "--retrain-every", "0"], "retrain_every = 0"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        error = capsys.readouterr().err
+        assert message in error and "no-such-data" not in error, (argv, error)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from quant.cli.demo import DEMO
+from quant.cli.demo import demo_config
 from quant.engine import BacktestConfig, run_backtest
 from quant.engine.params import read_params
 from quant.engine.plugins import load_strategy
@@ -126,6 +126,7 @@ SIZING_CASH_REFUSALS = {"ew_universe": 3700, "momentum": 4, "reversal": 33}
 
 def test_the_demo_is_part_of_the_sample_configuration():
     config = BacktestConfig.from_toml(ROOT / "configs/paper_sample.toml")
+    DEMO = demo_config()
     assert set(DEMO.strategies) <= set(config.strategies)
     assert (DEMO.data, DEMO.index_data, DEMO.start, DEMO.end, DEMO.cash, DEMO.seed_list) == (
         config.data, config.index_data, config.start, config.end, config.cash, config.seed_list

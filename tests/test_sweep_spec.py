@@ -116,7 +116,7 @@ def test_an_unknown_or_unsweepable_key_is_named(tmp_path, sweep, message):
         ),
         (
             f"{WINDOW}\nspan = {{keys = "
-            '["params.cnn_lstm.train_end", "params.cnn_only.train_end"], values = ["2016-01"]}',
+            '["params.cnn_lstm.train_end", "params.cnn_only.train_end"], values = ["2013-06"]}',
             "params.cnn_lstm.train_end is set by two entries, window and span",
         ),
         ('x = {keys = ["cash"]}', "a table sets several keys to each value"),

@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quant.cli.data import add_market_options
-from quant.engine import BacktestConfig, ConfigError, run_backtest
-from quant.report import plot_run, render_table, write_run
-from quant.rundir import check_output
+
+if TYPE_CHECKING:
+    from quant.engine import BacktestConfig
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     backtest = commands.add_parser(
         "backtest",
-        help="run strategies under A-share rules and write a run folder",
         description="Options override the config file, which overrides the defaults.",
     )
     backtest.add_argument("--config", help="TOML config (e.g. configs/paper.toml)")
@@ -69,7 +68,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     backtest.set_defaults(run=run_backtest_command)
 
-    plot = commands.add_parser("plot", help="redraw a run folder's plots from its CSVs")
+    plot = commands.add_parser("plot", description="Redraw a run folder's plots from its CSVs.")
     plot.add_argument("run_dir", help="a folder written by quant backtest")
     plot.set_defaults(run=run_plot)
 
@@ -77,6 +76,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def config_from_args(
     args: argparse.Namespace, base: BacktestConfig | None = None
 ) -> BacktestConfig:
+    from quant.engine import BacktestConfig, ConfigError
+
     config = base or (BacktestConfig.from_toml(args.config) if args.config else BacktestConfig())
     changes: dict[str, Any] = {}
     for name in ("data", "index_data", "start", "end", "cash", "seed", "workers", "calendar"):
@@ -97,29 +98,23 @@ def config_from_args(
                 f"--seeds takes whole numbers separated by commas, not {args.seeds!r}"
             ) from None
     strategies = args.strategies.split(",") if args.strategies else list(config.strategies)
-    changes["strategies"] = [s.strip() for s in strategies if s.strip()] + list(args.strategy)
-    # the config's parameters, baselines and paper figures, less those of its strategies
-    # the command line leaves out
-    left_out = _names(config.strategies) - _names(changes["strategies"])
-    params = {name: dict(values) for name, values in config.params.items() if name not in left_out}
-    changes["baselines"] = [name for name in config.baselines if name not in left_out]
-    figures = {k: v for k, v in config.paper.figures.items() if k not in left_out}
-    changes["paper"] = config.paper.replace({"figures": figures})
+    strategies = [s.strip() for s in strategies if s.strip()] + list(args.strategy)
+    config = config.with_strategies(strategies, where="command line: ")
     spans = {k: getattr(args, k) for k in ("train_start", "train_end") if getattr(args, k)}
     if spans:
+        params = {name: dict(values) for name, values in config.params.items()}
         params.setdefault("cnn_lstm", {}).update(spans)
-    changes["params"] = params
+        changes["params"] = params
     if args.fill_at:
         changes["rules"] = config.rules.replace({"fill_at": args.fill_at}, where="--fill-at: ")
     return config.replace(changes, where="command line: ")
 
 
-def _names(specs: list[str]) -> set[str]:
-    """What a config's params may call each strategy: its spec, or a custom one's class."""
-    return {name for spec in specs for name in (spec, spec.rsplit(":", 1)[-1])}
-
-
 def run_backtest_command(args: argparse.Namespace) -> int:
+    from quant.engine import run_backtest
+    from quant.report import render_table, write_run
+    from quant.rundir import check_output
+
     config = config_from_args(args)
     out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}")
     check_output(out, args.force)  # before any work
@@ -131,6 +126,8 @@ def run_backtest_command(args: argparse.Namespace) -> int:
 
 
 def run_plot(args: argparse.Namespace) -> int:
+    from quant.report import plot_run
+
     for path in plot_run(args.run_dir):
         print(path)
     return 0

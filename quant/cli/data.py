@@ -10,7 +10,6 @@ import logging
 import sys
 from pathlib import Path
 
-from quant.data import DataError, load_panel
 from quant.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -163,6 +162,7 @@ def describe(
     folder adds what its manifest says (survivor bias, how the market was generated, where
     it was imported from). ``warnings`` lists what the panel-wide plausibility checks of
     stock data found (quant.data.plausibility)."""
+    from quant.data import DataError, load_panel
     from quant.data.plausibility import factor_change_warning, survivorship_warning
     from quant.data.store import read_manifest, survivorship
 

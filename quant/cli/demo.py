@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from quant.cli.data import describe, format_summary
-from quant.engine import BacktestConfig, run_backtest
-from quant.report import render_table, write_run
-from quant.rundir import check_output
 
-#: The demo's strategies and their settings on the built-in sample: the paper's three, with
-#: the CNN-LSTM's small training budget (the ``sample`` preset).
-DEMO = BacktestConfig(
-    data="sample",
-    index_data="sample",
-    strategies=["benchmark", "momentum", "cnn_lstm"],
-    params={"cnn_lstm": {"preset": "sample"}},
-)
+if TYPE_CHECKING:
+    from quant.engine import BacktestConfig
+
+
+def demo_config() -> BacktestConfig:
+    """The demo's run on the built-in sample: the paper's three strategies, with the
+    CNN-LSTM's small training budget (the ``sample`` preset)."""
+    from quant.engine import BacktestConfig
+
+    return BacktestConfig(
+        data="sample",
+        index_data="sample",
+        strategies=["benchmark", "momentum", "cnn_lstm"],
+        params={"cnn_lstm": {"preset": "sample"}},
+    )
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    demo = commands.add_parser("demo", help="run the main job on the built-in sample")
+    demo = commands.add_parser(
+        "demo", description="Run the main job on the built-in sample and write its run folder."
+    )
     demo.add_argument(
         "--out",
         default="runs/demo",
@@ -31,11 +38,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from quant.engine import run_backtest
+    from quant.report import render_table, write_run
+    from quant.rundir import check_output
+
+    config = demo_config()
     check_output(args.out, force=True)  # before any work
     print("Built-in sample:")
     print(format_summary(describe("sample")))
-    print(f"\nBacktest {DEMO.start} .. {DEMO.end}: {', '.join(DEMO.strategies)}")
-    out = write_run(run_backtest(DEMO), Path(args.out), force=True)
+    print(f"\nBacktest {config.start} .. {config.end}: {', '.join(config.strategies)}")
+    out = write_run(run_backtest(config), Path(args.out), force=True)
     print(render_table(out))
     print(
         f"\nreport: {out / 'report.md'} (plots: {', '.join(p.name for p in sorted(out.glob('*.png')))})"

@@ -7,18 +7,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quant.cli import UserError
-from quant.denoise import MODES
-from quant.models import Predictor
-from quant.study.library import Library, chosen_before, parse_value
-from quant.study.parallel import default_jobs, run_all
-from quant.study.pipeline import STEPS, RunResult, Settings, check_task, run_task, split_rows
-from quant.study.report import write_grid_report, write_report
-from quant.study.scores import direction_block
-from quant.study.series import StockSeries, load_series
-from quant.study.tune import CRITERIA, run_grid, update_library
+from quant.study.parallel import default_jobs
+
+if TYPE_CHECKING:  # the study's modules (torch) load when a command runs, not for --help
+    from quant.models import Predictor
+    from quant.study.pipeline import RunResult, Settings
+    from quant.study.series import StockSeries
 
 DEFAULT_LIBRARY = Path("configs/param_library.toml")
 
@@ -58,7 +55,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     _common(tune)
     tune.add_argument("--wavelet", default="none", choices=("none", "causal"))
-    tune.add_argument("--step", default="adam", choices=STEPS)
+    tune.add_argument("--step", default="adam", help="adam or loss")
     tune.add_argument(
         "--library",
         type=Path,
@@ -76,7 +73,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     tune.add_argument(
         "--alphas", default="1-10", help="alphas of the hidden-size rule: 1-10 or 1,4,7"
     )
-    tune.add_argument("--criterion", default="accuracy", choices=CRITERIA)
+    tune.add_argument("--criterion", default="accuracy", help="accuracy or mse")
     tune.add_argument(
         "--show-test",
         action="store_true",
@@ -102,8 +99,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--codes", required=True, help="comma list, e.g. 000538.SZ,000536.SZ")
     parser.add_argument(
         "--models",
-        default=",".join(Predictor.builtins),
-        help="comma list of bp, lstm1d, lstm or a custom predictor as module:Class or "
+        help="comma list of bp, lstm1d, lstm (default: all three) or a custom predictor as module:Class or "
         "path/to/file.py:Class (its name is the MODEL of --param/--grid)",
     )
     parser.add_argument(
@@ -142,6 +138,12 @@ def _csv(text: str, allowed: tuple[str, ...] | None = None, what: str = "value")
     return list(dict.fromkeys(items))
 
 
+def _one(text: str, allowed: tuple[str, ...], option: str) -> str:
+    if text not in allowed:
+        raise UserError(f"{option} {text!r}: choose one of {', '.join(allowed)}")
+    return text
+
+
 def _alphas(text: str) -> list[int]:
     try:
         if "-" in text:
@@ -152,9 +154,12 @@ def _alphas(text: str) -> list[int]:
         raise UserError(f"bad --alphas {text!r}: use 1-10 or 1,4,7,10") from None
 
 
-def _models(text: str) -> dict[str, type[Predictor]]:
-    """The predictors of ``--models`` by name: built-in names or custom classes."""
-    items = _csv(text, what="model")
+def _models(text: str | None) -> dict[str, type[Predictor]]:
+    """The predictors of ``--models`` by name: built-in names or custom classes (None: the
+    built-ins)."""
+    from quant.models import Predictor
+
+    items = _csv(text or ",".join(Predictor.builtins), what="model")
     unknown = [item for item in items if ":" not in item and item not in Predictor.builtins]
     if unknown:
         raise UserError(
@@ -182,6 +187,8 @@ def _assignment(text: str, option: str, models: dict[str, type[Predictor]]) -> t
 
 
 def _settings(args: argparse.Namespace, wavelet: str, step: str) -> Settings:
+    from quant.study.pipeline import Settings
+
     try:
         return Settings(
             train_days=args.train_days,
@@ -200,6 +207,8 @@ def _settings(args: argparse.Namespace, wavelet: str, step: str) -> Settings:
 
 
 def _series(args: argparse.Namespace) -> dict[str, StockSeries]:
+    from quant.study.series import load_series
+
     sources = [*(args.data or ["sample"]), *args.index_data]
     return load_series(sources, _csv(args.codes, what="code"))
 
@@ -232,27 +241,38 @@ def _guard(work: Callable[[], Any]) -> Any:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from quant.denoise import MODES
+    from quant.study.library import Library, chosen_before, parse_value
+    from quant.study.parallel import run_all
+    from quant.study.pipeline import STEPS, check_task, run_task, split_rows
+    from quant.study.report import write_report
+
+    # every setting is read and checked before the data loads: the models, their library
+    # entries and --param changes (per code), the variants' settings
     models = _models(args.models)
     wavelets = _csv(args.wavelet, MODES, "wavelet mode")
     steps = _csv(args.step, STEPS, "step")
+    variants = [_settings(args, wavelet, step) for wavelet in wavelets for step in steps]
     library = _guard(lambda: Library.load(args.library)) if args.library else Library.empty()
     overrides: dict[str, dict[str, Any]] = {}
     for text in args.param:
         name, key, value = _assignment(text, "--param", models)
         overrides.setdefault(name, {})[key] = _guard(lambda k=key, v=value: parse_value(k, v))
-    series = _series(args)
-
-    tasks, sources = [], []
-    for code in series:
+    chosen = []  # (code, predictor, where its settings came from)
+    for code in _csv(args.codes, what="code"):
         for name, model in models.items():
             predictor, source = _guard(lambda c=code, m=model: library.lookup(c, m))
             if name in overrides:
                 predictor = predictor.replace(overrides[name], where="--param: ", noun="parameter")
                 source += " + --param"
-            for wavelet in wavelets:
-                for step in steps:
-                    tasks.append((series[code], predictor, _settings(args, wavelet, step)))
-                    sources.append(source)
+            chosen.append((code, predictor, source))
+    series = _series(args)
+
+    tasks, sources = [], []
+    for code, predictor, source in chosen:
+        for settings in variants:
+            tasks.append((series[code], predictor, settings))
+            sources.append(source)
     for task, source in zip(tasks, sources):
         _guard(lambda t=task: check_task(t))
         if source.startswith("library"):
@@ -271,7 +291,7 @@ def run_predict(args: argparse.Namespace) -> int:
         k: (str(v) if isinstance(v, Path) else v)
         for k, v in vars(args).items()
         if k not in ("run", "parser")
-    }
+    } | {"models": args.models or ",".join(models)}
     write_report(args.out, results, config, command)
     for r in results:
         print(
@@ -283,11 +303,20 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def _short(result: RunResult) -> str:
+    from quant.study.scores import direction_block
+
     block = direction_block(result.test, result.training_changes)
     return f"test direction accuracy {block['model']} vs always-up {block['always_up'].value:.3f}"
 
 
 def run_tune(args: argparse.Namespace) -> int:
+    from quant.study.library import Library, parse_value
+    from quant.study.pipeline import STEPS
+    from quant.study.report import write_grid_report
+    from quant.study.tune import CRITERIA, run_grid, update_library
+
+    step = _one(args.step, STEPS, "--step")
+    criterion = _one(args.criterion, CRITERIA, "--criterion")
     models = _models(args.models)
     axes: dict[str, dict[str, list[Any]]] = {name: {} for name in models}
     for text in args.grid:
@@ -297,18 +326,18 @@ def run_tune(args: argparse.Namespace) -> int:
     grids: dict[str, list[Predictor]] = {
         name: model.grid(axes[name], alphas=alphas) for name, model in models.items()
     }
-    series = _series(args)
-    settings = _settings(args, args.wavelet, args.step)
-    rows = _guard(lambda: run_grid(series, grids, settings, args.jobs))
-
+    settings = _settings(args, args.wavelet, step)
     library = (
         _guard(lambda: Library.load(args.library)) if args.library.exists() else Library.empty()
     )
-    best = update_library(library, rows, args.criterion)
+    series = _series(args)  # every setting above is checked before the data loads
+    rows = _guard(lambda: run_grid(series, grids, settings, args.jobs))
+
+    best = update_library(library, rows, criterion)
     command = command_line(args)
     library.save(args.library, header=f"parameter combination library, updated by:\n{command}")
     if args.out:
-        write_grid_report(args.out, rows, best, args.criterion, args.show_test, command)
+        write_grid_report(args.out, rows, best, criterion, args.show_test, command)
     for (code, model), row in best.items():
         accuracy = row.val["direction"]["model"]
         print(

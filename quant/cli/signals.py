@@ -4,7 +4,6 @@ tables' summary and quality, without a backtest."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 DEFAULT_CACHE = ".cache/quant/signals"
 
 
-HELP = "build the walk-forward ranker and timer's signal tables (no backtest)"
 DESCRIPTION = (
     "Train (or reuse from the cache) the walk-forward models of a preset and print the "
     "tables' summary, the models' quality and their training records as JSON (loss "
@@ -23,7 +21,7 @@ DESCRIPTION = (
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    signals = commands.add_parser("signals", help=HELP, description=DESCRIPTION)
+    signals = commands.add_parser("signals", description=DESCRIPTION)
     signals.add_argument("--data", default="sample", help="stock bars: 'sample' or a path")
     signals.add_argument(
         "--preset",
@@ -47,7 +45,9 @@ def run_signals(args: argparse.Namespace) -> int:
 
     config = preset(args.preset)
     changes = {"retrain_every": args.retrain_every, "seed": args.seed}
-    config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
+    config = config.replace(
+        {k: v for k, v in changes.items() if v is not None}, where="command line: "
+    )
     start = time.perf_counter()
     panel = load_panel(args.data)
     loaded = time.perf_counter()

@@ -6,9 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from quant.engine.config import ConfigError
-
-HELP = "run every combination of a sweep file's settings, seeds and windows as Ray tasks"
 DESCRIPTION = (
     "Each cell (a combination) is a backtest of the config's strategies, run as a Ray task; "
     "its run folder goes under --out/cells/, and --out/results.csv and --out/report.md sum up "
@@ -17,7 +14,7 @@ DESCRIPTION = (
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    sweep = commands.add_parser("sweep", help=HELP, description=DESCRIPTION)
+    sweep = commands.add_parser("sweep", description=DESCRIPTION)
     sweep.add_argument(
         "--config", required=True, help="sweep file: a backtest config with a [sweep] table"
     )
@@ -32,6 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
+    from quant.engine.config import ConfigError
     from quant.sweep import read_sweep, sweep
 
     if args.cpus is not None and (args.cpus < 1 or args.address):

@@ -41,6 +41,24 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime.date) else value
 
 
+def strategy_spec(value: Any) -> Any:
+    """A strategy class as the spec that names it, ``module:Class`` (``__main__:Class`` for
+    one defined in a notebook or a script); any other value unchanged. A ConfigError for a
+    class that its module does not hold under its name (defined inside a function, or
+    defined again since), which no spec can name."""
+    if not isinstance(value, type):
+        return value
+    module = sys.modules.get(value.__module__)
+    spec = f"{value.__module__}:{value.__qualname__}"
+    if getattr(module, value.__qualname__, None) is not value:
+        raise ConfigError(
+            f"strategy class {value.__qualname__} cannot be named as {spec}: define it at the "
+            "top level of a module, a script or a notebook cell, and pass the class as it is "
+            "now (not one from before its cell ran again)"
+        )
+    return spec
+
+
 def _tuples(value: Any) -> Any:
     """TOML gives lists (of lists) where the rules hold tuples."""
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
@@ -48,6 +66,8 @@ def _tuples(value: Any) -> Any:
 
 Fraction = Annotated[float, Field(ge=0, lt=1)]
 Date = Annotated[str, BeforeValidator(_iso)]
+#: A strategy: its name, ``module:Class``, ``path/to/file.py:Class``, or the class itself.
+StrategySpec = Annotated[str, BeforeValidator(strategy_spec), Field(min_length=1)]
 
 
 class Rules(Settings):
@@ -168,11 +188,12 @@ class BacktestConfig(Settings):
     """Last day of the test window (YYYY-MM-DD)."""
     cash: float = Field(1_000_000.0, gt=0)
     """Starting cash, in yuan."""
-    strategies: list[Annotated[str, Field(min_length=1)]] = Field(
+    strategies: list[StrategySpec] = Field(
         default_factory=lambda: ["benchmark", "momentum"], min_length=1
     )
     """Built-in names (``benchmark``, ``momentum``, ...), ``module:Class`` or
-    ``path/to/file.py:Class``."""
+    ``path/to/file.py:Class``; in Python, a strategy class too (held as ``module:Class``,
+    e.g. ``__main__:MyStrategy`` for one defined in a notebook)."""
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """A strategy's name (a custom one's: its class name) -> its parameters (checked by the
     strategy's ``Params``); parameters of a strategy that is not run are an error."""
@@ -252,6 +273,23 @@ class BacktestConfig(Settings):
     def end_date(self) -> pd.Timestamp:
         return pd.Timestamp(self.end)
 
+    def with_strategies(self, strategies: list[Any], where: str = "") -> BacktestConfig:
+        """This config running ``strategies`` (names, specs or classes) instead, less the
+        parameters, baselines and paper figures of the strategies it leaves out."""
+        specs = [strategy_spec(s) for s in strategies]
+        left_out = _names(self.strategies) - _names(specs)
+        return self.replace(
+            {
+                "strategies": specs,
+                "params": {k: dict(v) for k, v in self.params.items() if k not in left_out},
+                "baselines": [name for name in self.baselines if name not in left_out],
+                "paper": self.paper.replace(
+                    {"figures": {k: v for k, v in self.paper.figures.items() if k not in left_out}}
+                ),
+            },
+            where=where,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain values (tuples as lists), the TOML form's."""
         return _lists(self.model_dump())
@@ -273,6 +311,11 @@ class BacktestConfig(Settings):
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path}: not valid TOML: {error}") from None
         return cls.from_dict(values, str(path))
+
+
+def _names(specs: list[str]) -> set[str]:
+    """What a config's params may call each strategy: its spec, or a custom one's class."""
+    return {name for spec in specs for name in (spec, spec.rsplit(":", 1)[-1])}
 
 
 def _lists(value: Any) -> Any:

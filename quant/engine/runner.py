@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import pickle
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -75,10 +76,17 @@ class StrategyResult:
         return 1.0 - self.cash / self.equity
 
 
-@dataclass
+@dataclass(repr=False)
 class BacktestResult:
     """Every strategy's result, the window they ran (the same for all) and the notes of
-    the run (the data's, the clipping's and the strategies')."""
+    the run (the data's, the clipping's and the strategies').
+
+    Its frames: :attr:`nav` (net value per run, 1.0 on day 0), :attr:`metrics` (a row per
+    strategy, after costs), :attr:`trades`, :attr:`positions`, :attr:`refusals` and
+    :attr:`events` (each run's rows stacked, with ``strategy`` and ``seed`` columns).
+    :meth:`write` writes the run folder ``quant backtest`` writes; in a notebook the result
+    shows as the headline table with the plots (``_repr_html_``), in a terminal as the
+    table ``quant backtest`` prints."""
 
     config: BacktestConfig
     strategies: list[StrategyResult]
@@ -103,6 +111,128 @@ class BacktestResult:
         for result in self.strategies:
             groups.setdefault(result.name, []).append(result)
         return groups
+
+    @property
+    def nav(self) -> pd.DataFrame:
+        """Net value per run at each close (:meth:`nav_frame`): dates x runs."""
+        return self.nav_frame()
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """One row per strategy (a strategy run per seed: its seeds' mean), one column per
+        figure of metrics.json: annualized_return and volatility (fractions per year),
+        max_drawdown (a positive fraction), sharpe, total_return, calmar, turnover (per
+        year), trades, costs and final_equity (yuan), average_position_ratio, ..."""
+        from quant.report import group_metrics
+
+        rows = {name: group_metrics(runs) for name, runs in self.by_name().items()}
+        figures = {
+            name: {k: v for k, v in row.items() if isinstance(v, (int, float)) or v is None}
+            for name, row in rows.items()
+        }
+        return pd.DataFrame.from_dict(figures, orient="index").rename_axis("strategy")
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        """Every fill (date, code, side, size in shares, price and value in yuan, costs in
+        yuan, note), with its ``strategy`` and ``seed``."""
+        return self.table("fills")
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        """Every non-zero holding at each close (date, code, shares, close, value in yuan,
+        tradable), with its ``strategy`` and ``seed``."""
+        return self.table("positions")
+
+    @property
+    def refusals(self) -> pd.DataFrame:
+        """Every order the A-share rules refused (date, code, side, size, reason), with its
+        ``strategy`` and ``seed``."""
+        return self.table("refusals")
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """Corporate actions and write-offs applied to positions (date, code, event, shares
+        before and after, cash), with its ``strategy`` and ``seed``."""
+        return self.table("events")
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One of the runs' tables (``fills``, ``positions``, ``refusals``, ``events``), all
+        runs stacked, with their ``strategy`` and ``seed``; ``strategy`` and a categorical
+        ``code`` stay categorical (over the union of the runs' codes), so that millions of
+        positions hold no Python string per row."""
+        tables = [getattr(r, name) for r in self.strategies]
+        names = sorted({r.name for r in self.strategies})
+        coded = [
+            t["code"].cat.categories
+            for t in tables
+            if "code" in t and isinstance(t["code"].dtype, pd.CategoricalDtype)
+        ]
+        codes = pd.Index(sorted(set().union(*coded))) if coded else None
+        frames = []
+        for run, frame in zip(self.strategies, tables):
+            strategy = pd.Categorical.from_codes(np.full(len(frame), names.index(run.name)), names)
+            frame = frame.assign(strategy=strategy, seed=run.seed)
+            if codes is not None:  # an empty table's codes too, or concat falls back to objects
+                frame["code"] = pd.Categorical(frame["code"], categories=codes)
+            frames.append(frame)
+        stacked = pd.concat(frames, ignore_index=True)
+        return stacked.astype({"seed": "Int32"})
+
+    def write(self, out: str | Path, force: bool = False) -> Path:
+        """Write the run folder ``quant backtest --out OUT`` writes (config.toml,
+        metrics.json, nav.csv, the tables, report.md, the plots) and return its path; an
+        earlier run there is replaced only with ``force`` (quant.report.write_run)."""
+        from quant.report import write_run
+
+        return write_run(self, out, force)
+
+    def figures(self) -> dict[str, Any]:
+        """The run folder's plots (net value, drawdown, position ratio) as matplotlib
+        figures, by file name."""
+        from quant.report.plots import figures
+
+        exposure = pd.DataFrame({r.label: r.position_ratio for r in self.strategies})
+        return figures(self.nav, exposure)
+
+    def __repr__(self) -> str:
+        from quant.report.tables import TERMINAL
+
+        return f"{self._title()}\n{self._table(TERMINAL).to_string()}"
+
+    def _repr_html_(self) -> str:
+        """The headline figures, the notes and the plots, for a notebook."""
+        import base64
+        import html
+        import io
+
+        from quant.report.tables import FIGURES
+
+        parts = [f"<p><b>{html.escape(self._title())}</b></p>"]
+        parts.append(self._table([key for key, _, _ in FIGURES]).to_html())
+        if self.notes:
+            items = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
+            parts.append(f"<p>Notes:</p><ul>{items}</ul>")
+        for name, figure in self.figures().items():
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=72)
+            data = base64.b64encode(buffer.getvalue()).decode("ascii")
+            parts.append(f'<img alt="{name}" src="data:image/png;base64,{data}"/>')
+        return "\n".join(parts)
+
+    def _title(self) -> str:
+        window = self.window.as_dict()
+        return (
+            f"Backtest {window['start']} .. {window['end']}, after costs: "
+            f"{', '.join(self.by_name())}"
+        )
+
+    def _table(self, keys: Iterable[str]) -> pd.DataFrame:
+        from quant.report import group_metrics
+        from quant.report.tables import figures_table
+
+        rows = {name: group_metrics(runs) for name, runs in self.by_name().items()}
+        return figures_table(rows, list(keys))
 
 
 def prepare_context(
@@ -368,7 +498,10 @@ def run_backtest(
     """Every strategy of the config on the same data and window; strategies that use a
     seed run once per seed of ``config.seed_list``. Runs are independent, so with more
     than one they go to ``config.workers`` processes (0: one per core; see quant.workers),
-    which read one copy of the data in shared memory (see quant.shared)."""
+    which read one copy of the data in shared memory (see quant.shared). The workers never
+    run the caller's ``__main__`` (a notebook, a script without ``if __name__ ==
+    "__main__":``): a strategy class defined there reaches them pickled by value.
+    quant.backtest is the same run with the notebook's conveniences."""
     runs = plan_runs(config)  # a misspelt name or parameter fails before the data loads
     jobs = runs.jobs
     context = prepare_context(config, panel, index_panel, runs.index_codes)
@@ -380,15 +513,29 @@ def run_backtest(
         results = [run_strategy(spec, context, seed) for spec, seed in jobs]
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)  # each process trains on its share
+        classes = dict(zip(config.strategies, runs.classes))
+        payloads = [(portable(spec, classes[spec]), seed) for spec, seed in jobs]
         with shared(context) as handle:
             del context, panel, index_panel  # the workers read the shared copy: this can go
             # A fresh process per run: a finished run's memory (a model's training, a wide
             # book) is given back before the next, so that two runs' peaks do not stack.
             results = run_in_workers(
-                _run_job, jobs, workers, _start_worker, (handle, threads), fresh=True
+                _run_job, payloads, workers, _start_worker, (handle, threads), fresh=True
             )
     notes += [note for result in results for note in result.notes if note not in notes]
     return BacktestResult(config, results, window, notes)
+
+
+def portable(spec: str, cls: type[AShareStrategy]) -> str | bytes:
+    """How a job names its strategy to a worker, which starts without the parent's
+    ``__main__`` (quant.workers): the spec, which the worker loads again, or, for a class
+    that lives in ``__main__`` (a notebook's, a script's), the class pickled by value
+    (cloudpickle; its methods, nested classes and the ``__main__`` functions they call)."""
+    if cls.__module__ != "__main__":
+        return spec
+    import cloudpickle
+
+    return cloudpickle.dumps(cls)
 
 
 _WORKER_CONTEXT: Context | None = None
@@ -402,8 +549,9 @@ def _start_worker(handle: Shared, threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _run_job(spec: str, seed: int | None) -> StrategyResult:
+def _run_job(strategy: str | bytes, seed: int | None) -> StrategyResult:
     assert _WORKER_CONTEXT is not None, "a worker runs jobs only after _start_worker"
+    spec = pickle.loads(strategy) if isinstance(strategy, bytes) else strategy
     return run_strategy(spec, _WORKER_CONTEXT, seed)
 
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from quant.engine.config import BacktestConfig
@@ -47,10 +46,10 @@ def _write_files(result: BacktestResult, out: Path) -> None:
     _write_csv(out / "nav.csv", nav, index=True)
     exposure = pd.DataFrame({r.label: r.position_ratio for r in result.strategies})
     _write_csv(out / "exposure.csv", exposure, index=True)
-    write_table(out / "trades.parquet", _all(result, "fills"))
+    write_table(out / "trades.parquet", result.trades)
     write_table(out / "positions.parquet", positions_table(result))
     for name in ("refusals", "events"):
-        write_table(out / f"{name}.parquet", _all(result, name))
+        write_table(out / f"{name}.parquet", result.table(name))
     for r in result.strategies:
         for table_name, table in r.tables.items():
             write_table(out / f"{r.label.replace('@', '_')}_{table_name}.parquet", table)
@@ -75,36 +74,13 @@ def report_sections(
     }
 
 
-def _all(result: BacktestResult, table: str) -> pd.DataFrame:
-    """One of the strategies' tables, all runs stacked, with their strategy and seed;
-    ``strategy`` and a categorical ``code`` stay categorical (over the union of the runs'
-    codes), so that millions of positions hold no Python string per row."""
-    tables = [getattr(r, table) for r in result.strategies]
-    names = sorted({r.name for r in result.strategies})
-    coded = [
-        t["code"].cat.categories
-        for t in tables
-        if "code" in t and isinstance(t["code"].dtype, pd.CategoricalDtype)
-    ]
-    codes = pd.Index(sorted(set().union(*coded))) if coded else None
-    frames = []
-    for run, frame in zip(result.strategies, tables):
-        strategy = pd.Categorical.from_codes(np.full(len(frame), names.index(run.name)), names)
-        frame = frame.assign(strategy=strategy, seed=run.seed)
-        if codes is not None:  # an empty table's codes too, or concat falls back to objects
-            frame["code"] = pd.Categorical(frame["code"], categories=codes)
-        frames.append(frame)
-    stacked = pd.concat(frames, ignore_index=True)
-    return stacked.astype({"seed": "Int32"})
-
-
 def positions_table(result: BacktestResult) -> pd.DataFrame:
     """positions.parquet: every run's non-zero holdings (date, code, shares, close,
     tradable, strategy, seed) in runs of one holding (by strategy, seed, code, date), which
     compress far better than days of many codes; ``value`` is left out (shares x close).
     On the 5,200-stock synthetic market's paper run (benchmarks/full_market.py), 9.3 M
     rows: 53.5 MB with the value by date, 21.0 MB so."""
-    stacked = _all(result, "positions").drop(columns="value")
+    stacked = result.positions.drop(columns="value")
     order = ["strategy", "seed", "code", "date"]
     return stacked.sort_values(order, kind="stable", ignore_index=True)
 

@@ -38,6 +38,12 @@ def run_figures(out: Path) -> dict[str, Figure]:
         raise OutputError(f"{out}: not a run folder (no nav.csv)")
     nav = pd.read_csv(nav_path, index_col=0, parse_dates=True)
     exposure = pd.read_csv(out / "exposure.csv", index_col=0, parse_dates=True)
+    return figures(nav, exposure)
+
+
+def figures(nav: pd.DataFrame, exposure: pd.DataFrame) -> dict[str, Figure]:
+    """The plots of a run by file name, from its net values (nav.csv's frame: a column per
+    run, ``name@seedN`` for each seed) and position ratios (exposure.csv's)."""
     exposure = exposure.T.groupby(base_name, sort=False).mean().T  # seeds averaged
     lines = nav[[c for c in nav.columns if "@seed" not in c]]
     colours = strategy_colours(lines.columns)

@@ -1,19 +1,21 @@
 """What the walk-forward signals train on, what they predict and how: :class:`SignalConfig`
-and its presets."""
+and its presets. The training settings are declared once, in :class:`Training` (types,
+ranges, docstrings: the house style of quant.settings); a strategy's changes to a preset
+(quant.signals.WalkForwardSettings) are those same fields, each optional."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
+from pydantic import Field, ValidationError, model_validator
 
 from quant.errors import UserError
 from quant.models import Model, Ranker, Timer
 from quant.models.cnn import CNNRanker
 from quant.models.lstm_timer import LSTMTimer
+from quant.settings import Settings, describe
 
 
 class SignalError(UserError, ValueError):
@@ -25,63 +27,69 @@ class SignalError(UserError, ValueError):
 #: The config's model slots and the task each model must serve.
 MODEL_SLOTS: dict[str, type[Model]] = {"cnn": Ranker, "lstm": Timer}
 
+#: A calendar month, ``YYYY-MM``.
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
-@dataclass(frozen=True)
-class SignalConfig:
-    """What to train on, what to predict, and how.
+
+class Training(Settings):
+    """How the walk-forward models are trained and what the ranker selects.
 
     The first model learns from holding months ``train_start..train_end``. With
     ``retrain_every = K`` the test months are cut into blocks of K months and each block
     gets its own model trained on an expanding window (``train_start`` up to the month
-    before the block); ``None`` trains once. The chronologically last
-    ``validation_fraction`` of each model's training span is held out for early stopping.
-    ``top_fraction`` of the scored codes (at least one) are selected each month. ``cnn``
-    ranks the codes (any :class:`~quant.models.Ranker`), ``lstm`` times them (any
-    :class:`~quant.models.Timer`). Months are ``YYYY-MM``; a bad value is a :class:`SignalError`
-    naming it.
-    """
+    before the block); unset, the models are trained once."""
 
-    train_start: str = "2010-01"
-    train_end: str = "2013-12"
-    test_start: str = "2014-01"
-    test_end: str = "2017-03"
-    retrain_every: int | None = None
-    validation_fraction: float = 0.2
-    top_fraction: float = 0.01
-    seed: int = 0
-    cnn: Ranker = field(default_factory=CNNRanker)
-    lstm: Timer = field(default_factory=LSTMTimer)
+    error = SignalError
 
-    def __post_init__(self) -> None:
+    train_start: Month = "2010-01"
+    """First month of the training span (YYYY-MM)."""
+    train_end: Month = "2013-12"
+    """Last month of the training span (YYYY-MM)."""
+    retrain_every: int | None = Field(None, ge=1)
+    """Months per walk-forward block, each with its own models; unset: train once."""
+    validation_fraction: float = Field(0.2, ge=0, lt=1)
+    """Chronologically last share of each training span held out for early stopping."""
+    top_fraction: float = Field(0.01, gt=0, le=1)
+    """Share of the ranker's scored stocks selected each month (at least one)."""
+    cnn: Ranker = Field(default_factory=CNNRanker)
+    """The ranker: any quant.models.Ranker."""
+    lstm: Timer = Field(default_factory=LSTMTimer)
+    """The timer: any quant.models.Timer."""
+
+
+class SignalConfig(Training):
+    """What to train on (:class:`Training`), the test span the models predict and the seed.
+    Months are ``YYYY-MM``; a bad value is a one-line :class:`SignalError` naming it."""
+
+    test_start: Month = "2014-01"
+    """First month of the test span (YYYY-MM)."""
+    test_end: Month = "2017-03"
+    """Last month of the test span (YYYY-MM)."""
+    seed: int = Field(0, ge=0)
+    """The random seed of the models' training."""
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise SignalError(describe(type(self), error)) from None
+
+    @model_validator(mode="after")
+    def _spans_in_order(self) -> SignalConfig:
         start, end, test_start, test_end = (
             pd.Period(m, freq="M")
             for m in (self.train_start, self.train_end, self.test_start, self.test_end)
         )
         if not start <= end < test_start <= test_end:
-            raise SignalError(
+            raise ValueError(
                 "need train_start <= train_end < test_start <= test_end, got "
                 f"{start}, {end}, {test_start}, {test_end}"
             )
-        if self.seed < 0:
-            raise SignalError(f"seed must be >= 0, got {self.seed}")
-        if self.retrain_every is not None and self.retrain_every < 1:
-            raise SignalError(f"retrain_every must be >= 1 month, got {self.retrain_every}")
-        if not 0 <= self.validation_fraction < 1:
-            raise SignalError(
-                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
-            )
-        if not 0 < self.top_fraction <= 1:
-            raise SignalError(f"top_fraction must be in (0, 1], got {self.top_fraction}")
-        for name, task in MODEL_SLOTS.items():
-            if not isinstance(getattr(self, name), task):
-                raise SignalError(
-                    f"{name} must be a {task.kind} (quant.models.{task.__name__}), "
-                    f"got {getattr(self, name)!r}"
-                )
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values; each model as its ``{class, kwargs}`` table."""
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values = dict(self)
         return values | {name: values[name].to_config() for name in MODEL_SLOTS}
 
     @classmethod
@@ -91,17 +99,13 @@ class SignalConfig:
         or a table of settings that changes ``base``'s model; an unknown key is an error
         naming it."""
         base = base or cls()
-        known = sorted(f.name for f in dataclasses.fields(cls))
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise SignalError(f"unknown signals setting(s) {unknown}; known: {known}")
         values = dict(data)
         for name, task in MODEL_SLOTS.items():
             if name in values:
                 values[name] = task.from_config(
                     values[name], base=getattr(base, name), noun=f"{name} setting"
                 )
-        return dataclasses.replace(base, **values)
+        return base.replace(values, noun="signals setting")
 
 
 #: ``paper``: the paper's budget on the shared data. ``sample``: a small budget for the

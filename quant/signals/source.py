@@ -29,18 +29,19 @@ import functools
 import inspect
 from abc import abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from quant.data.panel import MarketPanel
 from quant.plugins import PluginKind
-from quant.settings import Settings
+from quant.settings import Settings, changes_to
 from quant.signals.build import build_signals
-from quant.signals.config import MODEL_SLOTS, SignalConfig, SignalError, preset
+from quant.signals.config import MODEL_SLOTS, SignalConfig, SignalError, Training, preset
 
 if TYPE_CHECKING:
+    from quant.engine.config import BacktestConfig
     from quant.engine.strategy import Context
 
 #: Columns every selection table has (more may follow: score, rank).
@@ -192,33 +193,24 @@ def _day(value: Any) -> str:
 
 
 # -- the built-in source ---------------------------------------------------------------------
-Month = Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]
 #: A model slot: a model's name, a ``{class, kwargs}`` table, or settings of the preset's.
 ModelChoice = str | dict[str, Any]
 
 
-class WalkForwardSettings(Settings):
-    """The walk-forward training's settings: a preset, and the settings of
-    :class:`~quant.signals.SignalConfig` that change it (unset: the preset's; ranges checked
-    by SignalConfig). The test span is the run's window and the seed the run's."""
+class WalkForwardSettings(
+    changes_to(Training, "TrainingChanges", types=dict.fromkeys(MODEL_SLOTS, ModelChoice))
+):
+    """The walk-forward training's settings: a preset, and changes to it: the fields of
+    :class:`~quant.signals.config.Training` (declared there once, with their ranges), each
+    unset by default (the preset's), the models as a name, a ``{class, kwargs}`` table or
+    settings of the preset's model. The test span is the run's window and the seed the
+    run's; :meth:`signal_config` checks the spans against them."""
+
+    error = SignalError
 
     preset: str = "paper"
     """The training budget: ``paper`` (the paper's) or ``sample`` (a small one for the
     built-in sample); see quant.signals.PRESETS."""
-    train_start: Month | None = None
-    """First month of the training span (YYYY-MM)."""
-    train_end: Month | None = None
-    """Last month of the training span (YYYY-MM); the test span is the backtest window."""
-    retrain_every: int | None = None
-    """Months per walk-forward block, each with its own models; unset: train once."""
-    validation_fraction: float | None = None
-    """Chronologically last share of each training span held out for early stopping."""
-    top_fraction: float | None = None
-    """Share of the ranker's scored stocks selected each month (at least one)."""
-    cnn: ModelChoice | None = None
-    """The ranker: settings of the preset's CNN, a name, or ``{class, kwargs}``."""
-    lstm: ModelChoice | None = None
-    """The timer: settings of the preset's LSTM, a name, or ``{class, kwargs}``."""
 
     @field_validator("preset")
     @classmethod
@@ -247,9 +239,10 @@ class WalkForwardSettings(Settings):
         return self
 
     def walk_forward_settings(self) -> dict[str, Any]:
-        """The walk-forward settings that differ from their defaults."""
+        """The walk-forward settings that differ from their defaults, the preset first."""
         fields = WalkForwardSettings.model_fields
-        return {k: getattr(self, k) for k in fields if getattr(self, k) != fields[k].default}
+        keys = ["preset", *(k for k in fields if k != "preset")]
+        return {k: getattr(self, k) for k in keys if getattr(self, k) != fields[k].default}
 
     def signal_config(self, test_start: str, test_end: str, seed: int) -> SignalConfig:
         """The preset with these settings over it, tested on ``test_start..test_end``
@@ -262,6 +255,12 @@ class WalkForwardSettings(Settings):
         except ValueError as error:  # SignalError, ModelError: one line naming the setting
             raise SignalError(f"signals walk_forward: {error}") from None
 
+    def for_run(self, config: BacktestConfig, seed: int) -> SignalConfig:
+        """:meth:`signal_config` tested on the months of ``config``'s window (the one place
+        the test span is set) with ``seed``: needs no data, so a run checks it first."""
+        start, end = (str(day.to_period("M")) for day in (config.start_date, config.end_date))
+        return self.signal_config(start, end, seed)
+
 
 class WalkForward(SignalSource, WalkForwardSettings):
     """The built-in source: the ranker's monthly selection and the timer's daily calls,
@@ -271,10 +270,8 @@ class WalkForward(SignalSource, WalkForwardSettings):
 
     def run_config(self, context: Context) -> SignalConfig:
         """The SignalConfig of a run: these settings over the preset, tested on the months
-        of the backtest window (the one place the test span is set) with the run's seed."""
-        window = context.config
-        start, end = (str(day.to_period("M")) for day in (window.start_date, window.end_date))
-        return self.signal_config(start, end, context.seed)
+        of the backtest window with the run's seed (:meth:`WalkForwardSettings.for_run`)."""
+        return self.for_run(context.config, context.seed)
 
     def tables(self, context: Context) -> SignalSet:
         config = self.run_config(context)

@@ -27,6 +27,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from quant.engine import AShareStrategy, Context, Plan
+from quant.engine.ranking import SCORES
 from quant.signals import SignalSource, WalkForwardSettings, named_source
 from strategies.cnn_lstm_report import SHOWN, model_quality_section
 
@@ -90,11 +91,17 @@ class CnnLstm(AShareStrategy):
     @classmethod
     def prepare(cls, context: Context, params: Params) -> TimingPlan:
         """Read the tables of the source ``signals`` names for this window and seed (the
-        built-in one trains, or reuses from the cache, the walk-forward models)."""
+        built-in one trains, or reuses from the cache, the walk-forward models); the
+        selection's scores, where the source gives them, are the plan's ``scores`` (the
+        report's factor analysis of the ranker: quant.engine.ranking). The ablations, which
+        build their plans afresh, show none: their ranking is this one, or a random draw."""
         name = params.source_name()
         signals = params.source().read(context, name)
         info = {"signals": name, **signals.info}
-        return timing_plan(context, signals.selection, signals.timing, info)
+        plan = timing_plan(context, signals.selection, signals.timing, info)
+        if "score" in signals.selection.columns:  # the ranker's scores, for the report
+            plan.tables[SCORES] = signals.selection[["decision_date", "code", "score", "selected"]]
+        return plan
 
     @classmethod
     def report_section(cls, name: str, infos: Mapping[str, Mapping[str, Any]]) -> list[str]:

@@ -13,7 +13,7 @@ from quant.metrics.accuracy import Accuracy
 from quant.report import markdown_table
 
 #: The info keys this section shows (the rest is the strategy's settings).
-SHOWN = ("quality", "training")
+SHOWN = ("quality", "training", "models")
 RANKER_FIGURES = ("top_return", "decile_return", "all_return", "ic_mean", "ic_t")
 
 
@@ -24,16 +24,18 @@ def model_quality_section(infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
     infos = {seed: info for seed, info in infos.items() if _walk_forward(info)}
     if not infos:
         return []
+    models = next(iter(infos.values())).get("models", {})
+    ranker, timer = models.get("ranker", "ranker"), models.get("timer", "timer")
     return [
         "### Model quality on the test span",
         "",
-        "CNN ranker: mean monthly return (next month, after the decision date's close, no "
+        f"Ranker ({ranker}): mean monthly return (next month, after the decision date's close, no "
         "costs) of the top 1 %, the top decile and all scored stocks, and the monthly rank "
         "IC (Spearman, score vs next-month return) with its t-statistic.",
         "",
         markdown_table(ranker_frame(infos)),
         "",
-        "LSTM timer: direction accuracy of the 5-day call with its count and 95 % Wilson "
+        f"Timer ({timer}): direction accuracy of the 5-day call with its count and 95 % Wilson "
         "interval, beside the always-up and always-down baselines on the same days (the "
         "better of the two is the share of the majority direction: the bar to clear); on "
         "the strategy's own timing rows (selected stocks) and on a sample pooled over all "
@@ -70,7 +72,7 @@ def timer_frame(infos: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     rows, pooled = [], {}
     for seed, info in infos.items():
         for sample, q in info["quality"]["lstm"].items():
-            model, up, down = _hits(q), _hits(q["always_up"]), _hits(q["always_down"])
+            model, up, down = (Accuracy.from_dict(f) for f in (q, q["always_up"], q["always_down"]))
             rows.append(
                 [seed, sample, _interval(model), f"{model.n:,}", _interval(up), _interval(down),
                  f"{q['predicted_up_share']:.2f}"]
@@ -107,19 +109,14 @@ def training_frame(infos: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         for seed, info in infos.items()
         for block in info["training"]
     ]
-    columns = ["seed", "block", "CNN samples", "CNN epochs (best)", "CNN s", "LSTM windows",
-               "LSTM epochs (best)", "LSTM s"]  # fmt: skip
+    columns = ["seed", "block", "ranker samples", "ranker epochs (best)", "ranker s",
+               "timer windows", "timer epochs (best)", "timer s"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
 def _walk_forward(info: Mapping[str, Any]) -> bool:
     quality = info.get("quality")
     return isinstance(quality, Mapping) and {"cnn", "lstm"} <= set(quality) and "training" in info
-
-
-def _hits(figures: Mapping[str, Any]) -> Accuracy:
-    """The Accuracy behind quant.metrics.accuracy.Accuracy.as_dict's figures."""
-    return Accuracy(round(figures["accuracy"] * figures["n"]) if figures["n"] else 0, figures["n"])
 
 
 def _interval(score: Accuracy) -> str:

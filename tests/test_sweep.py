@@ -102,7 +102,7 @@ def test_the_report_pairs_each_ablation_with_its_reference_cell_by_cell(swept):
     results = pd.read_csv(out / "results.csv").set_index(["cell", "strategy"])["annualized_return"]
     difference = results.xs("cnn_lstm", level="strategy") - results.xs("cnn_only", level="strategy")
     report = (out / "report.md").read_text(encoding="utf-8")
-    row = re.search(r"\| the LSTM's timing \| cnn_lstm - cnn_only \| 4 \| (\S+) ± ", report)
+    row = re.search(r"\| the timer's timing \| cnn_lstm - cnn_only \| 4 \| (\S+) ± ", report)
     assert row and float(row.group(1)) == pytest.approx(difference.mean(), abs=5e-4)
     assert (out / "lines_params_cnn_lstm_hold_days.png").stat().st_size > 0
 

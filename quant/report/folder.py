@@ -14,9 +14,17 @@ from quant.engine.plugins import load_strategy, strategy_name
 from quant.engine.runner import BacktestResult
 from quant.engine.strategy import AShareStrategy
 from quant.io import write_atomic, write_text_atomic
-from quant.report.figures import group_metrics, seed_infos, significance
+from quant.report.figures import (
+    ablation_pairs,
+    ablations,
+    group_metrics,
+    seed_infos,
+    significance,
+)
+from quant.report.html import render_html
 from quant.report.markdown import render_report
 from quant.report.plots import plot_run
+from quant.report.reader import RunFolder
 from quant.rundir import staged_folder
 
 
@@ -34,9 +42,11 @@ def _write_files(result: BacktestResult, out: Path) -> None:
     groups = result.by_name()
     nav = result.nav_frame()
     config = result.config
+    classes = strategy_classes(config)
     metrics = {
         "strategies": {name: group_metrics(runs) for name, runs in groups.items()},
         "significance": significance(nav, list(groups), config.baselines, config.seed),
+        "ablations": ablations(nav, ablation_pairs(classes), config.seed),
         "window": result.window.as_dict(),
         "data": {"stocks": config.data, "index": config.index_data},
         "seeds": config.seed_list,
@@ -55,8 +65,24 @@ def _write_files(result: BacktestResult, out: Path) -> None:
         for table_name, table in r.tables.items():
             write_table(out / f"{r.label.replace('@', '_')}_{table_name}.parquet", table)
     plot_run(out)
+    write_reports(out, metrics, config)
+
+
+def write_reports(out: Path, metrics: dict[str, Any], config: BacktestConfig) -> None:
+    """report.md and report.html of the run folder ``out`` from its metrics.json content,
+    its config and its files (what ``quant report`` rebuilds)."""
     sections = report_sections(config, metrics["strategies"])
     write_text_atomic(out / "report.md", render_report(metrics, config, sections))
+    write_text_atomic(out / "report.html", render_html(RunFolder(out, metrics, config), sections))
+
+
+def strategy_classes(config: BacktestConfig) -> dict[str, type[AShareStrategy]]:
+    """The class of each strategy of the config, by the name the run calls it."""
+    classes: dict[str, type[AShareStrategy]] = {}
+    for spec in config.strategies:
+        cls = load_strategy(spec)
+        classes[strategy_name(spec, cls)] = cls
+    return classes
 
 
 def report_sections(
@@ -65,10 +91,7 @@ def report_sections(
     """Each strategy's own section of report.md (AShareStrategy.report_section of the class
     the config names it by; the base class's for a name the config does not hold), from
     its metrics.json entry."""
-    classes: dict[str, type[AShareStrategy]] = {}
-    for spec in config.strategies:
-        cls = load_strategy(spec)
-        classes[strategy_name(spec, cls)] = cls
+    classes = strategy_classes(config)
     return {
         name: classes.get(name, AShareStrategy).report_section(name, seed_infos(figures))
         for name, figures in strategies.items()

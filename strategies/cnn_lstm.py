@@ -29,7 +29,7 @@ from pydantic import Field, model_validator
 from quant.engine import AShareStrategy, Context, Plan
 from quant.engine.ranking import SCORES
 from quant.signals import SignalSource, WalkForwardSettings, named_source
-from strategies.cnn_lstm_report import SHOWN, model_quality_section
+from strategies.cnn_lstm_report import SHOWN, model_quality_section, signals_evidence
 
 Selection = dict[pd.Timestamp, list[str]]
 DailySignals = dict[pd.Timestamp, dict[str, int]]
@@ -109,6 +109,12 @@ class CnnLstm(AShareStrategy):
         training as tables (strategies/cnn_lstm_report.py)."""
         settings = {s: {k: v for k, v in i.items() if k not in SHOWN} for s, i in infos.items()}
         return super().report_section(name, settings) + model_quality_section(infos)
+
+    @classmethod
+    def evidence(cls, infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """The signal source and model classes that ran, and the timer against always-up
+        and always-down, pooled over the seeds (strategies/cnn_lstm_report.py)."""
+        return signals_evidence(infos)
 
     def __init__(self) -> None:
         super().__init__()

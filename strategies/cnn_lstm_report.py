@@ -52,6 +52,46 @@ def model_quality_section(infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
     ]
 
 
+def signals_evidence(infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The headline's phrases: the source and the model classes that ran (from the first
+    seed's info), then the timer's direction accuracy on the strategy's own calls, pooled
+    over the seeds, against always-up and always-down on the same days (where the
+    walk-forward source recorded it)."""
+    info = next(iter(infos.values()), {})
+    models = info.get("models", {})
+    ran = f"signals {info.get('signals', '?')}"
+    if models:
+        ran += ": " + ", ".join(f"{role} {cls}" for role, cls in models.items())
+    phrases = [ran]
+    pooled = [Accuracy(0, 0)] * 3
+    for seed_info in infos.values():
+        if _walk_forward(seed_info):
+            q = seed_info["quality"]["lstm"]["timing"]
+            scores = (Accuracy.from_dict(f) for f in (q, q["always_up"], q["always_down"]))
+            pooled = [Accuracy(t.hits + a.hits, t.n + a.n) for t, a in zip(pooled, scores)]
+    model, up, down = pooled
+    if model.n:
+        phrases.append(
+            f"timer {models.get('timer', '')}".rstrip() + ": " + _verdict(model, up, down)
+        )
+    return phrases
+
+
+def _verdict(model: Accuracy, up: Accuracy, down: Accuracy) -> str:
+    best_name, best = ("always-up", up) if up.value >= down.value else ("always-down", down)
+    low, high = model.interval
+    if low > best.value:
+        verdict = f"above {best_name}"
+    elif high < best.value:
+        verdict = f"below {best_name}: it does not time"
+    else:
+        verdict = f"not distinguishable from {best_name}"
+    return (
+        f"accuracy {model.value:.3f} [{low:.3f}, {high:.3f}] over {model.n:,} calls, "
+        f"always-up {up.value:.3f}, always-down {down.value:.3f}: {verdict}"
+    )
+
+
 def ranker_frame(infos: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """One row per seed (and their mean when there are several)."""
     cnn = {seed: info["quality"]["cnn"] for seed, info in infos.items()}

@@ -28,6 +28,8 @@ COMMANDS = {
     "data": "data",
     "demo": "demo",
     "predict": "predict",
+    "report": "report",
+    "compare": "report",
     "tune": "predict",
     "signals": "signals",
     "sweep": "sweep",

@@ -9,7 +9,7 @@ from typing import Any
 
 from quant.cli.data import add_market_options
 from quant.engine import BacktestConfig, ConfigError, run_backtest
-from quant.report import plot_run, render_table, write_run
+from quant.report import plot_run, render_summary, write_run
 from quant.rundir import check_output
 
 
@@ -125,8 +125,8 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     check_output(out, args.force)  # before any work
     result = run_backtest(config)
     write_run(result, out, args.force)
-    print(render_table(out))
-    print(f"\nreport: {out / 'report.md'}")
+    print(render_summary(out))
+    print(f"\nreport: {out / 'report.html'} (and report.md)")
     return 0
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from quant.cli.data import describe, format_summary
 from quant.engine import BacktestConfig, run_backtest
-from quant.report import render_table, write_run
+from quant.report import render_summary, write_run
 from quant.rundir import check_output
 
 #: The demo's strategies and their settings on the built-in sample: the paper's three, with
@@ -36,8 +36,9 @@ def run_demo(args: argparse.Namespace) -> int:
     print(format_summary(describe("sample")))
     print(f"\nBacktest {DEMO.start} .. {DEMO.end}: {', '.join(DEMO.strategies)}")
     out = write_run(run_backtest(DEMO), Path(args.out), force=True)
-    print(render_table(out))
+    print(render_summary(out))
     print(
-        f"\nreport: {out / 'report.md'} (plots: {', '.join(p.name for p in sorted(out.glob('*.png')))})"
+        f"\nreport: {out / 'report.html'} (open it in a browser; report.md and the plots "
+        f"{', '.join(p.name for p in sorted(out.glob('*.png')))} beside it)"
     )
     return 0

@@ -132,6 +132,16 @@ class AShareStrategy(bt.Strategy):
         return [f"## {name}", "", "```json", json.dumps(details, indent=2, default=str), "```", ""]
 
     @classmethod
+    def evidence(cls, infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """Short phrases for the strategy's line of the report's headline (what ran, what
+        its parts are worth), from its plans' ``info`` per seed as in
+        :meth:`report_section`; the report adds the return, drawdown, exposure, capital and
+        the rank IC of the plan's ``scores`` (quant.engine.ranking) itself. Default: none;
+        the CNN-LSTM names its signal source and model classes and sets its timer against
+        always-up and always-down."""
+        return []
+
+    @classmethod
     def prepare(cls, context: Context, params: StrategyParams) -> Plan:
         """Default plan: every stock of the panel may be held (slow on a full market:
         override to name the few codes the strategy can ever hold)."""

@@ -1,17 +1,15 @@
-"""The honest headline: the first lines of the terminal's table, of report.md and of
+"""The honest headline: the first lines of the terminal's summary, of report.md and of
 report.html. Beside each strategy's return they say what the evidence supports: does its
-ranking rank (the rank IC of its scores with its t), does its timer time (accuracy against
-always-up and always-down on the same days), how much was invested, with what capital, and
-what the edge over each baseline is worth; then what the data leaves out. Names come from
-what ran: the signal source and the model classes a strategy's info records."""
+ranking rank (the rank IC of its scores with its t), how much was invested, with what
+capital, what its own parts are worth and what ran (AShareStrategy.evidence: the CNN-LSTM
+names its signal source and model classes and sets its timer against always-up and
+always-down), and what the edge over each baseline and each ablated part is worth; then
+what the data leaves out."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-from quant.metrics.accuracy import Accuracy
-from quant.report.figures import seed_infos
 
 #: The horizon (sessions after the fill) whose rank IC the headline quotes: about a month.
 HEADLINE_HORIZON = "20"
@@ -19,11 +17,16 @@ HEADLINE_HORIZON = "20"
 T_EVIDENCE = 2.0
 
 
-def headline(metrics: Mapping[str, Any], cash: float) -> list[str]:
-    """One line per strategy (with its evidence), then the ablations and the run's notes,
-    as plain sentences (Markdown-safe); ``cash`` is the run's starting cash in yuan."""
+def headline(
+    metrics: Mapping[str, Any], cash: float, evidence: Mapping[str, list[str]] | None = None
+) -> list[str]:
+    """One line per strategy (with its evidence), then the edges over the baselines, the
+    ablations and the run's notes, as plain sentences (Markdown-safe); ``cash`` is the
+    run's starting cash in yuan, ``evidence`` each strategy's own phrases
+    (AShareStrategy.evidence: what ran, what its parts are worth)."""
     rows = metrics["strategies"]
-    lines = [strategy_line(name, m, cash) for name, m in rows.items()]
+    evidence = evidence or {}
+    lines = [strategy_line(name, m, cash, evidence.get(name, [])) for name, m in rows.items()]
     edges = metrics.get("significance", {})
     for name, against in edges.items():
         for baseline, d in against.items():
@@ -39,9 +42,11 @@ def headline(metrics: Mapping[str, Any], cash: float) -> list[str]:
     return lines
 
 
-def strategy_line(name: str, figures: Mapping[str, Any], cash: float) -> str:
-    """``name`` (what it ran): return, drawdown, exposure, capital, then its ranking's and
-    its timer's evidence where it has them."""
+def strategy_line(
+    name: str, figures: Mapping[str, Any], cash: float, evidence: Sequence[str] = ()
+) -> str:
+    """``name`` (its first evidence phrase: what ran): return, drawdown, exposure,
+    capital, its ranking's rank IC where it has one, then its other evidence."""
     seeds = len(figures.get("seeds", {})) or None
     parts = [
         f"{figures['annualized_return']:+.3f} a year after costs"
@@ -59,26 +64,11 @@ def strategy_line(name: str, figures: Mapping[str, Any], cash: float) -> str:
     ranking = ranking_text(figures.get("factor"))
     if ranking:
         parts.append(ranking)
-    timing = timing_text(seed_infos(dict(figures)))
-    if timing:
-        parts.append(timing)
-    ran = described(seed_infos(dict(figures)))
-    label = f"{name} ({ran})" if ran else name
+    parts += evidence[1:]
+    label = f"{name} ({evidence[0]})" if evidence else name
     if seeds and seeds > 1:
         label += f", mean of {seeds} seeds"
     return f"{label}: {'; '.join(parts)}"
-
-
-def described(infos: Mapping[str, Mapping[str, Any]]) -> str:
-    """What ran, from a strategy's info: its signal source and model classes."""
-    info = next(iter(infos.values()), {})
-    words = []
-    if info.get("signals"):
-        words.append(f"signals {info['signals']}")
-    models = info.get("models")
-    if isinstance(models, Mapping):
-        words += [f"{role} {cls}" for role, cls in models.items()]
-    return ", ".join(words)
 
 
 def ranking_text(factor: Mapping[str, Any] | None) -> str:
@@ -104,45 +94,6 @@ def ranking_text(factor: Mapping[str, Any] | None) -> str:
     return (
         f"ranking: rank IC {horizon['ic_mean']:+.3f} over {days} sessions ({shown}"
         f"{horizon['dates']:.0f} dates): {verdict}"
-    )
-
-
-def timing_text(infos: Mapping[str, Mapping[str, Any]]) -> str:
-    """The timer's direction accuracy on the strategy's own calls, pooled over the seeds,
-    against always-up and always-down on the same days ('' where no seed's info holds a
-    timer's quality: quality.lstm.timing of the walk-forward source)."""
-    pooled = [Accuracy(0, 0)] * 3
-    for info in infos.values():
-        figures = (
-            info.get("quality", {}).get("lstm", {}).get("timing")
-            if isinstance(info.get("quality"), Mapping)
-            else None
-        )
-        if not figures:
-            continue
-        scores = (figures, figures["always_up"], figures["always_down"])
-        pooled = [
-            Accuracy(total.hits + score.hits, total.n + score.n)
-            for total, score in zip(pooled, map(Accuracy.from_dict, scores))
-        ]
-    model, up, down = pooled
-    if not model.n:
-        return ""
-    best_name, best = ("always-up", up) if up.value >= down.value else ("always-down", down)
-    low, high = model.interval
-    if low > best.value:
-        verdict = f"above {best_name}"
-    elif high < best.value:
-        verdict = f"below {best_name}: it does not time"
-    else:
-        verdict = f"not distinguishable from {best_name}"
-    timer = next(
-        (i.get("models", {}).get("timer") for i in infos.values() if i.get("models")), None
-    )
-    who = f"timer {timer}" if timer else "timer"
-    return (
-        f"{who}: accuracy {model.value:.3f} [{low:.3f}, {high:.3f}] over {model.n:,} calls, "
-        f"always-up {up.value:.3f}, always-down {down.value:.3f}: {verdict}"
     )
 
 

@@ -2,7 +2,7 @@
 data inside it: no network, no server; open it in any browser, send it as it is).
 
 Its parts, in order: what the evidence supports (quant.report.headline) and the figures
-table; net value on a log scale with the excess over the benchmark; drawdowns with the
+table; net value on a log scale with the excess over the reference; drawdowns with the
 worst ones' dates and lengths; monthly and yearly returns; rolling Sharpe ratio and
 volatility; exposure; turnover; the distribution of daily returns; refused orders by rule;
 the edge over each baseline with its interval; what each ablated part adds; the factor
@@ -100,14 +100,56 @@ def page(title: str, intro: Sequence[str], sections: Sequence[tuple[str, str, st
     )
 
 
-def render_html(run: RunFolder, sections: Mapping[str, list[str]]) -> str:
-    """The run folder's report.html, from its files and each strategy's own section
-    (Markdown lines: AShareStrategy.report_section)."""
+def markdown_page(title: str, lines: Sequence[str], figures: Mapping[str, Any]) -> str:
+    """A Markdown report (``lines``, with ``# title`` first and ``## `` sections) as one
+    page: each section rendered (tables, code), each image line ``![...](NAME)`` replaced
+    by the interactive figure ``figures[NAME]`` (a PNG it has no figure for stays a
+    reference to the file beside the page)."""
+    sections: list[tuple[str, str, list[str]]] = []
+    intro: list[str] = []
+    for line in lines:
+        if line.startswith("## "):
+            sections.append((f"section-{len(sections) + 1}", line[3:].strip(), []))
+        elif sections:
+            sections[-1][2].append(line)
+        elif not line.startswith("# "):
+            intro.append(line)
+    rendered = []
+    for anchor, head, body in sections:
+        parts, text = [], []
+        for line in body:
+            name = (
+                line[line.find("](") + 2 : -1]
+                if line.startswith("![") and line.endswith(")")
+                else ""
+            )
+            if name in figures:
+                parts += [_markdown(text), figure_html(figures[name], f"{anchor}-{_slug(name)}")]
+                text = []
+            else:
+                text.append(line)
+        rendered.append((anchor, head, "".join([*parts, _markdown(text)])))
+    return page(title, [_markdown(intro)], rendered)
+
+
+def _markdown(lines: Sequence[str]) -> str:
+    return (
+        markdown.markdown("\n".join(lines), extensions=["tables", "fenced_code"]) if lines else ""
+    )
+
+
+def render_html(
+    run: RunFolder,
+    sections: Mapping[str, list[str]],
+    evidence: Mapping[str, list[str]] | None = None,
+) -> str:
+    """The run folder's report.html, from its files, each strategy's own section (Markdown
+    lines: AShareStrategy.report_section) and headline phrases (AShareStrategy.evidence)."""
     metrics, config = run.metrics, run.config
     rows = run.strategies
     nav = run.nav
     names = list(rows)
-    benchmark = next((b for b in config.baselines if b in names), None)
+    reference = next((b for b in config.baselines if b in names), None)
     sessions_per_year = sessions_per_year_of(nav.index)
     intro = [
         paragraph(
@@ -118,7 +160,9 @@ def render_html(run: RunFolder, sections: Mapping[str, list[str]]) -> str:
             f"the calendar's {sessions_per_year:.1f} sessions a year, zero risk-free rate."
         ),
         '<div class="evidence"><strong>What the evidence supports</strong><ul>'
-        + "".join(f"<li>{html.escape(line)}</li>" for line in headline(metrics, config.cash))
+        + "".join(
+            f"<li>{html.escape(line)}</li>" for line in headline(metrics, config.cash, evidence)
+        )
         + "</ul></div>",
     ]
     figures = figures_table(rows, [key for key, _, _ in FIGURES])
@@ -127,7 +171,7 @@ def render_html(run: RunFolder, sections: Mapping[str, list[str]]) -> str:
         (
             "net-value",
             "Net value",
-            figure_html(views.net_value_figure(nav, benchmark), "net-value-figure"),
+            figure_html(views.net_value_figure(nav, reference), "net-value-figure"),
         )
     )
     out.append(
@@ -211,6 +255,9 @@ def _worst_drawdowns(nav: pd.DataFrame) -> str:
     parts = []
     for name in views.strategy_lines(nav).columns:
         table = drawdown_periods(nav[name])
+        if table.empty:
+            parts.append(f"<h3>Worst drawdowns: {html.escape(name)}</h3>" + paragraph("None."))
+            continue
         shown = pd.DataFrame(
             {
                 "peak": table["peak"].dt.date.astype(str),

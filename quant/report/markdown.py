@@ -15,14 +15,19 @@ import pandas as pd
 
 from quant.engine.config import BacktestConfig, Paper
 from quant.report.headline import headline
+from quant.report.sections import report_evidence
 from quant.report.tables import FIGURES, TERMINAL, figures_table, markdown_table
 
 
 def render_report(
-    metrics: dict[str, Any], config: BacktestConfig, sections: Mapping[str, list[str]]
+    metrics: dict[str, Any],
+    config: BacktestConfig,
+    sections: Mapping[str, list[str]],
+    evidence: Mapping[str, list[str]] | None = None,
 ) -> str:
-    """report.md from metrics.json's content, the run's config and each strategy's own
-    section (AShareStrategy.report_section, by strategy name)."""
+    """report.md from metrics.json's content, the run's config, each strategy's own
+    section (AShareStrategy.report_section) and headline phrases (AShareStrategy.evidence),
+    by strategy name."""
     rows = metrics["strategies"]
     seeds = metrics.get("seeds", [])
     lines = [
@@ -37,7 +42,7 @@ def render_report(
     lines += [
         "## What the evidence supports",
         "",
-        *(f"- {line}" for line in headline(metrics, config.cash)),
+        *(f"- {line}" for line in headline(metrics, config.cash, evidence)),
         "",
         "The same in full, with figures, in report.html beside this file.",
         "",
@@ -293,8 +298,9 @@ def render_summary(out: str | Path) -> str:
     """What the terminal shows after a run: the headline (quant.report.headline), then
     the table of figures (:func:`render_table`)."""
     metrics = json.loads((Path(out) / "metrics.json").read_text(encoding="utf-8"))
-    cash = BacktestConfig.from_toml(Path(out) / "config.toml").cash
-    return "\n".join([*headline(metrics, cash), "", render_table(out)])
+    config = BacktestConfig.from_toml(Path(out) / "config.toml")
+    evidence = report_evidence(config, metrics["strategies"])
+    return "\n".join([*headline(metrics, config.cash, evidence), "", render_table(out)])
 
 
 def render_table(out: str | Path) -> str:

@@ -1,5 +1,6 @@
 """The tear sheet's interactive figures (plotly), each from a run folder's files: net value
-on a log scale with the excess over the benchmark, drawdowns, monthly and yearly returns,
+on a log scale with the excess over the reference (the first of the
+config's baselines in the run), drawdowns, monthly and yearly returns,
 rolling Sharpe ratio and volatility, exposure, turnover, the distribution of daily returns,
 refusals by rule, the edge over each baseline, the ablations, and the factor analysis of a
 ranking. A strategy has one colour in every figure (quant.report.plots.strategy_colours).
@@ -69,13 +70,13 @@ def strategy_lines(nav: pd.DataFrame) -> pd.DataFrame:
     return nav[[c for c in nav.columns if "@seed" not in c]]
 
 
-def net_value_figure(nav: pd.DataFrame, benchmark: str | None) -> go.Figure:
+def net_value_figure(nav: pd.DataFrame, reference: str | None) -> go.Figure:
     """Net value on a log scale (the seeds' band where a strategy ran per seed) and, when
-    the run holds ``benchmark``, each strategy's net value over the benchmark's."""
+    the run holds ``reference``, each strategy's net value over the reference's."""
     lines = strategy_lines(nav)
     palette = colours(list(lines.columns))
-    rows = 2 if benchmark in lines.columns else 1
-    titles = ["net value (log scale)", f"excess over {benchmark}: net value / {benchmark}'s"]
+    rows = 2 if reference in lines.columns else 1
+    titles = ["net value (log scale)", f"excess over {reference}: net value / {reference}'s"]
     figure = make_subplots(
         rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.65, 0.35][:rows],
         subplot_titles=titles[:rows],
@@ -97,9 +98,9 @@ def net_value_figure(nav: pd.DataFrame, benchmark: str | None) -> go.Figure:
                        line={"color": palette[name], "width": 1.6}),
             row=1, col=1,
         )  # fmt: skip
-        if rows == 2 and name != benchmark:
+        if rows == 2 and name != reference:
             figure.add_trace(
-                go.Scatter(x=lines.index, y=lines[name] / lines[benchmark], name=name,
+                go.Scatter(x=lines.index, y=lines[name] / lines[reference], name=name,
                            legendgroup=name, showlegend=False,
                            line={"color": palette[name], "width": 1.2}),
                 row=2, col=1,

@@ -68,9 +68,9 @@ def write_report(sweep: Sweep, out: Path, frame: pd.DataFrame, outcome: Outcome)
     lines += ["## The sweep file", "", "```toml", sweep.text.rstrip(), "```", ""]
     path = out / "report.md"
     write_text_atomic(path, "\n".join(lines))
-    figures = {f"lines_{_slug(key)}.png": _lines_figure(ok, key, names) for key in keys}
+    figures = {f"lines_{_slug(key)}.png": lines_figure(ok, key, names) for key in keys}
     for first, second in itertools.combinations(keys, 2):
-        figures[f"heat_{_slug(first)}_{_slug(second)}.png"] = _heat_figure(ok, first, second, names)
+        figures[f"heat_{_slug(first)}_{_slug(second)}.png"] = heat_figure(ok, first, second, names)
     page = markdown_page("Sweep report", lines, figures)
     write_text_atomic(out / "report.html", page)
     return path
@@ -319,7 +319,7 @@ def _heat_map(out: Path, ok: pd.DataFrame, first: str, second: str, names: list[
 
 
 # -- the same, interactive, for report.html ------------------------------------------------
-def _lines_figure(ok: pd.DataFrame, key: str, names: list[str]) -> go.Figure:
+def lines_figure(ok: pd.DataFrame, key: str, names: list[str]) -> go.Figure:
     """The plotly twin of :func:`_lines_plot`."""
     values = [str(v) for v in pd.unique(ok[key])]
     colours = {name: to_hex(colour) for name, colour in _colours(names).items()}
@@ -345,7 +345,7 @@ def _lines_figure(ok: pd.DataFrame, key: str, names: list[str]) -> go.Figure:
     return figure
 
 
-def _heat_figure(ok: pd.DataFrame, first: str, second: str, names: list[str]) -> go.Figure:
+def heat_figure(ok: pd.DataFrame, first: str, second: str, names: list[str]) -> go.Figure:
     """The plotly twin of :func:`_heat_map`: a panel per strategy, each its own scale."""
     grids = heat_grids(ok, first, second, names)
     columns = min(len(names), 3)

@@ -63,10 +63,11 @@ def chromium() -> str:
     pytest.skip(message)
 
 
-def visit(page_path: Path, screenshot: Path, width: int = 1280) -> Visit:
+def visit(page_path: Path, screenshot: Path, width: int = 1280, height: int | None = None) -> Visit:
     """Open ``page_path`` (file://) in headless Chromium, every request intercepted (the
     file itself is let through, anything else is aborted and recorded), wait for the page
-    to settle, read its figures and save a full-page screenshot to ``screenshot``."""
+    to settle, read its figures and save a screenshot to ``screenshot``: the whole page,
+    or its first ``height`` pixels."""
     from playwright.sync_api import sync_playwright
 
     url = page_path.resolve().as_uri()
@@ -74,7 +75,7 @@ def visit(page_path: Path, screenshot: Path, width: int = 1280) -> Visit:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium(), args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": 900})
+            page = browser.new_page(viewport={"width": width, "height": height or 900})
             page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: seen.errors.append(str(e)))
 
@@ -89,9 +90,20 @@ def visit(page_path: Path, screenshot: Path, width: int = 1280) -> Visit:
             page.goto(url, wait_until="load")
             page.wait_for_timeout(500)
             seen.figures = page.evaluate(FIGURES_JS)
-            page.screenshot(path=str(screenshot), full_page=True)
+            page.screenshot(path=str(screenshot), full_page=height is None)
             seen.screenshot = screenshot
         finally:
             browser.close()
     print(f"screenshot: {screenshot}")
     return seen
+
+
+if __name__ == "__main__":  # python -m tests.browser PAGE PNG [HEIGHT]: the README's picture
+    import sys
+
+    shown = visit(
+        Path(sys.argv[1]), Path(sys.argv[2]), height=int(sys.argv[3]) if len(sys.argv) > 3 else None
+    )
+    print(
+        f"{len(shown.figures)} figures, {len(shown.errors)} console errors, {len(shown.outside)} requests out"
+    )

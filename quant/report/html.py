@@ -167,53 +167,22 @@ def render_html(
     ]
     figures = figures_table(rows, [key for key, _, _ in FIGURES])
     out: list[tuple[str, str, str]] = [("figures", "Figures", table_html(figures.reset_index()))]
-    out.append(
-        (
-            "net-value",
-            "Net value",
-            figure_html(views.net_value_figure(nav, reference), "net-value-figure"),
-        )
-    )
-    out.append(
-        (
-            "drawdowns",
-            "Drawdowns",
-            figure_html(views.drawdown_figure(nav), "drawdown-figure") + _worst_drawdowns(nav),
-        )
-    )
-    out.append(
-        ("monthly", "Monthly returns", figure_html(views.monthly_figure(nav), "monthly-figure"))
-    )
-    out.append(("yearly", "Yearly returns", figure_html(views.yearly_figure(nav), "yearly-figure")))
-    out.append(
-        (
-            "rolling",
-            "Rolling Sharpe ratio and volatility",
-            figure_html(views.rolling_figure(nav, sessions_per_year), "rolling-figure"),
-        )
-    )
-    out.append(
-        (
-            "exposure",
-            "Exposure",
-            figure_html(views.exposure_figure(run.exposure), "exposure-figure"),
-        )
-    )
     capital = {name: float(m.get("capital") or config.cash) for name, m in rows.items()}
-    out.append(
-        (
-            "turnover",
-            "Turnover",
-            figure_html(views.turnover_figure(run.trades, nav, capital), "turnover-figure"),
-        )
-    )
-    out.append(
-        (
-            "distribution",
-            "Distribution of daily returns",
-            figure_html(views.distribution_figure(nav), "distribution-figure"),
-        )
-    )
+    shown = [
+        ("net-value", "Net value", views.net_value_figure(nav, reference), ""),
+        ("drawdown", "Drawdowns", views.drawdown_figure(nav), _worst_drawdowns(nav)),
+        ("monthly", "Monthly returns", views.monthly_figure(nav), ""),
+        ("yearly", "Yearly returns", views.yearly_figure(nav), ""),
+        ("rolling", "Rolling Sharpe ratio and volatility",
+         views.rolling_figure(nav, sessions_per_year), ""),
+        ("exposure", "Exposure", views.exposure_figure(run.exposure), ""),
+        ("turnover", "Turnover", views.turnover_figure(run.trades, nav, capital), ""),
+        ("distribution", "Distribution of daily returns", views.distribution_figure(nav), ""),
+    ]  # fmt: skip
+    out += [
+        (anchor, head, figure_html(figure, f"{anchor}-figure") + after)
+        for anchor, head, figure, after in shown
+    ]
     refused = views.refusals_figure(run.refusals, names)
     out.append(
         (
@@ -234,7 +203,7 @@ def render_html(
                 (
                     f"strategy-{_slug(name)}",
                     f"Strategy: {name}",
-                    markdown.markdown(text, extensions=["tables", "fenced_code"]),
+                    _markdown([text]),
                 )
             )
     notes = metrics.get("notes", [])

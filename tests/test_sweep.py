@@ -118,7 +118,7 @@ def test_the_sweep_report_html_opens_in_a_browser(swept, tmp_path):
     assert seen.errors == [] and seen.outside == []
     (figure,) = seen.figures  # one swept key besides the seed: hold_days
     assert figure["traces"] == 3 * 3  # three strategies x (return, Sharpe, drawdown)
-    assert figure["points"] == 2 and figure["drawn"] > 0  # two hold lengths
+    assert figure["points"] == 9 * 2 and figure["drawn"] > 0  # two hold lengths each
     assert figure["width"] > 600 and figure["height"] > 300
     text = (out / "report.html").read_text(encoding="utf-8")
     for heading in ("Each strategy over the cells", "What each part adds", "The sweep file"):

@@ -31,7 +31,7 @@ from quant.metrics.performance import (
     turnover_series,
     volatility,
 )
-from quant.report import write_run
+from quant.report import render_table, write_run
 from quant.report.figures import ablations
 from quant.report.headline import headline, ranking_text
 from quant.report.markdown import deduplicated
@@ -208,12 +208,25 @@ def test_each_strategy_shows_its_own_capital():
             "ew_universe": {"annualized_return": 0.2, "max_drawdown": 0.3,
                             "average_position_ratio": 0.99, "capital": 1e9},
         },
-        "notes": ["the stock data has no is_st column"],
+        "notes": ["the stock data has no is_st column",
+                  "ew_universe held 000981.SZ when its bars stopped on 2017-02-06; ...",
+                  "momentum@seed1 kept the share count of 2 positions ..."],
     }  # fmt: skip
     lines = headline(metrics, 1e6)
     assert "capital" not in lines[0]
     assert "its own capital of 1,000,000,000 yuan (the run's is 1,000,000" in lines[1]
-    assert lines[-1] == "data: the stock data has no is_st column"
+    assert lines[-2:] == [
+        "data: the stock data has no is_st column",
+        "data: 2 notes on the strategies' own holdings (see the notes)",
+    ]
+
+
+def test_a_strategy_run_per_seed_shows_its_capital_without_a_spread(ablated):
+    rows = {
+        line.split()[0]: re.split(r"\s{2,}", line.strip())
+        for line in render_table(ablated).splitlines()
+    }
+    assert rows["strategy"][-1] == "capital (yuan)" and rows["cnn_lstm"][-1] == "1,000,000"
 
 
 # -- the tear sheet's series ------------------------------------------------------------------

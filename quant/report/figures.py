@@ -30,7 +30,6 @@ SEED_SUMMARY = (
     "trades",
     "costs",
     "average_position_ratio",
-    "capital",
     "final_equity",
     "prepare_seconds",
     "backtest_seconds",
@@ -106,6 +105,7 @@ def group_metrics(runs: list[StrategyResult]) -> dict[str, Any]:
     factors = [f["factor"] for f in per_seed.values() if "factor" in f]
     return {
         **{key: values["mean"] for key, values in summary.items()},
+        "capital": next(iter(per_seed.values()))["capital"],  # the same in every seed
         **({"factor": mean_factor(factors)} if factors else {}),
         "refused_orders": refused,
         "held_without_bar_at_end": sum(f["held_without_bar_at_end"] for f in per_seed.values()),

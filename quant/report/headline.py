@@ -38,7 +38,17 @@ def headline(
                 f"{row['part']} ({row['reference']} - {row['ablation']}): "
                 f"{interval_text(row)}; above zero in {row['helped']} of {row['seeds']} seeds"
             )
-    lines += [f"data: {note}" for note in metrics.get("notes", [])]
+    return lines + data_lines(metrics.get("notes", []), list(rows))
+
+
+def data_lines(notes: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The run's notes on the data (survivorship, approximations, suspect factors), each a
+    line; notes on one strategy's holdings (they start with its name) are counted in one
+    line that points to the report's notes."""
+    own = [n for n in notes if n.split(" ", 1)[0].split("@seed")[0] in names]
+    lines = [f"data: {note}" for note in notes if note not in own]
+    if own:
+        lines.append(f"data: {len(own)} notes on the strategies' own holdings (see the notes)")
     return lines
 
 

@@ -62,7 +62,9 @@ class Plan:
     rarely, its own starting cash (when the run's cash cannot hold what the strategy must
     hold in whole lots). ``params`` are the parameters the strategy was prepared with (set
     by the runner). What ``next`` reads that ``prepare`` computed (target weights by date,
-    signals) goes in typed fields of a subclass (e.g. strategies/monthly.py MonthlyPlan)."""
+    signals) goes in typed fields of a subclass (e.g. strategies/monthly.py MonthlyPlan). A
+    strategy that ranks puts its scores in ``tables["scores"]`` for the report's factor
+    analysis (quant.engine.ranking)."""
 
     codes: list[str] = field(default_factory=list)
     index_codes: list[str] = field(default_factory=list)

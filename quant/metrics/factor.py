@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quant.metrics.selection import rank_ic, t_statistic
+from quant.metrics.selection import t_statistic
 
 #: Horizons of the forward returns, in sessions after the fill.
 HORIZONS = (1, 5, 20)
@@ -48,18 +48,26 @@ def horizons_of(frame: pd.DataFrame) -> list[int]:
 
 def ic_series(frame: pd.DataFrame, horizons: Sequence[int] | None = None) -> pd.DataFrame:
     """Rank IC on each decision date (rows, ascending) for each horizon (columns): the
-    Spearman correlation of score and return over the codes that have both; NaN on a date
-    with fewer than 2 such codes or with a constant score or return."""
+    Spearman correlation of score and return over the codes that have both (the Pearson
+    correlation of their average ranks, all dates at once); NaN on a date with fewer than 2
+    such codes or with a constant score or return."""
     horizons = list(horizons or horizons_of(frame))
     dates = pd.Index(sorted(frame["decision_date"].unique()), name="decision_date")
     table = pd.DataFrame(np.nan, index=dates, columns=horizons)
     for horizon in horizons:
         returns = frame[return_column(horizon)]
-        both = np.isfinite(frame["score"]) & np.isfinite(returns)
-        for date, group in frame[both].groupby("decision_date"):
-            table.loc[date, horizon] = rank_ic(
-                group["score"].to_numpy(), group[return_column(horizon)].to_numpy()
-            )
+        both = frame[np.isfinite(frame["score"]) & np.isfinite(returns)]
+        by_date = both.groupby("decision_date")
+        ranks = by_date[["score", return_column(horizon)]].rank(method="average")
+        middle = (by_date["score"].transform("size") + 1) / 2.0  # the mean of 1..n, exactly
+        x, y = ranks["score"] - middle, ranks[return_column(horizon)] - middle
+        sums = (
+            pd.DataFrame({"xy": x * y, "xx": x * x, "yy": y * y})
+            .groupby(both["decision_date"])
+            .sum()
+        )
+        spread = np.sqrt(sums["xx"] * sums["yy"])
+        table[horizon] = (sums["xy"] / spread.where(spread > 0)).reindex(dates)
     return table
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from quant.metrics.factor import ic_series
 from quant.metrics.performance import drawdown_periods, sessions_per_year_of
 from quant.report import views
 from quant.report.headline import headline
@@ -299,13 +300,13 @@ def _factor_sections(run: RunFolder) -> list[tuple[str, str, str]]:
             "Scores at the decision's close; returns from the next session's fill to the fill "
             f"price 1, 5 and 20 sessions later (no costs). Top turnover counts the {factor['top']} names."
         )
-        main = max(horizons)
+        ics = {label: ic_series(table, horizons) for label, table in tables.items()}
         body = (
             text
             + table_html(factor_frame(factor))
-            + figure_html(views.ic_figure(tables, main), f"ic-{slug}")
+            + figure_html(views.ic_figure(ics, max(horizons)), f"ic-{slug}")
             + figure_html(views.quantile_figure(tables, horizons), f"quantiles-{slug}")
-            + figure_html(views.decay_figure(tables, horizons), f"decay-{slug}")
+            + figure_html(views.decay_figure(ics, horizons), f"decay-{slug}")
             + figure_html(views.top_turnover_figure(tables), f"top-turnover-{slug}")
         )
         out.append((f"factor-{slug}", f"Factor analysis: {name}", body))

@@ -21,7 +21,6 @@ from plotly.subplots import make_subplots
 
 from quant.metrics.factor import (
     horizons_of,
-    ic_series,
     quantile_returns,
     return_column,
     top_turnover,
@@ -300,13 +299,14 @@ def interval_figure(rows: Sequence[tuple[str, Mapping[str, Any]]], title: str) -
     )  # fmt: skip
 
 
-def ic_figure(tables: Mapping[str, pd.DataFrame], horizon: int) -> go.Figure:
-    """Rank IC at each decision date over ``horizon`` sessions, one bar series per run
-    (seed), with the mean over the dates as a dashed line."""
+def ic_figure(ics: Mapping[str, pd.DataFrame], horizon: int) -> go.Figure:
+    """Rank IC at each decision date over ``horizon`` sessions (``ics``: each run's
+    :func:`~quant.metrics.factor.ic_series`), one bar series per run (seed), with the mean
+    over the dates as a dashed line."""
     figure = go.Figure()
-    palette = colours(list(tables))
-    for label, table in tables.items():
-        ic = ic_series(table, [horizon])[horizon]
+    palette = colours(list(ics))
+    for label, table in ics.items():
+        ic = table[horizon]
         figure.add_trace(
             go.Bar(x=ic.index, y=ic.to_numpy(), name=label, marker_color=palette[label],
                    hovertemplate="%{x|%Y-%m-%d}: %{y:+.3f}")
@@ -339,13 +339,13 @@ def quantile_figure(tables: Mapping[str, pd.DataFrame], horizons: Sequence[int])
                    barmode="group", hovermode="closest")  # fmt: skip
 
 
-def decay_figure(tables: Mapping[str, pd.DataFrame], horizons: Sequence[int]) -> go.Figure:
+def decay_figure(ics: Mapping[str, pd.DataFrame], horizons: Sequence[int]) -> go.Figure:
     """Mean rank IC by horizon with its 95 % interval (± 1.96 standard errors over the
-    dates), one line per run."""
+    dates), one line per run (``ics`` as in :func:`ic_figure`)."""
     figure = go.Figure()
-    palette = colours(list(tables))
-    for label, table in tables.items():
-        ic = ic_series(table, horizons)
+    palette = colours(list(ics))
+    for label, table in ics.items():
+        ic = table[list(horizons)]
         means = ic.mean().to_numpy()
         errors = (
             1.96 * ic.std(ddof=1).to_numpy() / np.sqrt(ic.notna().sum().clip(lower=1).to_numpy())

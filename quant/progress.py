@@ -3,10 +3,14 @@ whichever process runs them, shown on the terminal of the command that started t
 
 A long step reports through :func:`step`, inside the :func:`task` it belongs to::
 
-    with progress.task("cnn_lstm", seed=1), progress.step("CNN 2014-01", 25, "epoch") as s:
-        for epoch in range(25):
+    with progress.task("cnn_lstm", seed=1), progress.step("CNN 2014-01", 500, "epoch", upto=True) as s:
+        for epoch in range(500):  # early stopping ends it long before
             ...
-            s.advance()
+            s.advance(note="val_loss 0.69, best epoch 3")
+
+A step whose total is only a cap (``upto``: training epochs under early stopping) shows the
+work done (epochs run, the note's best so far) and the time elapsed, not a percentage of the
+cap; every event carries the seconds since its step began.
 
 Each report is an :class:`Event` handed to the process's sink (any callable): nothing is
 reported while there is none. The ``quant`` command and quant.backtest install a
@@ -22,6 +26,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -43,7 +48,9 @@ class Event:
     unit: str = ""
     seed: int | None = None
     final: bool = False
-    note: str = ""  # e.g. the last epoch's losses
+    note: str = ""  # e.g. the last epoch's losses and the best so far
+    elapsed: float = 0.0  # seconds since the stage began
+    upto: bool = False  # ``total`` is a cap the stage may stop short of (early stopping)
 
     @property
     def label(self) -> str:
@@ -60,6 +67,8 @@ def _percent(done: int, total: int) -> int:
 
 
 Sink = Callable[[Event], Any]
+#: Seconds for the elapsed time of a step (a monotonic clock).
+_clock = time.monotonic
 
 _sink: Sink | None = None
 _task: ContextVar[tuple[str, int | None]] = ContextVar("progress_task", default=("", None))
@@ -100,37 +109,48 @@ def task(name: str, seed: int | None = None) -> Iterator[None]:
 class Step:
     """A stage under way; reports when its whole percent changes, and at the end."""
 
-    def __init__(self, stage: str, total: int, unit: str, quiet: bool = False) -> None:
+    def __init__(
+        self, stage: str, total: int, unit: str, quiet: bool = False, upto: bool = False
+    ) -> None:
         self.task, self.seed = _task.get()
         self.stage, self.total, self.unit = stage, total, unit
-        self.quiet = quiet
+        self.quiet, self.upto = quiet, upto
         self.done = 0
         self.note = ""
         self._reported = -1
+        self._started = _clock()
 
     def advance(self, count: int = 1, note: str = "") -> None:
+        """``count`` more units done; a capped step (``upto``) reports each one, others
+        each whole percent."""
         self.done += count
         self.note = note or self.note
-        if _percent(self.done, self.total) != self._reported:
+        if self.upto or _percent(self.done, self.total) != self._reported:
             self._report(final=False)
 
     def _report(self, final: bool) -> None:
         if _sink is None or self.quiet:
             return
         self._reported = _percent(self.done, self.total)
+        elapsed = _clock() - self._started
         _sink(
             Event(
-                self.task, self.stage, self.done, self.total, self.unit, self.seed, final, self.note
+                self.task, self.stage, self.done, self.total, self.unit, self.seed, final,
+                self.note, elapsed, self.upto,
             )
-        )
+        )  # fmt: skip
 
 
 @contextmanager
-def step(stage: str, total: int, unit: str = "", quiet: bool = False) -> Iterator[Step]:
+def step(
+    stage: str, total: int, unit: str = "", quiet: bool = False, upto: bool = False
+) -> Iterator[Step]:
     """A stage of ``total`` units: 0 % when it starts, its progress as it goes, and a final
     report when the block ends (however it ends). ``quiet``: reports nothing (a step too
-    small to be worth showing, e.g. one of a study's hundreds of tiny trainings)."""
-    current = Step(stage, total, unit, quiet)
+    small to be worth showing, e.g. one of a study's hundreds of tiny trainings);
+    ``upto``: ``total`` is only a cap (early stopping may end the stage long before), so
+    the work done is shown, not a share of the cap."""
+    current = Step(stage, total, unit, quiet, upto)
     current._report(final=False)
     try:
         yield current
@@ -203,8 +223,8 @@ class Display:
             if event.final:
                 return
             bar = tqdm(
-                total=event.total, desc=event.label, unit=event.unit or "it", leave=False,
-                file=self.stream, dynamic_ncols=True,
+                total=None if event.upto else event.total, desc=event.label,
+                unit=event.unit or "it", leave=False, file=self.stream, dynamic_ncols=True,
             )  # fmt: skip
             self._open[key] = bar
         bar.n = event.done
@@ -217,17 +237,22 @@ class Display:
 
     def _line(self, event: Event) -> None:
         key = (event.task, event.seed, event.stage)
-        tenth = event.percent // 10
-        if not event.final and self._open.get(key) == tenth:
+        mark = event.done if event.upto else event.percent // 10  # capped: each unit
+        if not event.final and self._open.get(key) == mark:
             return
-        self._open[key] = tenth
+        self._open[key] = mark
         if event.final:
             del self._open[key]
         unit = f" {event.unit}" if event.unit else ""
-        state = "done" if event.final else f"{event.percent:3d} %"
+        if event.upto:
+            state = "done" if event.final else "running"
+            count = f"{event.done}{unit} run, at most {event.total}"
+        else:
+            state = "done" if event.final else f"{event.percent:3d} %"
+            count = f"{event.done}/{event.total}{unit}"
         note = f"  {event.note}" if event.note else ""
         print(
-            f"{event.label}: {state} ({event.done}/{event.total}{unit}){note}",
+            f"{event.label}: {state} ({count}, {_duration(event.elapsed)}){note}",
             file=self.stream,
             flush=True,
         )
@@ -246,6 +271,16 @@ def in_notebook() -> bool:
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     return shell is not None and "IPKernelApp" in shell.config
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 12 s``, ``1 h 05 min``."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{seconds:.0f} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
 @contextmanager

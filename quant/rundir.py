@@ -29,7 +29,7 @@ from quant.io import TEMPORARY, atomic_folder, remove_stale_temporaries, tempora
 #: Files that mark a folder as a run folder.
 RUN_MARKERS = ("config.toml", "metrics.json")
 #: The kinds of files a run folder holds (see quant.report.write_run).
-RUN_FILE_SUFFIXES = frozenset({".toml", ".json", ".csv", ".parquet", ".png", ".md"})
+RUN_FILE_SUFFIXES = frozenset({".toml", ".json", ".csv", ".parquet", ".png", ".md", ".html"})
 
 
 class OutputError(UserError):

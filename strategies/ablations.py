@@ -69,7 +69,7 @@ class CnnOnly(Ablation):
     """The CNN's top fraction bought at the decision and held all month (equal weights,
     1/N of equity each, sold at the open of the month's last session like the CNN-LSTM)."""
 
-    ablates: ClassVar[tuple[str, str]] = ("cnn_lstm", "the LSTM's timing")
+    ablates: ClassVar[tuple[str, str]] = ("cnn_lstm", "the timer's timing")
     Params = HeldAllMonth
     #: What the report's strategy details say was replaced.
     replaced: ClassVar[str] = "LSTM replaced by +1 on every day a stock trades"
@@ -91,7 +91,7 @@ class RandomTiming(Ablation):
     """The CNN's selection, each LSTM call replaced by a seeded coin that says +1 with the
     probability ``up_share``."""
 
-    ablates: ClassVar[tuple[str, str]] = ("cnn_lstm", "the LSTM's timing over a coin")
+    ablates: ClassVar[tuple[str, str]] = ("cnn_lstm", "the timer over a coin")
 
     class Params(CnnLstm.Params):
         up_share: float | None = Field(None, gt=0, lt=1)
@@ -118,7 +118,7 @@ class RandomSelect(CnnOnly):
     """Each month as many stocks as the CNN selected, drawn uniformly from the stocks it
     scored that month, bought at the decision and held all month."""
 
-    ablates: ClassVar[tuple[str, str]] = ("cnn_only", "the CNN's selection over chance")
+    ablates: ClassVar[tuple[str, str]] = ("cnn_only", "the ranker's selection over chance")
     replaced = "LSTM replaced by +1 every day, the CNN's selection by a seeded random draw"
 
     @classmethod

@@ -28,8 +28,9 @@ from pydantic import Field, model_validator
 
 from quant.engine import AShareStrategy, BacktestConfig, ConfigError, Context, Plan
 from quant.engine.params import StrategyParams
+from quant.engine.ranking import SCORES
 from quant.signals import SignalError, SignalSource, WalkForwardSettings, named_source
-from strategies.cnn_lstm_report import SHOWN, model_quality_section
+from strategies.cnn_lstm_report import SHOWN, model_quality_section, signals_evidence
 
 Selection = dict[pd.Timestamp, list[str]]
 DailySignals = dict[pd.Timestamp, dict[str, int]]
@@ -102,11 +103,17 @@ class CnnLstm(AShareStrategy):
     @classmethod
     def prepare(cls, context: Context, params: Params) -> TimingPlan:
         """Read the tables of the source ``signals`` names for this window and seed (the
-        built-in one trains, or reuses from the cache, the walk-forward models)."""
+        built-in one trains, or reuses from the cache, the walk-forward models); the
+        selection's scores, where the source gives them, are the plan's ``scores`` (the
+        report's factor analysis of the ranker: quant.engine.ranking). The ablations, which
+        build their plans afresh, show none: their ranking is this one, or a random draw."""
         name = params.source_name()
         signals = params.source().read(context, name)
         info = {"signals": name, **signals.info}
-        return timing_plan(context, signals.selection, signals.timing, info)
+        plan = timing_plan(context, signals.selection, signals.timing, info)
+        if "score" in signals.selection.columns:  # the ranker's scores, for the report
+            plan.tables[SCORES] = signals.selection[["decision_date", "code", "score", "selected"]]
+        return plan
 
     @classmethod
     def report_section(cls, name: str, infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -114,6 +121,12 @@ class CnnLstm(AShareStrategy):
         training as tables (strategies/cnn_lstm_report.py)."""
         settings = {s: {k: v for k, v in i.items() if k not in SHOWN} for s, i in infos.items()}
         return super().report_section(name, settings) + model_quality_section(infos)
+
+    @classmethod
+    def evidence(cls, infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """The signal source and model classes that ran, and the timer against always-up
+        and always-down, pooled over the seeds (strategies/cnn_lstm_report.py)."""
+        return signals_evidence(infos)
 
     def __init__(self) -> None:
         super().__init__()

@@ -13,7 +13,7 @@ from quant.metrics.accuracy import Accuracy
 from quant.report import markdown_table
 
 #: The info keys this section shows (the rest is the strategy's settings).
-SHOWN = ("quality", "training")
+SHOWN = ("quality", "training", "models")
 RANKER_FIGURES = ("top_return", "decile_return", "all_return", "ic_mean", "ic_t")
 
 
@@ -24,16 +24,18 @@ def model_quality_section(infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
     infos = {seed: info for seed, info in infos.items() if _walk_forward(info)}
     if not infos:
         return []
+    models = next(iter(infos.values())).get("models", {})
+    ranker, timer = models.get("ranker", "ranker"), models.get("timer", "timer")
     return [
         "### Model quality on the test span",
         "",
-        "CNN ranker: mean monthly return (next month, after the decision date's close, no "
+        f"Ranker ({ranker}): mean monthly return (next month, after the decision date's close, no "
         "costs) of the top 1 %, the top decile and all scored stocks, and the monthly rank "
         "IC (Spearman, score vs next-month return) with its t-statistic.",
         "",
         markdown_table(ranker_frame(infos)),
         "",
-        "LSTM timer: direction accuracy of the 5-day call with its count and 95 % Wilson "
+        f"Timer ({timer}): direction accuracy of the 5-day call with its count and 95 % Wilson "
         "interval, beside the always-up and always-down baselines on the same days (the "
         "better of the two is the share of the majority direction: the bar to clear); on "
         "the strategy's own timing rows (selected stocks) and on a sample pooled over all "
@@ -48,6 +50,46 @@ def model_quality_section(infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
         markdown_table(training_frame(infos)),
         "",
     ]
+
+
+def signals_evidence(infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The headline's phrases: the source and the model classes that ran (from the first
+    seed's info), then the timer's direction accuracy on the strategy's own calls, pooled
+    over the seeds, against always-up and always-down on the same days (where the
+    walk-forward source recorded it)."""
+    info = next(iter(infos.values()), {})
+    models = info.get("models", {})
+    ran = f"signals {info.get('signals', '?')}"
+    if models:
+        ran += ": " + ", ".join(f"{role} {cls}" for role, cls in models.items())
+    phrases = [ran]
+    pooled = [Accuracy(0, 0)] * 3
+    for seed_info in infos.values():
+        if _walk_forward(seed_info):
+            q = seed_info["quality"]["lstm"]["timing"]
+            scores = (Accuracy.from_dict(f) for f in (q, q["always_up"], q["always_down"]))
+            pooled = [Accuracy(t.hits + a.hits, t.n + a.n) for t, a in zip(pooled, scores)]
+    model, up, down = pooled
+    if model.n:
+        phrases.append(
+            f"timer {models.get('timer', '')}".rstrip() + ": " + _verdict(model, up, down)
+        )
+    return phrases
+
+
+def _verdict(model: Accuracy, up: Accuracy, down: Accuracy) -> str:
+    best_name, best = ("always-up", up) if up.value >= down.value else ("always-down", down)
+    low, high = model.interval
+    if low > best.value:
+        verdict = f"above {best_name}"
+    elif high < best.value:
+        verdict = f"below {best_name}: it does not time"
+    else:
+        verdict = f"not distinguishable from {best_name}"
+    return (
+        f"accuracy {model.value:.3f} [{low:.3f}, {high:.3f}] over {model.n:,} calls, "
+        f"always-up {up.value:.3f}, always-down {down.value:.3f}: {verdict}"
+    )
 
 
 def ranker_frame(infos: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
@@ -70,7 +112,7 @@ def timer_frame(infos: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     rows, pooled = [], {}
     for seed, info in infos.items():
         for sample, q in info["quality"]["lstm"].items():
-            model, up, down = _hits(q), _hits(q["always_up"]), _hits(q["always_down"])
+            model, up, down = (Accuracy.from_dict(f) for f in (q, q["always_up"], q["always_down"]))
             rows.append(
                 [seed, sample, _interval(model), f"{model.n:,}", _interval(up), _interval(down),
                  f"{q['predicted_up_share']:.2f}"]
@@ -107,19 +149,14 @@ def training_frame(infos: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         for seed, info in infos.items()
         for block in info["training"]
     ]
-    columns = ["seed", "block", "CNN samples", "CNN epochs (best)", "CNN s", "LSTM windows",
-               "LSTM epochs (best)", "LSTM s"]  # fmt: skip
+    columns = ["seed", "block", "ranker samples", "ranker epochs (best)", "ranker s",
+               "timer windows", "timer epochs (best)", "timer s"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
 def _walk_forward(info: Mapping[str, Any]) -> bool:
     quality = info.get("quality")
     return isinstance(quality, Mapping) and {"cnn", "lstm"} <= set(quality) and "training" in info
-
-
-def _hits(figures: Mapping[str, Any]) -> Accuracy:
-    """The Accuracy behind quant.metrics.accuracy.Accuracy.as_dict's figures."""
-    return Accuracy(round(figures["accuracy"] * figures["n"]) if figures["n"] else 0, figures["n"])
 
 
 def _interval(score: Accuracy) -> str:

@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import Field
 
 from quant.engine import AShareStrategy, Context, Plan
+from quant.engine.ranking import SCORES, scores_table
 from quant.selection import top_fraction
 
 Weights = dict[pd.Timestamp, dict[str, float]]
@@ -68,7 +69,8 @@ class TopFractionRebalance(MonthlyRebalance):
     """Each month the top ``top_fraction`` of the stocks by :meth:`scores` (at least one;
     ties keep the earlier code: quant.selection.top_fraction), equally weighted: bt's
     RunMonthly, SelectN, WeighEqually, Rebalance. A subclass declares its parameters (a
-    subclass of this class's ``Params``) and its scores."""
+    subclass of this class's ``Params``) and its scores, which the report's factor analysis
+    reads (the plan's ``scores`` table: quant.engine.ranking)."""
 
     class Params(MonthlyRebalance.Params):
         top_fraction: TopFraction = 0.01
@@ -85,7 +87,10 @@ class TopFractionRebalance(MonthlyRebalance):
         rows = decision_rows(context)
         scores = cls.scores(context, params, rows)
         chosen = top_fraction(scores, params.top_fraction)
-        return equal_weight_plan(context, rows, scores, chosen, params.model_dump())
+        plan = equal_weight_plan(context, rows, scores, chosen, params.model_dump())
+        panel = context.panel
+        plan.tables[SCORES] = scores_table(panel.dates[rows], panel.codes, scores, chosen)
+        return plan
 
 
 def decision_rows(context: Context) -> np.ndarray:

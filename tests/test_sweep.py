@@ -1,7 +1,7 @@
 """A 2 x 2 sweep on the built-in sample on a local Ray (the sample training preset, a
 two-month window): results.csv holds what `quant backtest` gives for each cell run alone,
-a second call skips every finished cell, and a failing cell is reported while the others
-finish. One Ray start serves the module."""
+a second call skips every finished cell, a failing cell is reported while the others
+finish, and report.html opens in a real browser. One Ray start serves the module."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ import pytest
 import ray
 
 from quant.cli import main
+from quant.report.html import markdown_page
 from quant.sweep import read_sweep, sweep
+from quant.sweep.report import colour_range, heat_figure, heat_grids
+from tests.browser import visit
 
 HOLD = "params.cnn_lstm.hold_days"
 SWEEP = """
@@ -102,9 +105,51 @@ def test_the_report_pairs_each_ablation_with_its_reference_cell_by_cell(swept):
     results = pd.read_csv(out / "results.csv").set_index(["cell", "strategy"])["annualized_return"]
     difference = results.xs("cnn_lstm", level="strategy") - results.xs("cnn_only", level="strategy")
     report = (out / "report.md").read_text(encoding="utf-8")
-    row = re.search(r"\| the LSTM's timing \| cnn_lstm - cnn_only \| 4 \| (\S+) ± ", report)
+    row = re.search(r"\| the timer's timing \| cnn_lstm - cnn_only \| 4 \| (\S+) ± ", report)
     assert row and float(row.group(1)) == pytest.approx(difference.mean(), abs=5e-4)
     assert (out / "lines_params_cnn_lstm_hold_days.png").stat().st_size > 0
+
+
+def test_the_sweep_report_html_opens_in_a_browser(swept, tmp_path):
+    """report.html of the sweep: its tables and its plot, drawn with plotly from inside
+    the file (tests/browser.py: headless Chromium, every request intercepted)."""
+    _, out, _ = swept
+    seen = visit(out / "report.html", tmp_path / "sweep_report.png")
+    assert seen.errors == [] and seen.outside == []
+    (figure,) = seen.figures  # one swept key besides the seed: hold_days
+    assert figure["traces"] == 3 * 3  # three strategies x (return, Sharpe, drawdown)
+    assert figure["points"] == 9 * 2 and figure["drawn"] > 0  # two hold lengths each
+    assert figure["width"] > 600 and figure["height"] > 300
+    text = (out / "report.html").read_text(encoding="utf-8")
+    for heading in ("Each strategy over the cells", "What each part adds", "The sweep file"):
+        assert f">{heading}</h2>" in text
+    assert "lines_params_cnn_lstm_hold_days.png" not in text  # the plot itself, not its PNG
+    for cell in (out / "cells").iterdir():  # each cell's run folder has its own tear sheet
+        assert (cell / "report.html").stat().st_size > 1_000_000
+
+
+def test_heat_maps_give_each_strategy_its_own_colour_scale(tmp_path):
+    """A benchmark far above the others no longer washes them out: each panel's colours
+    span its own values, in the PNG and in the page (opened in the browser)."""
+    rows = [
+        {"strategy": name, "a": a, "b": b, "annualized_return": base + 0.01 * a + 0.001 * b}
+        for name, base in (("benchmark", 0.9), ("cnn_lstm", 0.0))
+        for a in (1, 2) for b in (1, 2)
+    ]  # fmt: skip
+    ok = pd.DataFrame(rows)
+    figure = heat_figure(ok, "a", "b", ["benchmark", "cnn_lstm"])
+    scales = [(t.zmin, t.zmax) for t in figure.data]
+    assert scales == [pytest.approx((0.911, 0.922)), pytest.approx((0.011, 0.022))]
+    assert colour_range(heat_grids(ok, "a", "b", ["cnn_lstm"])["cnn_lstm"]) == pytest.approx(
+        (0.011, 0.022)
+    )
+    page = tmp_path / "heat.html"
+    page.write_text(
+        markdown_page("Heat", ["# Heat", "## Map", "![heat](h.png)"], {"h.png": figure})
+    )
+    seen = visit(page, tmp_path / "heat.png")
+    assert seen.errors == [] and seen.outside == []
+    assert seen.figures[0]["traces"] == 2 and seen.figures[0]["drawn"] == 2
 
 
 def test_a_second_call_skips_every_finished_cell(swept):

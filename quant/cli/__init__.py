@@ -36,6 +36,8 @@ COMMANDS = {
     "plot": Command("backtest", "redraw a run folder's plots from its CSVs"),
     "data": Command("data", "inspect, fetch or generate market data"),
     "demo": Command("demo", "run the main job on the built-in sample"),
+    "report": Command("report", "rebuild a run folder's report.md and report.html from its files"),
+    "compare": Command("report", "one table and one HTML page of several run folders"),
     "predict": Command("predict", "next-day close prediction study: BP, 1-D LSTM, multi-D LSTM"),
     "tune": Command("predict", "grid search on the validation span; writes the parameter library"),
     "signals": Command(

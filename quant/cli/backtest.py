@@ -112,7 +112,7 @@ def config_from_args(
 
 def run_backtest_command(args: argparse.Namespace) -> int:
     from quant.engine import run_backtest
-    from quant.report import render_table, write_run
+    from quant.report import render_summary, write_run
     from quant.rundir import check_output
 
     config = config_from_args(args)
@@ -120,8 +120,8 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     check_output(out, args.force)  # before any work
     result = run_backtest(config)
     write_run(result, out, args.force)
-    print(render_table(out))
-    print(f"\nreport: {out / 'report.md'}")
+    print(render_summary(out))
+    print(f"\nreport: {out / 'report.html'} (and report.md)")
     return 0
 
 

@@ -39,7 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     from quant.engine import run_backtest
-    from quant.report import render_table, write_run
+    from quant.report import render_summary, write_run
     from quant.rundir import check_output
 
     config = demo_config()
@@ -48,8 +48,9 @@ def run_demo(args: argparse.Namespace) -> int:
     print(format_summary(describe("sample")))
     print(f"\nBacktest {config.start} .. {config.end}: {', '.join(config.strategies)}")
     out = write_run(run_backtest(config), Path(args.out), force=True)
-    print(render_table(out))
+    print(render_summary(out))
     print(
-        f"\nreport: {out / 'report.md'} (plots: {', '.join(p.name for p in sorted(out.glob('*.png')))})"
+        f"\nreport: {out / 'report.html'} (open it in a browser; report.md and the plots "
+        f"{', '.join(p.name for p in sorted(out.glob('*.png')))} beside it)"
     )
     return 0

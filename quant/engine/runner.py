@@ -28,6 +28,7 @@ from quant.engine.config import BacktestConfig, ConfigError
 from quant.engine.feeds import align, make_market
 from quant.engine.params import check_params_used, check_strategy_names, read_params
 from quant.engine.plugins import builtins, load_strategy, strategy_name
+from quant.engine.ranking import with_returns
 from quant.engine.recorder import Recorder
 from quant.engine.strategy import AShareStrategy, Context, Plan, StrategyError
 from quant.engine.window import (
@@ -313,6 +314,7 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     prepared = time.perf_counter()
 
     check_plan(name, cls, plan, context)
+    plan = replace(plan, tables=with_returns(name, plan.tables, context))  # its scores' returns
     rules = context.config.rules
     cerebro = bt.Cerebro(stdstats=False, runonce=True, preload=True, quicknotify=True)
     broker = AShareBroker(rules=rules, frictionless=cls.frictionless)

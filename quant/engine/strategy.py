@@ -65,7 +65,9 @@ class Plan:
     rarely, its own starting cash (when the run's cash cannot hold what the strategy must
     hold in whole lots). ``params`` are the parameters the strategy was prepared with (set
     by the runner). What ``next`` reads that ``prepare`` computed (target weights by date,
-    signals) goes in typed fields of a subclass (e.g. strategies/monthly.py MonthlyPlan)."""
+    signals) goes in typed fields of a subclass (e.g. strategies/monthly.py MonthlyPlan). A
+    strategy that ranks puts its scores in ``tables["scores"]`` for the report's factor
+    analysis (quant.engine.ranking)."""
 
     codes: list[str] = field(default_factory=list)
     index_codes: list[str] = field(default_factory=list)
@@ -91,6 +93,16 @@ class AShareStrategy(BaseStrategy):
     A code outside the plan's codes, or an argument that is not what a method takes, is a
     :class:`StrategyError` naming the strategy, the method and argument and the strategy's
     file and line, whichever helper it is given to."""
+
+    @classmethod
+    def evidence(cls, infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """Short phrases for the strategy's line of the report's headline (what ran, what
+        its parts are worth), from its plans' ``info`` per seed as in
+        :meth:`report_section`; the report adds the return, drawdown, exposure, capital and
+        the rank IC of the plan's ``scores`` (quant.engine.ranking) itself. Default: none;
+        the CNN-LSTM names its signal source and model classes and sets its timer against
+        always-up and always-down."""
+        return []
 
     @classmethod
     def prepare(cls, context: Context, params: StrategyParams) -> Plan:

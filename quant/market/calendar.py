@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from quant.errors import UserError
+from quant.metrics.performance import sessions_per_year_of
 
 EXCHANGE_CALENDAR = "XSHG"
 CALENDAR_KINDS = ("exchange", "data")
@@ -189,11 +190,10 @@ class TradingCalendar:
         """Sessions per year of calendar time over ``rows`` (all by default): the count of
         daily returns (sessions - 1) over the years between the first and last session.
         The annualisation factor of daily volatility and Sharpe (about 243 on the SSE)."""
-        days = self.sessions[rows] if rows is not None else self.sessions
-        years = (days[-1] - days[0]).days / 365.25 if len(days) > 1 else 0.0
-        if years <= 0:
-            raise CalendarError("sessions per year need at least two sessions")
-        return (len(days) - 1) / years
+        try:
+            return sessions_per_year_of(self.sessions[rows] if rows is not None else self.sessions)
+        except ValueError as error:
+            raise CalendarError(str(error)) from None
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,12 @@ class Accuracy:
     def interval(self) -> tuple[float, float]:
         return wilson_interval(self.hits, self.n)
 
+    @classmethod
+    def from_dict(cls, figures: dict[str, float | int]) -> Accuracy:
+        """The Accuracy behind :meth:`as_dict`'s figures (its hits from accuracy x n)."""
+        n = int(figures["n"])
+        return cls(round(figures["accuracy"] * n) if n else 0, n)
+
     def as_dict(self) -> dict[str, float | int]:
         low, high = self.interval
         return {"accuracy": self.value, "n": self.n, "ci_low": low, "ci_high": high}

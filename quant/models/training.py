@@ -114,7 +114,7 @@ def fit(
     last_loss: float | None = None
 
     with progress.step(
-        config.desc, config.max_epochs, "epoch", quiet=not config.progress
+        config.desc, config.max_epochs, "epoch", quiet=not config.progress, upto=True
     ) as epochs:
         epoch = 0
         for epoch in range(1, config.max_epochs + 1):
@@ -149,16 +149,15 @@ def fit(
             else:
                 monitored = record["train_loss"]
             history.append(record)
-            epochs.advance(
-                note=" ".join(f"{k} {v:.4g}" for k, v in record.items() if k.endswith("loss"))
-            )
             if monitored < best_loss - 1e-12:
                 best_loss, best_epoch, stale = monitored, epoch, 0
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 stale += 1
-                if validation is not None and config.patience and stale >= config.patience:
-                    break
+            losses = " ".join(f"{k} {v:.4g}" for k, v in record.items() if k.endswith("loss"))
+            epochs.advance(note=f"{losses}, best epoch {best_epoch} ({best_loss:.4g})")
+            if validation is not None and config.patience and stale >= config.patience:
+                break
     model.load_state_dict(best_state)
     model.eval()
     return TrainResult(best_epoch, best_loss, epoch, history)

@@ -1,15 +1,20 @@
-"""The figures of metrics.json: each run's (after costs), their summary over seeds, and the
-edge of each strategy over the baselines."""
+"""The figures of metrics.json: each run's (after costs, with the factor analysis of its
+ranking where its plan exposed one), their summary over seeds, the edge of each strategy
+over the baselines, and what each ablated part adds, seed by seed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from quant.engine.broker import SUSPECT_FACTOR_EVENT
+from quant.engine.ranking import SCORES
 from quant.engine.runner import StrategyResult
+from quant.engine.strategy import AShareStrategy
+from quant.metrics.factor import factor_summary
 from quant.metrics.performance import annual_turnover, finite_or_none, summarize
 from quant.metrics.significance import bootstrap_difference, monthly_returns
 
@@ -44,6 +49,7 @@ def strategy_metrics(result: StrategyResult) -> dict[str, Any]:
         "trades": len(fills),
         "costs": float(fills["costs"].sum()) if len(fills) else 0.0,
         "average_position_ratio": float(result.position_ratio.iloc[1:].mean()),
+        "capital": float(result.equity.iloc[0]),
         "final_equity": float(result.equity.iloc[-1]),
         "refused_orders": {str(k): int(v) for k, v in refusals.items()},
         "written_off": int(fills["note"].str.startswith("written off").sum()) if len(fills) else 0,
@@ -56,6 +62,8 @@ def strategy_metrics(result: StrategyResult) -> dict[str, Any]:
         "start": str(result.nav.index[0].date()),
         "end": str(result.nav.index[-1].date()),
     }
+    if SCORES in result.tables:
+        figures["factor"] = factor_summary(result.tables[SCORES])
     if result.info:
         figures["info"] = result.info
     return {k: finite_or_none(v) if isinstance(v, float) else v for k, v in figures.items()}
@@ -94,8 +102,11 @@ def group_metrics(runs: list[StrategyResult]) -> dict[str, Any]:
     for figures in per_seed.values():
         for reason, count in figures["refused_orders"].items():
             refused[reason] = refused.get(reason, 0) + count
+    factors = [f["factor"] for f in per_seed.values() if "factor" in f]
     return {
         **{key: values["mean"] for key, values in summary.items()},
+        "capital": next(iter(per_seed.values()))["capital"],  # the same in every seed
+        **({"factor": mean_factor(factors)} if factors else {}),
         "refused_orders": refused,
         "held_without_bar_at_end": sum(f["held_without_bar_at_end"] for f in per_seed.values()),
         "written_off": sum(f["written_off"] for f in per_seed.values()),
@@ -103,6 +114,76 @@ def group_metrics(runs: list[StrategyResult]) -> dict[str, Any]:
         "seeds": per_seed,
         "summary": summary,
     }
+
+
+def mean_factor(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The seeds' factor analyses (quant.metrics.factor.factor_summary) in one: each
+    number the mean over the seeds that define it, ``seeds`` their count."""
+
+    def mean(values: list[Any]) -> Any:
+        if all(isinstance(v, dict) for v in values):
+            return {k: mean([v.get(k) for v in values]) for k in values[0]}
+        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        if numbers and len(numbers) == len([v for v in values if v is not None]):
+            return float(np.mean(numbers))
+        return values[0]
+
+    return {**mean(summaries), "seeds": len(summaries)}
+
+
+def ablation_pairs(classes: Mapping[str, type[AShareStrategy]]) -> list[tuple[str, str, str]]:
+    """(reference, ablation, the part it takes out) for every strategy of the run that
+    declares ``ablates`` (AShareStrategy.ablates) a strategy the run also holds."""
+    return [
+        (cls.ablates[0], name, cls.ablates[1])
+        for name, cls in classes.items()
+        if cls.ablates and cls.ablates[0] in classes
+    ]
+
+
+def ablations(
+    nav: pd.DataFrame, pairs: Sequence[tuple[str, str, str]], seed: int = 0
+) -> list[dict[str, Any]]:
+    """What each ablated part adds, from nav.csv's columns: for each pair and each seed
+    both ran (``name@seedN``), the reference's annualised return minus the ablation's
+    (from monthly returns) with its 95 % block-bootstrap interval over paired months
+    (quant.metrics.significance.bootstrap_difference); then a row ``seed = "all"`` for
+    the seed-averaged portfolios with ``helped``, the count of seeds where the difference
+    is above zero, and ``seeds``, their count. Strategies run without a seed: one row."""
+    rows: list[dict[str, Any]] = []
+    for reference, ablation, part in pairs:
+        seeds = sorted(
+            {c.split("@seed")[1] for c in nav.columns if c.startswith(f"{reference}@seed")}
+            & {c.split("@seed")[1] for c in nav.columns if c.startswith(f"{ablation}@seed")},
+            key=int,
+        )
+        pair = {"reference": reference, "ablation": ablation, "part": part}
+        differences = []
+        for s in seeds:
+            row = _difference(nav[f"{reference}@seed{s}"], nav[f"{ablation}@seed{s}"], seed)
+            rows.append({**pair, "seed": s, **row})
+            differences.append(row.get("difference"))
+        pooled = _difference(nav[reference], nav[ablation], seed)
+        known = [d for d in differences if d is not None]
+        rows.append(
+            {
+                **pair,
+                "seed": "all",
+                **pooled,
+                "helped": sum(d > 0 for d in known),
+                "seeds": len(known),
+            }
+        )
+    return rows
+
+
+def _difference(strategy: pd.Series, baseline: pd.Series, seed: int) -> dict[str, Any]:
+    try:
+        return bootstrap_difference(
+            monthly_returns(strategy.dropna()), monthly_returns(baseline.dropna()), seed=seed
+        ).as_dict()
+    except ValueError as error:  # too short a window
+        return {"error": str(error)}
 
 
 def significance(
@@ -119,14 +200,7 @@ def significance(
             continue
         out[name] = {}
         for baseline in present:
-            try:
-                difference = bootstrap_difference(
-                    monthly_returns(nav[name]), monthly_returns(nav[baseline]), seed=seed
-                )
-            except ValueError as error:  # too short a window
-                out[name][baseline] = {"error": str(error)}
-                continue
-            out[name][baseline] = difference.as_dict()
+            out[name][baseline] = _difference(nav[name], nav[baseline], seed)
     return out
 
 

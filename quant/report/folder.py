@@ -9,13 +9,21 @@ from typing import Any
 import pandas as pd
 
 from quant.engine.config import BacktestConfig
-from quant.engine.plugins import load_strategy, strategy_name
 from quant.engine.runner import BacktestResult
-from quant.engine.strategy import AShareStrategy
 from quant.io import write_atomic, write_text_atomic
-from quant.report.figures import group_metrics, seed_infos, significance
+from quant.metrics.factor import factor_summary
+from quant.report.figures import (
+    ablation_pairs,
+    ablations,
+    group_metrics,
+    mean_factor,
+    significance,
+)
+from quant.report.html import render_html
 from quant.report.markdown import render_report
 from quant.report.plots import plot_run
+from quant.report.reader import RunFolder
+from quant.report.sections import report_evidence, report_sections, strategy_classes
 from quant.rundir import staged_folder
 
 
@@ -33,9 +41,11 @@ def _write_files(result: BacktestResult, out: Path) -> None:
     groups = result.by_name()
     nav = result.nav_frame()
     config = result.config
+    classes = strategy_classes(config)
     metrics = {
         "strategies": {name: group_metrics(runs) for name, runs in groups.items()},
         "significance": significance(nav, list(groups), config.baselines, config.seed),
+        "ablations": ablations(nav, ablation_pairs(classes), config.seed),
         "window": result.window.as_dict(),
         "data": {"stocks": config.data, "index": config.index_data},
         "seeds": config.seed_list,
@@ -54,24 +64,43 @@ def _write_files(result: BacktestResult, out: Path) -> None:
         for table_name, table in r.tables.items():
             write_table(out / f"{r.label.replace('@', '_')}_{table_name}.parquet", table)
     plot_run(out)
+    write_reports(out, metrics, config)
+
+
+def rebuild_reports(out: str | Path) -> list[Path]:
+    """``quant report RUN``: report.md, report.html and the PNG plots of the run folder
+    ``out``, rebuilt from its files (metrics.json is kept as the run wrote it; the
+    ablations and the factor analyses of a folder written before they existed are
+    computed from nav.csv and the scores tables). An OutputError when ``out`` is not a run
+    folder. Returns the paths written."""
+    run = RunFolder(out)
+    metrics, config = dict(run.metrics), run.config
+    if "ablations" not in metrics:
+        metrics["ablations"] = ablations(
+            run.nav, ablation_pairs(strategy_classes(config)), config.seed
+        )
+    for name, figures in metrics["strategies"].items():
+        tables = {label: run.scores(label) for label in run.labels(name)}
+        for label, table in tables.items():
+            seed = label.split("@seed")[1] if "@seed" in label else None
+            entry = figures["seeds"][seed] if seed is not None else figures
+            if table is not None and "factor" not in entry:
+                entry["factor"] = factor_summary(table)
+        summaries = [f["factor"] for f in figures.get("seeds", {}).values() if "factor" in f]
+        if summaries and "factor" not in figures:
+            figures["factor"] = mean_factor(summaries)
+    write_reports(run.path, metrics, config)
+    return [run.path / "report.md", run.path / "report.html", *plot_run(run.path)]
+
+
+def write_reports(out: Path, metrics: dict[str, Any], config: BacktestConfig) -> None:
+    """report.md and report.html of the run folder ``out`` from its metrics.json content,
+    its config and its files (what ``quant report`` rebuilds)."""
     sections = report_sections(config, metrics["strategies"])
-    write_text_atomic(out / "report.md", render_report(metrics, config, sections))
-
-
-def report_sections(
-    config: BacktestConfig, strategies: dict[str, dict[str, Any]]
-) -> dict[str, list[str]]:
-    """Each strategy's own section of report.md (AShareStrategy.report_section of the class
-    the config names it by; the base class's for a name the config does not hold), from
-    its metrics.json entry."""
-    classes: dict[str, type[AShareStrategy]] = {}
-    for spec in config.strategies:
-        cls = load_strategy(spec)
-        classes[strategy_name(spec, cls)] = cls
-    return {
-        name: classes.get(name, AShareStrategy).report_section(name, seed_infos(figures))
-        for name, figures in strategies.items()
-    }
+    evidence = report_evidence(config, metrics["strategies"])
+    write_text_atomic(out / "report.md", render_report(metrics, config, sections, evidence))
+    run = RunFolder(out, metrics, config)
+    write_text_atomic(out / "report.html", render_html(run, sections, evidence))
 
 
 def positions_table(result: BacktestResult) -> pd.DataFrame:

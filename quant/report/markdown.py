@@ -1,6 +1,8 @@
-"""report.md: the headline figures beside the paper's, the edge over the baselines, the
-refused orders, the plots, each strategy's own section, the notes and the config; and the
-terminal's table of the headline figures."""
+"""report.md: what the evidence supports (quant.report.headline), the headline figures
+beside the paper's, the edge over the baselines, what each ablated part adds, the factor
+analysis of each ranking, the refused orders, the plots, each strategy's own section (a
+sub-section the same as an earlier strategy's is shown once), the notes and the config;
+and the terminal's summary: the headline and the table of figures."""
 
 from __future__ import annotations
 
@@ -12,14 +14,20 @@ from typing import Any
 import pandas as pd
 
 from quant.engine.config import BacktestConfig, Paper
+from quant.report.headline import headline
+from quant.report.sections import report_evidence
 from quant.report.tables import FIGURES, TERMINAL, figures_table, markdown_table
 
 
 def render_report(
-    metrics: dict[str, Any], config: BacktestConfig, sections: Mapping[str, list[str]]
+    metrics: dict[str, Any],
+    config: BacktestConfig,
+    sections: Mapping[str, list[str]],
+    evidence: Mapping[str, list[str]] | None = None,
 ) -> str:
-    """report.md from metrics.json's content, the run's config and each strategy's own
-    section (AShareStrategy.report_section, by strategy name)."""
+    """report.md from metrics.json's content, the run's config, each strategy's own
+    section (AShareStrategy.report_section) and headline phrases (AShareStrategy.evidence),
+    by strategy name."""
     rows = metrics["strategies"]
     seeds = metrics.get("seeds", [])
     lines = [
@@ -31,6 +39,14 @@ def render_report(
         "geometric over calendar days; Sharpe uses daily returns and a zero risk-free rate.",
         "",
     ]
+    lines += [
+        "## What the evidence supports",
+        "",
+        *(f"- {line}" for line in headline(metrics, config.cash, evidence)),
+        "",
+        "The same in full, with figures, in report.html beside this file.",
+        "",
+    ]
     if any(len(m.get("seeds", {})) > 1 for m in rows.values()):
         lines += [
             f"Strategies with trained models ran once per seed ({', '.join(map(str, seeds))}): "
@@ -39,6 +55,8 @@ def render_report(
         ]
     lines += [*_headline(rows, config.paper), ""]
     lines += _significance_section(metrics.get("significance", {}))
+    lines += ablation_section(metrics.get("ablations", []))
+    lines += factor_section(rows)
     lines += _refusals_section(rows)
     lines += [
         "## Net value",
@@ -50,8 +68,8 @@ def render_report(
         "![position ratio](position_ratio.png)",
         "",
     ]
-    for name in rows:
-        lines += sections.get(name, [])
+    for name_lines in deduplicated({name: sections.get(name, []) for name in rows}).values():
+        lines += name_lines
     if metrics["notes"]:
         lines += ["## Notes", ""] + [f"- {note}" for note in metrics["notes"]] + [""]
     lines += [
@@ -79,6 +97,122 @@ def _headline(rows: Mapping[str, Any], paper: Paper) -> list[str]:
         f"The paper's figures ({paper.source}) come from {paper.data}; ours from the data "
         "named above. They are shown for orientation, not as a target.",
     ]
+
+
+def ablation_section(rows: list[dict[str, Any]]) -> list[str]:
+    """The paired table of what each ablated part adds, by seed (metrics.json's
+    ``ablations``: quant.report.figures.ablations); nothing when the run has none."""
+    if not rows:
+        return []
+    return [
+        "## What each part adds",
+        "",
+        "The reference strategy's annualised return minus the ablation's, seed by seed (the "
+        "same models, less the part), from monthly returns of nav.csv, with a 95 % "
+        "moving-block bootstrap interval over paired months; `all`: the seed-averaged "
+        "portfolios, and the seeds where the part helped.",
+        "",
+        markdown_table(ablation_frame(rows)),
+        "",
+    ]
+
+
+def ablation_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One text row per pair and seed of metrics.json's ``ablations``."""
+    cells = []
+    for row in rows:
+        if "error" in row:
+            difference, interval = "n/a", row["error"]
+        else:
+            difference = f"{row['difference']:+.3f}"
+            interval = f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+        helped = f"{row['helped']} of {row['seeds']}" if row["seed"] == "all" else ""
+        cells.append(
+            [row["part"], f"{row['reference']} - {row['ablation']}", str(row["seed"]),
+             difference, interval, str(row.get("months", "")), helped]
+        )  # fmt: skip
+    columns = ["part", "reference - ablation", "seed", "difference", "95 % interval", "months",
+               "helped in seeds"]  # fmt: skip
+    return pd.DataFrame(cells, columns=columns)
+
+
+def factor_section(rows: Mapping[str, Any]) -> list[str]:
+    """The factor analysis of each strategy whose plan exposed its scores (metrics.json's
+    ``factor``: quant.metrics.factor.factor_summary); nothing when none did."""
+    ranked = {name: m["factor"] for name, m in rows.items() if m.get("factor")}
+    if not ranked:
+        return []
+    lines = [
+        "## The rankings",
+        "",
+        "For each strategy that ranks (its plan's scores: quant.engine.ranking): the rank IC "
+        "(Spearman, score at the decision's close against the return from the next "
+        "session's fill to the fill price 1, 5 and 20 sessions later) with its t over the "
+        "decision dates, the mean return of each score quintile (Q1 lowest), the top "
+        "quintile minus the bottom with its t, and the share of new names among the top "
+        "(what was bought) from one decision to the next. No costs. Strategies run per "
+        "seed: the mean over the seeds.",
+        "",
+    ]
+    for name, factor in ranked.items():
+        lines += [f"**{name}** ({factor['dates']} dates, {factor['names']:.0f} names ranked "
+                  f"on average; top turnover {_percent(factor.get('top_turnover'))} a decision)",
+                  "", markdown_table(factor_frame(factor)), ""]  # fmt: skip
+    return lines
+
+
+def factor_frame(factor: Mapping[str, Any]) -> pd.DataFrame:
+    """One text row per horizon of a factor summary."""
+    cells = []
+    for horizon, h in factor["by_horizon"].items():
+        quantiles = [
+            f"{v:+.4f}" if v is not None else "n/a" for v in h["quantile_returns"].values()
+        ]
+        overlap = " (overlapping)" if h.get("overlapping") else ""
+        cells.append(
+            [f"{horizon}{overlap}", _signed(h["ic_mean"], 3), _signed(h["ic_t"], 2),
+             _percent(h["ic_positive"]), *quantiles, _signed(h["spread"], 4),
+             _signed(h["spread_t"], 2)]
+        )  # fmt: skip
+    names = [f"Q{q}" for q in range(1, len(cells[0]) - 6 + 1)] if cells else []
+    columns = ["sessions", "rank IC", "IC t", "IC > 0", *names, "top - bottom", "t"]
+    return pd.DataFrame(cells, columns=columns)
+
+
+def _signed(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:+.{digits}f}"
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def deduplicated(sections: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Each strategy's section with every sub-section (from a ``###`` heading to the next
+    heading) that is the same, line for line, as one of an earlier strategy's replaced by
+    its heading and a line pointing there: an ablation's model tables are its reference's."""
+    seen: dict[tuple[str, ...], str] = {}
+    out: dict[str, list[str]] = {}
+    for name, lines in sections.items():
+        kept: list[str] = []
+        for block in _blocks(lines):
+            key = tuple(block)
+            if block[0].startswith("### ") and key in seen:
+                kept += [block[0], "", f"The same as in {seen[key]}'s section above.", ""]
+                continue
+            seen.setdefault(key, name)
+            kept += block
+        out[name] = kept
+    return out
+
+
+def _blocks(lines: list[str]) -> list[list[str]]:
+    blocks: list[list[str]] = []
+    for line in lines:
+        if not blocks or line.startswith("#"):
+            blocks.append([])
+        blocks[-1].append(line)
+    return blocks
 
 
 def window_line(window: dict[str, Any]) -> str:
@@ -158,6 +292,15 @@ def _refusals_section(rows: Mapping[str, Any]) -> list[str]:
             f"{m['suspect_factor_days']}"
         )
     return [*lines, ""]
+
+
+def render_summary(out: str | Path) -> str:
+    """What the terminal shows after a run: the headline (quant.report.headline), then
+    the table of figures (:func:`render_table`)."""
+    metrics = json.loads((Path(out) / "metrics.json").read_text(encoding="utf-8"))
+    config = BacktestConfig.from_toml(Path(out) / "config.toml")
+    evidence = report_evidence(config, metrics["strategies"])
+    return "\n".join([*headline(metrics, config.cash, evidence), "", render_table(out)])
 
 
 def render_table(out: str | Path) -> str:

@@ -20,9 +20,18 @@ FIGURES: tuple[tuple[str, str, int], ...] = (
     ("trades", "trades", 0),
     ("costs", "costs (yuan)", 0),
     ("average_position_ratio", "avg position ratio", 3),
+    ("capital", "capital (yuan)", 0),
 )
 #: The figures the terminal shows after a run.
-TERMINAL = ("annualized_return", "max_drawdown", "sharpe", "trades", "costs")
+TERMINAL = (
+    "annualized_return",
+    "max_drawdown",
+    "sharpe",
+    "average_position_ratio",
+    "trades",
+    "costs",
+    "capital",
+)
 
 
 def number(value: float | None, digits: int) -> str:

@@ -265,8 +265,9 @@ class WalkForwardSettings(
 class WalkForward(SignalSource, WalkForwardSettings):
     """The built-in source: the ranker's monthly selection and the timer's daily calls,
     trained walk-forward on the run's data up to each test block and cached by data and
-    config (quant.signals.build; docs/cnn_lstm.md). ``info``: the preset, the spans, and
-    the models' quality and training records."""
+    config (quant.signals.build; docs/cnn_lstm.md). ``info``: the preset, the spans, the
+    model classes (``models``: ranker, timer), and the models' quality and training
+    records."""
 
     def run_config(self, context: Context) -> SignalConfig:
         """The SignalConfig of a run: these settings over the preset, tested on the months
@@ -280,6 +281,7 @@ class WalkForward(SignalSource, WalkForwardSettings):
             "preset": self.preset,
             "train": f"{config.train_start} .. {config.train_end}",
             "test": f"{config.test_start} .. {config.test_end}",
+            "models": {"ranker": type(config.cnn).__name__, "timer": type(config.lstm).__name__},
             "quality": built.quality,
             "training": built.report.get("training", []),
         }

@@ -1,7 +1,8 @@
 """What a study run leaves behind in its folder: ``metrics.json`` (every score of every code,
 model and variant), ``report.md`` (tables like the paper's 2-3 / 2-5, each accuracy with its
 n, Wilson interval and baselines on the same days, plus accuracies pooled over stocks) and
-one plot per stock of predicted versus actual close over the test span (like Fig. 2-4)."""
+one plot per stock of predicted versus actual close over the test span (like Fig. 2-4), with
+the naive "tomorrow = today" close beside them and suspensions drawn as gaps."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from quant.io import write_atomic, write_text_atomic
+from quant.market.calendar import exchange_sessions
 from quant.metrics.accuracy import Accuracy, threshold_mask
 from quant.study.pipeline import RunResult, SpanPrediction
 from quant.study.scores import BASELINES, direction_block, log_mse, score_span
@@ -190,21 +193,55 @@ def params_table(results: list[RunResult]) -> list[str]:
 
 
 def plot_stock(path: Path, runs: list[RunResult]) -> Path:
-    """Actual close and each model's predicted close over the test span (matplotlib's
-    object API: no pyplot state, no display needed)."""
+    """Write :func:`stock_figure` of ``runs`` to ``path`` (PNG)."""
+    figure = stock_figure(runs)
+    return write_atomic(path, lambda p: figure.savefig(p, format="png", dpi=110))
+
+
+def stock_figure(runs: list[RunResult]) -> Figure:
+    """Actual close, the naive "tomorrow = today" close and each model's predicted close
+    over the test span, every line broken where the stock skipped exchange sessions (a
+    suspension is a gap, not a straight line across it). matplotlib's object API: no
+    pyplot state, no display needed."""
     figure = Figure(figsize=(10, 4.5))
     axis = figure.subplots()
     first = runs[0].test
-    axis.plot(first.dates, first.actual, color="black", linewidth=1.4, label="actual close")
+    axis.plot(
+        *gapped(first.dates, first.actual), color="black", linewidth=1.4, label="actual close"
+    )
+    axis.plot(
+        *gapped(first.dates, first.previous), color="grey", linewidth=0.9, linestyle="--",
+        label='naive: tomorrow = today',
+    )  # fmt: skip
     for r in runs:
-        axis.plot(r.test.dates, r.test.predicted, linewidth=1.0, label=f"{r.model} predicted")
+        axis.plot(
+            *gapped(r.test.dates, r.test.predicted), linewidth=1.0, label=f"{r.model} predicted"
+        )
     axis.set_title(f"{runs[0].code}: next-day close, test span ({variant(runs[0])})")
     axis.set_ylabel("adjusted close")
     axis.legend(loc="best", fontsize=8)
     axis.grid(alpha=0.3)
     figure.autofmt_xdate()
     figure.tight_layout()
-    return write_atomic(path, lambda p: figure.savefig(p, format="png", dpi=110))
+    return figure
+
+
+def gapped(dates: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``dates`` and ``values`` with a NaN point inserted (which breaks a plotted line)
+    between two dates that have an exchange session (XSHG) between them: a suspension.
+    Dates outside the calendar's known years break nothing."""
+    dates = pd.DatetimeIndex(dates)
+    values = np.asarray(values, dtype=float)
+    position = exchange_sessions().get_indexer(dates)
+    skipped = (np.diff(position) > 1) & (position[:-1] >= 0) & (position[1:] >= 0)
+    after = np.flatnonzero(skipped) + 1
+    if not len(after):
+        return dates.to_numpy(), values
+    gaps = dates[after - 1] + (dates[after] - dates[after - 1]) / 2
+    return (
+        np.insert(dates.to_numpy(), after, gaps.to_numpy()),
+        np.insert(values, after, np.nan),
+    )
 
 
 def write_report(

@@ -10,8 +10,11 @@
   (averaged over the other keys), with the band of the seeds (min to max of the per-seed
   means).
 - For each pair of such keys: ``heat_<a>_<b>.png``, one heat map of annualised return per
-  strategy (the mean over the seeds and any other keys).
+  strategy (the mean over the seeds and any other keys), each on its own colour scale.
 - The cells that failed, with their errors; the sweep file.
+
+``report.html`` holds the same, self-contained, with interactive figures for the plots
+(quant.report.html.markdown_page: the tables of report.md, each plot drawn by plotly).
 """
 
 from __future__ import annotations
@@ -23,9 +26,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from plotly.subplots import make_subplots
 
 from quant.io import write_atomic, write_text_atomic
+from quant.report.html import markdown_page
 from quant.sweep.run import Failure, Outcome
 from quant.sweep.spec import Sweep
 
@@ -61,6 +68,11 @@ def write_report(sweep: Sweep, out: Path, frame: pd.DataFrame, outcome: Outcome)
     lines += ["## The sweep file", "", "```toml", sweep.text.rstrip(), "```", ""]
     path = out / "report.md"
     write_text_atomic(path, "\n".join(lines))
+    figures = {f"lines_{_slug(key)}.png": lines_figure(ok, key, names) for key in keys}
+    for first, second in itertools.combinations(keys, 2):
+        figures[f"heat_{_slug(first)}_{_slug(second)}.png"] = heat_figure(ok, first, second, names)
+    page = markdown_page("Sweep report", lines, figures)
+    write_text_atomic(out / "report.html", page)
     return path
 
 
@@ -217,6 +229,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
 
 
+def seed_means(ok: pd.DataFrame, key: str, name: str, metric: str) -> pd.DataFrame:
+    """Strategy ``name``'s mean ``metric`` for each value of ``key`` (rows, in the order
+    the sweep gives them) and each seed (columns), over the other keys."""
+    rows = ok[ok["strategy"] == name]
+    rows = rows.assign(_seed=rows.get("seed", 0))
+    per_seed = rows.pivot_table(index=key, columns="_seed", values=metric, aggfunc="mean")
+    return per_seed.reindex(list(pd.unique(ok[key])))
+
+
 def _lines_plot(out: Path, ok: pd.DataFrame, key: str, names: list[str]) -> Path:
     """Each strategy's mean figure by the values of ``key``, with the seeds' min-max band."""
     values = list(pd.unique(ok[key]))
@@ -224,10 +245,7 @@ def _lines_plot(out: Path, ok: pd.DataFrame, key: str, names: list[str]) -> Path
     figure = Figure(figsize=(5 * len(PLOTTED), 4.4), dpi=100, layout="constrained")
     for axes, (metric, label) in zip(figure.subplots(1, len(PLOTTED)), PLOTTED.items()):
         for name in names:
-            rows = ok[ok["strategy"] == name]
-            rows = rows.assign(_seed=rows.get("seed", 0))
-            per_seed = rows.pivot_table(index=key, columns="_seed", values=metric, aggfunc="mean")
-            per_seed = per_seed.reindex(values)
+            per_seed = seed_means(ok, key, name, metric)
             x = np.arange(len(values))
             axes.plot(x, per_seed.mean(axis=1), marker="o", label=name, color=colours[name])
             if per_seed.shape[1] > 1:
@@ -245,36 +263,114 @@ def _lines_plot(out: Path, ok: pd.DataFrame, key: str, names: list[str]) -> Path
     return path
 
 
-def _heat_map(out: Path, ok: pd.DataFrame, first: str, second: str, names: list[str]) -> Path:
-    """One panel per strategy: its mean annualised return for each pair of values."""
+def heat_grids(
+    ok: pd.DataFrame, first: str, second: str, names: list[str]
+) -> dict[str, pd.DataFrame]:
+    """Each strategy's mean annualised return for each pair of values of ``first`` (rows)
+    and ``second`` (columns), over the seeds and any other keys."""
     rows_of, cols_of = list(pd.unique(ok[first])), list(pd.unique(ok[second]))
-    grids = {
+    return {
         name: ok[ok["strategy"] == name]
         .pivot_table(index=first, columns=second, values="annualized_return", aggfunc="mean")
         .reindex(index=rows_of, columns=cols_of)
         for name in names
     }
-    values = np.concatenate([g.to_numpy(dtype=float).ravel() for g in grids.values()])
-    values = np.abs(values[np.isfinite(values)])
-    reach = float(values.max()) if len(values) and values.max() > 0 else 1.0
+
+
+def colour_range(grid: pd.DataFrame) -> tuple[float, float]:
+    """One strategy's own colour scale: the range of its values (a little either side when
+    they are all one value), so a strategy far from the others is not washed out."""
+    values = grid.to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return (-1.0, 1.0)
+    low, high = float(values.min()), float(values.max())
+    return (low - 0.01, high + 0.01) if high - low < 1e-9 else (low, high)
+
+
+def _heat_map(out: Path, ok: pd.DataFrame, first: str, second: str, names: list[str]) -> Path:
+    """One panel per strategy: its mean annualised return for each pair of values, on its
+    own colour scale (with its own colour bar)."""
+    grids = heat_grids(ok, first, second, names)
     columns = min(len(names), 3)
     lines = -(-len(names) // columns)
-    figure = Figure(figsize=(4.6 * columns, 4.2 * lines), dpi=100, layout="constrained")
+    figure = Figure(figsize=(5.2 * columns, 4.2 * lines), dpi=100, layout="constrained")
     panels = np.atleast_1d(figure.subplots(lines, columns, squeeze=False).ravel())
     for axes, (name, grid) in zip(panels, grids.items()):
-        image = axes.imshow(grid.to_numpy(), cmap="RdYlGn", vmin=-reach, vmax=reach, aspect="auto")
+        low, high = colour_range(grid)
+        image = axes.imshow(grid.to_numpy(), cmap="RdYlGn", vmin=low, vmax=high, aspect="auto")
         for (i, j), value in np.ndenumerate(grid.to_numpy()):
             if np.isfinite(value):
                 axes.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=8)
-        axes.set_xticks(np.arange(len(cols_of)), [str(v) for v in cols_of], rotation=20)
-        axes.set_yticks(np.arange(len(rows_of)), [str(v) for v in rows_of])
+        axes.set_xticks(np.arange(len(grid.columns)), [str(v) for v in grid.columns], rotation=20)
+        axes.set_yticks(np.arange(len(grid.index)), [str(v) for v in grid.index])
         axes.set_xlabel(second)
         axes.set_ylabel(first)
         axes.set_title(name)
+        figure.colorbar(image, ax=axes, shrink=0.8)
     for axes in panels[len(grids) :]:
         axes.set_visible(False)
-    figure.colorbar(image, ax=list(panels[: len(grids)]), shrink=0.8, label="annualised return")
-    figure.suptitle("Annualised return after costs (mean over the seeds)")
+    figure.suptitle(
+        "Annualised return after costs (mean over the seeds; each strategy its own scale)"
+    )
     path = out / f"heat_{_slug(first)}_{_slug(second)}.png"
     write_atomic(path, lambda p: figure.savefig(p, format="png"))
     return path
+
+
+# -- the same, interactive, for report.html ------------------------------------------------
+def lines_figure(ok: pd.DataFrame, key: str, names: list[str]) -> go.Figure:
+    """The plotly twin of :func:`_lines_plot`."""
+    values = [str(v) for v in pd.unique(ok[key])]
+    colours = {name: to_hex(colour) for name, colour in _colours(names).items()}
+    figure = make_subplots(rows=1, cols=len(PLOTTED), subplot_titles=list(PLOTTED.values()))
+    for col, metric in enumerate(PLOTTED, start=1):
+        for name in names:
+            per_seed = seed_means(ok, key, name, metric)
+            figure.add_trace(
+                go.Scatter(
+                    x=values, y=per_seed.mean(axis=1).to_numpy(), name=name, legendgroup=name,
+                    showlegend=col == 1, mode="lines+markers", line={"color": colours[name]},
+                    error_y={"type": "data", "symmetric": False,
+                             "array": (per_seed.max(axis=1) - per_seed.mean(axis=1)).to_numpy(),
+                             "arrayminus": (per_seed.mean(axis=1) - per_seed.min(axis=1)).to_numpy()},
+                ),
+                row=1, col=col,
+            )  # fmt: skip
+        figure.update_xaxes(title_text=key, type="category", row=1, col=col)
+    figure.update_layout(
+        title=f"By {key}: mean over the seeds (bars: min-max of the seeds)",
+        template="plotly_white", height=420, legend={"orientation": "h", "y": -0.25},
+    )  # fmt: skip
+    return figure
+
+
+def heat_figure(ok: pd.DataFrame, first: str, second: str, names: list[str]) -> go.Figure:
+    """The plotly twin of :func:`_heat_map`: a panel per strategy, each its own scale."""
+    grids = heat_grids(ok, first, second, names)
+    columns = min(len(names), 3)
+    lines = -(-len(names) // columns)
+    figure = make_subplots(rows=lines, cols=columns, subplot_titles=names,
+                           horizontal_spacing=0.12, vertical_spacing=0.18)  # fmt: skip
+    for k, (name, grid) in enumerate(grids.items()):
+        row, col = k // columns + 1, k % columns + 1
+        low, high = colour_range(grid)
+        values = grid.to_numpy(dtype=float)
+        text = [[f"{v:.3f}" if np.isfinite(v) else "" for v in line] for line in values]
+        figure.add_trace(
+            go.Heatmap(
+                z=values, x=[str(v) for v in grid.columns], y=[str(v) for v in grid.index],
+                text=text, texttemplate="%{text}", colorscale="RdYlGn", zmin=low, zmax=high,
+                colorbar={"len": 0.9 / lines, "x": col / columns - 0.02,
+                          "y": 1 - (row - 0.5) / lines, "thickness": 10},
+                hovertemplate=f"{first} %{{y}}, {second} %{{x}}: %{{z:.3f}}<extra>{name}</extra>",
+            ),
+            row=row, col=col,
+        )  # fmt: skip
+        figure.update_xaxes(title_text=second, type="category", row=row, col=col)
+        figure.update_yaxes(title_text=first, type="category", row=row, col=col)
+    figure.update_layout(
+        title="Annualised return after costs (mean over the seeds; each strategy its own scale)",
+        template="plotly_white", height=360 * lines,
+    )  # fmt: skip
+    return figure

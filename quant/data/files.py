@@ -1,17 +1,21 @@
-"""Read tidy daily bars from Parquet or CSV: one file, or a folder of files; and the
-file-level helpers every reader shares (which files a path holds, CSV encodings)."""
+"""The files of a source: which files a path names, what kind each is, and reading them
+(whole, their header, or in chunks that end where a code ends) with one-line errors for
+what cannot be read: a missing, empty, truncated or mislabelled file, a FIFO or device, an
+encoding that does not decode."""
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterable, Sequence
+import stat
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from quant.data.schema import REQUIRED_COLUMNS
-from quant.data.validate import DataError, prepare_columns, validate_tidy
+from quant.data.errors import DataError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -21,52 +25,42 @@ CSV_SUFFIXES = (".csv", ".csv.gz")
 #: strictly, need no statistical guess.
 ENCODINGS = ("utf-8-sig", "gb18030")
 CHUNK = 1 << 20
+#: A Parquet file starts and ends with these four bytes (the format's magic number).
+PARQUET_MAGIC = b"PAR1"
 
 
-def read_tidy(
-    path: str | Path,
-    codes: Sequence[str] | None = None,
-    *,
-    encoding: str | None = None,
-    date_format: str | None = None,
-) -> pd.DataFrame:
-    """Load and validate the tidy schema from a file or from every data file in a folder
-    (recursively; other files, such as a store's manifest, are ignored). With ``codes``,
-    only their rows are read and checked (Parquet files are filtered as they are read).
-    ``encoding`` and ``date_format`` apply to CSV files (see :func:`read_table` and
-    :func:`quant.data.validate.parse_dates`).
-    A file or folder in another known layout (akshare, tushare, baostock, qlib) is an
-    error that names the layout and the import command."""
-    path = Path(path)
-    files = data_files(path)
-    frames = [(f, _read_one(f, codes, encoding)) for f in files]
-    if codes is not None:  # files without the codes are skipped; none at all: an empty table
-        frames = [(f, frame) for f, frame in frames if len(frame)]
-        if not frames:
-            return pd.DataFrame({c: pd.Series(dtype=float) for c in REQUIRED_COLUMNS})
-    frames = [prepare_columns(frame, str(f), date_format=date_format) for f, frame in frames]
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return validate_tidy(frame)
+def data_files(paths: Path | Sequence[Path]) -> list[Path]:
+    """The data files the paths name: a file itself, or every .parquet/.csv file below a
+    folder (hidden and temporary files skipped), in order. DataError for a path that does
+    not exist, is not a regular file (a FIFO, a device), or a folder without data files."""
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    files: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise DataError(f"{path}: no such file or folder")
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if file_kind(p) and _regular(p))
+            if not found:
+                raise DataError(f"{path}: the folder holds no .parquet or .csv files")
+            files += found
+            continue
+        if not _regular(path):
+            raise DataError(f"{path}: not a regular file (a FIFO, socket or device); give a file")
+        if not file_kind(path):
+            raise DataError(f"{path}: unknown file type; expected .parquet or .csv")
+        files.append(path)
+    return list(dict.fromkeys(files))
 
 
-def data_files(path: Path) -> list[Path]:
-    """The data files a path names: the file itself, or every .parquet/.csv file below a
-    folder (hidden and temporary files skipped). Raises DataError when there are none, or
-    when the path is a qlib data folder (which holds .bin files)."""
-    if not path.exists():
-        raise DataError(f"{path}: no such file or folder")
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and file_kind(p))
-        if not files:
-            refuse_other_layout(path, None)
-            raise DataError(f"{path}: the folder holds no .parquet or .csv files")
-        return files
-    if not file_kind(path):
-        raise DataError(f"{path}: unknown file type; expected .parquet or .csv")
-    return [path]
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 def file_kind(path: Path) -> str | None:
+    """ "parquet", "csv" or None (not a data file), by the name."""
     name = path.name.lower()
     if name.startswith("."):  # hidden and temporary files
         return None
@@ -82,28 +76,138 @@ def read_table(path: Path, encoding: str | None = None, text: Iterable[str] = ()
     case or surrounding spaces) are read as text, so that codes keep their leading zeros.
     CSV encoding: ``encoding`` if given (any Python codec name), else UTF-8 with or
     without a byte-order mark, else GBK (see ENCODINGS)."""
-    try:
+    with _reading(path, encoding):
         if file_kind(path) == "parquet":
+            _check_parquet(path)
             return pd.read_parquet(path)
         encoding = encoding or detect_encoding(path)
-        wanted = {t.strip().lower() for t in text}
-        header = pd.read_csv(path, nrows=0, encoding=encoding).columns
-        return pd.read_csv(
-            path,
-            encoding=encoding,
-            dtype={c: str for c in header if str(c).strip().lower() in wanted},
-        )
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: no rows (empty file)") from None
-    except LookupError:
-        raise DataError(f"{path}: unknown encoding {encoding!r}") from None
-    except UnicodeDecodeError as error:
-        raise DataError(
-            f"{path}: cannot be decoded as {encoding} ({error.reason} at byte {error.start}); "
-            "name its encoding with --encoding"
-        ) from None
-    except (pa.ArrowException, OSError, ValueError, pd.errors.ParserError) as error:
-        raise DataError(f"{path}: cannot be read as {file_kind(path)}: {error}") from None
+        return pd.read_csv(path, encoding=encoding, dtype=_text_columns(path, encoding, text))
+
+
+def header(path: Path, encoding: str | None = None) -> list[object]:
+    """The column names of a file (DataError for a file that cannot be read as its kind,
+    or has no columns)."""
+    with _reading(path, encoding):
+        if file_kind(path) == "parquet":
+            _check_parquet(path)
+            return list(pq.read_schema(path).names)
+        return list(pd.read_csv(path, nrows=0, encoding=encoding or detect_encoding(path)).columns)
+
+
+def chunks(
+    path: Path,
+    rows: int,
+    encoding: str | None = None,
+    columns: list[object] | None = None,
+    text: Iterable[str] = ("code",),
+) -> Iterator[pd.DataFrame]:
+    """The rows of one file (only ``columns`` if given) in chunks of about ``rows`` rows,
+    each with its file row numbers (``_row``, 1-based). A chunk ends where a code ends:
+    the rows of the last code continue into the next chunk, unless that code alone has
+    more than ``rows`` rows (then it is cut: memory stays bounded whatever the file
+    holds). The code column is found by name (any case)."""
+    with _reading(path, encoding):
+        if file_kind(path) == "parquet":
+            _check_parquet(path)
+            parts = _parquet_parts(pq.ParquetFile(path), rows, columns)
+        else:
+            encoding = encoding or detect_encoding(path)
+            parts = pd.read_csv(
+                path,
+                encoding=encoding,
+                dtype=_text_columns(path, encoding, text),
+                chunksize=rows,
+                usecols=columns,
+            )
+        yield from _whole_codes(parts, rows)
+
+
+def _whole_codes(parts: Iterable[pd.DataFrame], rows: int) -> Iterator[pd.DataFrame]:
+    carried: pd.DataFrame | None = None
+    offset = 1
+    for part in parts:
+        part = part.assign(_row=np.arange(offset, offset + len(part)))
+        offset += len(part)
+        if carried is not None:
+            part = pd.concat([carried, part], ignore_index=True)
+        code = next((c for c in part.columns if str(c).strip().lower() == "code"), None)
+        if code is None or not len(part) or len(part) > 2 * rows:
+            carried = None
+            yield part
+            continue
+        values = part[code].astype(str).to_numpy()
+        start = len(values) - 1
+        while start > 0 and values[start - 1] == values[-1]:
+            start -= 1
+        carried = part.iloc[start:]
+        if start:
+            yield part.iloc[:start]
+        elif len(carried) > rows:  # one code longer than a chunk: cut it
+            yield carried
+            carried = None
+    if carried is not None and len(carried):
+        yield carried
+
+
+def _parquet_parts(
+    parquet: pq.ParquetFile, rows: int, columns: list[object] | None
+) -> Iterator[pd.DataFrame]:
+    for batch in parquet.iter_batches(batch_size=rows, columns=columns):
+        yield batch.to_pandas()
+
+
+def _check_parquet(path: Path) -> None:
+    """A file named .parquet that does not start and end with the Parquet magic number is
+    not (or no longer, truncated) a Parquet file: say so before pyarrow does."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        handle.seek(max(size - 4, 0))
+        tail = handle.read(4)
+    if size == 0:
+        raise DataError(f"{path}: no rows (empty file)")
+    if head != PARQUET_MAGIC:
+        raise DataError(f"{path}: not a Parquet file (it does not start with PAR1)")
+    if tail != PARQUET_MAGIC or size < 12:
+        raise DataError(f"{path}: a truncated Parquet file (it does not end with PAR1)")
+
+
+class _reading:
+    """Turns what pandas and pyarrow raise about one file into a DataError naming it."""
+
+    def __init__(self, path: Path, encoding: str | None) -> None:
+        self.path, self.encoding = path, encoding
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if error is None or isinstance(error, DataError):
+            return False
+        path, kind_name = self.path, file_kind(self.path)
+        if isinstance(error, pd.errors.EmptyDataError):
+            raise DataError(f"{path}: no rows (empty file)") from None
+        if isinstance(error, LookupError):
+            raise DataError(f"{path}: unknown encoding {self.encoding!r}") from None
+        if isinstance(error, UnicodeDecodeError):
+            raise DataError(
+                f"{path}: cannot be decoded as {error.encoding} ({error.reason} at byte "
+                f"{error.start}); name its encoding with --encoding"
+            ) from None
+        if isinstance(error, pa.ArrowException | OSError | ValueError | pd.errors.ParserError):
+            first = (
+                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            )
+            raise DataError(f"{path}: cannot be read as {kind_name}: {first}") from None
+        return False
+
+
+def _text_columns(path: Path, encoding: str, text: Iterable[str]) -> dict[object, type]:
+    wanted = {t.strip().lower() for t in text}
+    if not wanted:
+        return {}
+    names = pd.read_csv(path, nrows=0, encoding=encoding).columns
+    return {c: str for c in names if str(c).strip().lower() in wanted}
 
 
 def detect_encoding(path: Path) -> str:
@@ -130,33 +234,3 @@ def _open_bytes(path: Path):
 
         return gzip.open(path, "rb")
     return open(path, "rb")
-
-
-def _read_one(
-    path: Path, codes: Sequence[str] | None = None, encoding: str | None = None
-) -> pd.DataFrame:
-    if codes is not None and file_kind(path) == "parquet":
-        try:
-            frame = pd.read_parquet(path, filters=[("code", "in", list(codes))])
-        except (pa.ArrowException, OSError, ValueError) as error:
-            raise DataError(f"{path}: cannot be read as parquet: {error}") from None
-    else:
-        # Codes are text: read as numbers, 000001.SZ would lose its leading zeros.
-        frame = read_table(path, encoding, text=["code"])
-    refuse_other_layout(path, frame.columns)
-    if codes is None or file_kind(path) == "parquet":
-        return frame
-    column = next((c for c in frame.columns if str(c).strip().lower() == "code"), None)
-    return frame[frame[column].str.strip().isin(codes)] if column is not None else frame
-
-
-def refuse_other_layout(path: Path, columns: Iterable[object] | None) -> None:
-    from quant.data.layouts import identify
-
-    layout = identify(path, columns)
-    if layout is not None:
-        raise DataError(
-            f"{path}: this is {layout.description}, not the tidy schema; read it with "
-            f"load_bars(..., format={layout.name!r}) or convert it once: "
-            f"quant data import --format {layout.name} {path} --out STORE"
-        )

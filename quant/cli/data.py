@@ -259,7 +259,7 @@ def format_summary(summary: dict[str, object]) -> str:
             )
         )
         lines += _code_change_lines(summary)
-        lines.append(f"survivorship            {summary['survivorship']['line']}")
+        lines.append(f"survivorship measured   {summary['survivorship']['line']}")
         outside = summary["outside_band"]
         if outside["bars"]:
             shown = "; ".join(
@@ -277,7 +277,7 @@ def format_summary(summary: dict[str, object]) -> str:
             f"{made['days']:,} days, {made['delisted']:,} delisted: not real prices"
         )
     if "store" in summary:
-        lines.append(f"store                   {_survivorship_line(summary['store'])}")
+        lines.append(f"survivorship            {_survivorship_line(summary['store'])}")
     if "imported" in summary:
         made = summary["imported"]
         lines.append(

@@ -6,8 +6,9 @@ compact types, and each piece of checked bars is scattered into them and dropped
 Compact types (5,200 stocks x 3,966 sessions: 20.6 M cells): open, high, low and close are
 float32 when every price is a whole fen (A-share prices tick in 0.01 yuan; the panel's
 ``price()`` restores the exact yuan value), float64 otherwise; volume float64 (share counts
-beyond float32's 16.7 M); amount float32 (7 significant digits of a day's yuan turnover);
-adj_factor float64; masks bool.
+beyond float32's 16.7 M); amount float32 while every amount is a float32 value (sources that
+store float32 amounts: the shared data, qlib folders), float64 otherwise, so no digit of a
+source is lost; adj_factor float64; masks bool.
 
 :meth:`PanelBuilder.finish` returns the fields of the MarketPanel (quant.data.panel builds
 it): this module knows the panel's fields, not its class.
@@ -97,8 +98,11 @@ class PanelBuilder:
                 self.arrays[name] = self.arrays[name].astype(np.float64)
         for name, values in prices.items():
             self.arrays[name][row, col] = values
-        for name in ("volume", "amount"):
-            self.arrays[name][row, col] = frame[name].to_numpy(dtype=np.float64)
+        amount = frame["amount"].to_numpy(dtype=np.float64)
+        if self.arrays["amount"].dtype == np.float32 and not _float32(amount):
+            self.arrays["amount"] = self.arrays["amount"].astype(np.float64)
+        self.arrays["amount"][row, col] = amount
+        self.arrays["volume"][row, col] = frame["volume"].to_numpy(dtype=np.float64)
         if self.factor is not None and "adj_factor" in frame.columns:
             self.factor[row, col] = frame["adj_factor"].to_numpy(dtype=np.float64)
         if self.is_st is not None and "is_st" in frame.columns:
@@ -164,6 +168,11 @@ class PanelBuilder:
             "suspect": suspect,
             **facts,
         }
+
+
+def _float32(values: np.ndarray) -> bool:
+    """Whether float32 holds every value exactly."""
+    return bool((values.astype(np.float32).astype(np.float64) == values).all())
 
 
 def _whole_fen(values: np.ndarray) -> bool:

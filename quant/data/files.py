@@ -123,30 +123,36 @@ def chunks(
 
 
 def _whole_codes(parts: Iterable[pd.DataFrame], rows: int) -> Iterator[pd.DataFrame]:
+    """The parts with row numbers, the rows of each part's last code moved to the next
+    part (the last part keeps them), unless that code alone has more than ``rows``."""
+    parts = iter(parts)
+    part = next(parts, None)
     carried: pd.DataFrame | None = None
     offset = 1
-    for part in parts:
+    while part is not None:
         part = part.assign(_row=np.arange(offset, offset + len(part)))
         offset += len(part)
         if carried is not None:
             part = pd.concat([carried, part], ignore_index=True)
-        code = next((c for c in part.columns if str(c).strip().lower() == "code"), None)
-        if code is None or not len(part) or len(part) > 2 * rows:
             carried = None
-            yield part
+        following = next(parts, None)
+        code = next((c for c in part.columns if str(c).strip().lower() == "code"), None)
+        if following is None or code is None or not len(part):
+            if len(part):
+                yield part
+            part = following
             continue
         values = part[code].astype(str).to_numpy()
         start = len(values) - 1
         while start > 0 and values[start - 1] == values[-1]:
             start -= 1
-        carried = part.iloc[start:]
-        if start:
-            yield part.iloc[:start]
-        elif len(carried) > rows:  # one code longer than a chunk: cut it
-            yield carried
-            carried = None
-    if carried is not None and len(carried):
-        yield carried
+        if start == 0 and len(part) > rows:  # one code longer than a chunk: cut it
+            yield part
+        else:
+            carried = part.iloc[start:]
+            if start:
+                yield part.iloc[:start]
+        part = following
 
 
 def _parquet_parts(
@@ -167,9 +173,14 @@ def _check_parquet(path: Path) -> None:
     if size == 0:
         raise DataError(f"{path}: no rows (empty file)")
     if head != PARQUET_MAGIC:
-        raise DataError(f"{path}: not a Parquet file (it does not start with PAR1)")
+        raise DataError(
+            f"{path}: cannot be read as parquet: not a Parquet file (it does not start with PAR1)"
+        )
     if tail != PARQUET_MAGIC or size < 12:
-        raise DataError(f"{path}: a truncated Parquet file (it does not end with PAR1)")
+        raise DataError(
+            f"{path}: cannot be read as parquet: truncated (it does not end with PAR1, as a "
+            "whole Parquet file does)"
+        )
 
 
 class _reading:

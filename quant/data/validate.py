@@ -396,7 +396,6 @@ def check_keys(frame: pd.DataFrame, *, calendar: str = "exchange", ordered: bool
     categorical with sorted categories. DataError names the first row at fault."""
     frame["code"] = check_codes(frame)
     _check_future(frame)
-    _check_closed_days(frame, calendar)
     code = frame["code"].cat.codes.to_numpy()
     date = frame["date"].to_numpy()
     order = np.lexsort((date, code))
@@ -404,6 +403,7 @@ def check_keys(frame: pd.DataFrame, *, calendar: str = "exchange", ordered: bool
     if ordered:
         _check_order(frame)
     _check_frequency(frame, order)
+    _check_closed_days(frame, calendar)
 
 
 def _check_closed_days(frame: pd.DataFrame, calendar: str) -> None:

@@ -18,7 +18,7 @@ from quant.data.errors import DataError
 from quant.data.files import chunks, data_files, header
 from quant.data.manifest import manifest_of
 from quant.data.readers.base import KEY_ROWS, PIECE_ROWS, Reader, ReadOptions, gathered
-from quant.data.readers.layouts import identify
+from quant.data.readers.layouts import Layout, identify
 from quant.data.schema import OPTIONAL_COLUMNS
 from quant.data.validate import parse_dates, prepare_columns, tidy_names
 
@@ -31,6 +31,10 @@ class TidyReader(Reader):
         self.paths = list(paths)
         self.options = options or ReadOptions()
         self.name = ", ".join(map(str, self.paths))
+        for path in self.paths:
+            layout = identify(path, None) if path.is_dir() else None
+            if layout is not None:
+                raise _other_layout(path, layout)
         self.files = data_files(self.paths)
         for path in self.paths:
             self._read_manifest(path)
@@ -49,7 +53,9 @@ class TidyReader(Reader):
         for path in self.files:
             names = self._columns(path)
             columns = [names["date"], names["code"]]
+            rows = 0
             for chunk in chunks(path, KEY_ROWS, self.options.encoding, columns):
+                rows += len(chunk)
                 frame = chunk.rename(columns={names["date"]: "date", names["code"]: "code"})
                 frame = _only(frame, "code", codes)
                 if not len(frame):
@@ -57,6 +63,8 @@ class TidyReader(Reader):
                 frame = frame.assign(_source=str(path))
                 frame["date"] = parse_dates(frame, self.options.date_format)
                 yield frame
+            if not rows:
+                raise DataError(f"{path}: no rows (empty file)")
 
     def _columns(self, path: Path) -> dict[str, object]:
         """Tidy name -> the file's column, for a file in the tidy schema (DataError for a
@@ -64,11 +72,7 @@ class TidyReader(Reader):
         columns = header(path, self.options.encoding)
         layout = identify(path, columns)
         if layout is not None:
-            raise DataError(
-                f"{path}: this is {layout.description}, not the tidy schema; read it with "
-                f"load_bars(..., format={layout.name!r}) or convert it once: "
-                f"quant data import --format {layout.name} {path} --out STORE"
-            )
+            raise _other_layout(path, layout)
         names = {tidy: column for column, tidy in tidy_names(pd.Index(columns), str(path)).items()}
         if "date" not in names or "code" not in names:  # the full check, with its hints
             prepare_columns(pd.DataFrame([[None] * len(columns)], columns=columns), str(path))
@@ -87,6 +91,14 @@ class TidyReader(Reader):
                 chunk = _only(chunk, names["code"], codes)
                 if len(chunk):
                     yield prepare_columns(chunk, str(path), date_format=self.options.date_format)
+
+
+def _other_layout(path: Path, layout: Layout) -> DataError:
+    return DataError(
+        f"{path}: this is {layout.description}, not the tidy schema; read it with "
+        f"load_bars(..., format={layout.name!r}) or convert it once: "
+        f"quant data import --format {layout.name} {path} --out STORE"
+    )
 
 
 def _only(frame: pd.DataFrame, column: object, codes: frozenset[str] | None) -> pd.DataFrame:

@@ -603,32 +603,20 @@ def _units_hint(ratio: float) -> str:
 
 def _check_fen_grid(frame: pd.DataFrame, stock: np.ndarray) -> None:
     """A-share prices move in fen (0.01 yuan): a stock's price off that grid is a data
-    error or an adjusted price. Most of a code's bars off the grid: an error (adjusted
-    prices taken for raw ones); a few: a warning with their count."""
+    error or an adjusted price: a warning with the count of such bars, naming the first;
+    the prices are used as given (the panel then keeps them in float64)."""
     prices = frame[list(PRICE_COLUMNS)].to_numpy()
     cents = prices * 100.0
     off = stock & (np.abs(cents - np.round(cents)) > FEN_SLACK * 100).any(axis=1)
     if not off.any():
         return
-    code = frame["code"].cat.codes.to_numpy()
-    n = len(frame["code"].cat.categories)
-    share = np.bincount(code, off, n) / np.maximum(np.bincount(code, stock, n), 1)
     i = int(np.flatnonzero(off)[0])
     first = ", ".join(f"{c} {frame[c].iloc[i]:g}" for c in PRICE_COLUMNS)
-    wrong = off & (share[code] > UNITS_MAJORITY)
-    if wrong.any():
-        j = int(np.flatnonzero(wrong)[0])
-        fail_where(
-            frame,
-            wrong,
-            f"{share[code[j]]:.0%} of this code's prices are not whole fen (0.01 yuan, the "
-            "price step of A-shares): adjusted prices taken for raw ones? The tidy schema "
-            "wants the raw prices traded (with adj_factor)",
-        )
     warn_counted(
         int(off.sum()),
         "bars have a price that is not a whole fen (0.01 yuan, the price step of A-shares; "
-        "first: {first}): a data error; those prices are used as given",
+        "first: {first}): adjusted prices taken for raw ones, or a data error? The prices "
+        "are used as given",
         f"{where(frame, i)}: {first}",
     )
 

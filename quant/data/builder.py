@@ -142,7 +142,7 @@ class PanelBuilder:
         at_limit = {name: np.zeros(has_bar.shape, dtype=bool) for name in AT_LIMIT}
         limits = bands(
             self.arrays, factor, has_bar, new_listing, board, dates, self.is_st,
-            suspect | without[None, :], self.fen_prices,
+            suspect, without, self.fen_prices,
         )  # fmt: skip
         for cols, up, down, _ in limits:
             for field in ("open", "close"):

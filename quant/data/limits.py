@@ -27,7 +27,8 @@ def price_limits(
     has_bar: np.ndarray,
     free: np.ndarray,
     rates: np.ndarray,
-    unreliable: np.ndarray,
+    suspect: np.ndarray,
+    without_factor: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Limit-up and limit-down prices (T, n) float64 yuan, and the (T, n) mask of bars that
     trade outside that band.
@@ -35,15 +36,17 @@ def price_limits(
     ``bars``: raw open, high, low, close in yuan (float64, NaN without a bar); ``factor``:
     the adjustment factor, filled within each code; ``has_bar``; ``free``: days free of any
     limit (after a listing; after a market-wide hole in the data, whose reference close is
-    unknown); ``rates``: the day's rate (NaN: no limit); ``unreliable``: days whose
-    reference cannot be trusted (an ex-rights day whose factor change the prices do not
-    bear out; any day of a code without factors, whose ex-rights days are unknown).
+    unknown); ``rates``: the day's rate (NaN: no limit); ``suspect``: ex-rights days whose
+    factor change the prices do not bear out (T, n); ``without_factor``: codes without
+    any factor (n,), whose ex-rights days are unknown.
 
-    NaN (no limit claimed) without a bar, on free days, and on unreliable days whose bar
-    trades outside the band (the reference was wrong there). A bar outside its band on any
-    other day keeps its limit (a stale ST flag, a day of a delisting arrangement or a data
-    error: the rules still held, so a one-price bar at such a price stays untradable on
-    the side it is stuck on).
+    NaN (no limit claimed) without a bar, on free days, and where the reference cannot be
+    trusted and the bar trades outside the band: a suspect ex-rights day; a day of a code
+    without factors whose bar trades below the band (an ex-rights day nobody recorded
+    lowers the reference; it never raises it). A bar outside its band on any other day
+    keeps its limit (a stale ST flag, a day of a delisting arrangement, a data error: the
+    rules still held, so a one-price bar at such a price stays untradable on the side it
+    is stuck on).
     """
     last_close = pd.DataFrame(bars["close"]).ffill().to_numpy()
     reference = np.full(has_bar.shape, np.nan)
@@ -55,8 +58,10 @@ def price_limits(
         outside = (bars["high"] > limit_up + LIMIT_TOLERANCE) | (
             bars["low"] < limit_down - LIMIT_TOLERANCE
         )
+        below = bars["low"] < limit_down - LIMIT_TOLERANCE
     outside &= has_bar & ~free
-    no_limit = ~has_bar | free | (outside & unreliable)
+    unknown = suspect | (below & without_factor[None, :])
+    no_limit = ~has_bar | free | (outside & unknown)
     limit_up[no_limit] = np.nan
     limit_down[no_limit] = np.nan
     return limit_up, limit_down, outside
@@ -110,7 +115,8 @@ def bands(
     board: np.ndarray,
     dates: pd.DatetimeIndex,
     is_st: np.ndarray | None,
-    unreliable: np.ndarray,
+    suspect: np.ndarray,
+    without_factor: np.ndarray,
     fen_prices: bool,
 ) -> Iterator[tuple[slice, np.ndarray, np.ndarray, np.ndarray]]:
     """:func:`price_limits` of every code, COLUMN_BLOCK codes at a time: (columns, limit
@@ -128,6 +134,7 @@ def bands(
             has_bar[:, cols],
             new_listing[:, cols] | unknown_reference[:, None],
             limit_rates(board[cols], dates, st),
-            unreliable[:, cols],
+            suspect[:, cols],
+            without_factor[cols],
         )
         yield cols, up, down, outside

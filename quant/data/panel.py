@@ -169,7 +169,8 @@ class MarketPanel:
             self.board,
             self.dates,
             self.is_st if self.st_known else None,
-            self.suspect_factor | without[None, :],
+            self.suspect_factor,
+            without,
             self.fen_prices,
         )
 
@@ -200,30 +201,37 @@ class MarketPanel:
             rows.append(r)
             cols.append(np.arange(len(self.codes))[block][c])
             kept.append(np.isfinite(up[r, c]))
-        r, c = np.concatenate(rows), np.concatenate(cols)
+        r, c, kept = np.concatenate(rows), np.concatenate(cols), np.concatenate(kept)
         frame = pd.DataFrame(
             {
                 "code": self.codes[c],
                 "date": self.dates[r],
                 "low": self.exact(self.low[r, c]),
                 "high": self.exact(self.high[r, c]),
-                "limit_kept": np.concatenate(kept),
-                "reason": [self._outside_reason(i, j) for i, j in zip(r.tolist(), c.tolist())],
+                "limit_kept": kept,
+                "reason": [
+                    self._outside_reason(i, j, k)
+                    for i, j, k in zip(r.tolist(), c.tolist(), kept.tolist())
+                ],
             }
         )
         return frame.sort_values(["code", "date"], ignore_index=True)
 
-    def _outside_reason(self, row: int, col: int) -> str:
-        """What a bar outside its band may be: an unrecorded ex-rights day (a code without
-        adj_factor), a suspect ex-rights day, a stale ST flag (its move fits the limit of
-        the other ST status), a day of a delisting arrangement (among the last
-        DELISTING_ARRANGEMENT_SESSIONS of a code whose bars stop early), the first bar after
+    def _outside_reason(self, row: int, col: int, kept: bool) -> str:
+        """What a bar outside its band may be: an unrecorded ex-rights day (a bar below the
+        band of a code without adj_factor), a suspect ex-rights day, a day of a delisting arrangement (among the
+        last DELISTING_ARRANGEMENT_SESSIONS of a code whose bars stop early; its limit is
+        the board's, ST or not), a stale ST flag (its move fits the limit of the other ST
+        status), the first bar after
         a suspension (a resumption after a restructuring, which may trade without a limit
         on its first day), else a data error."""
-        if self.codes[col] in self.codes_without_adj:
+        if self.codes[col] in self.codes_without_adj and not kept:
             return "ex-rights day of a code without adj_factor?"
         if self.suspect_factor[row, col]:
             return "suspect ex-rights day"
+        last = self.last_bar_row[col]
+        if last < len(self.dates) - 1 and last - row < DELISTING_ARRANGEMENT_SESSIONS:
+            return "delisting arrangement?"
         if self.st_known:
             other = np.array([[not self.is_st[row, col]]])
             rate = limit_rates(self.board[[col]], self.dates[[row]], other)[0, 0]
@@ -235,9 +243,6 @@ class MarketPanel:
                 high, low = self.exact(self.high[row, col]), self.exact(self.low[row, col])
                 if reference * (1 - rate) - slack <= low and high <= reference * (1 + rate) + slack:
                     return "stale ST flag?"
-        last = self.last_bar_row[col]
-        if last < len(self.dates) - 1 and last - row < DELISTING_ARRANGEMENT_SESSIONS:
-            return "delisting arrangement?"
         if row > 0 and not self.has_bar[row - 1, col]:
             before = np.flatnonzero(self.has_bar[:row, col])
             gap = row - 1 - (before[-1] if len(before) else -1)

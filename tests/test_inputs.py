@@ -22,7 +22,7 @@ from quant.cli import main
 from quant.data import DataError, DataWarning, MarketPanel, load_bars, load_panel
 from quant.data.store import BlockedError, OfflineError, Throttle
 from tests.conftest import make_bars, sessions
-from tests.engine_helpers import panel_of, run_script
+from tests.engine_helpers import panel_of
 from tests.test_akshare_store import east  # noqa: F401  (the fixture)
 from tests.test_market_today import buy_on_day1, jump
 
@@ -209,9 +209,7 @@ def dns_failure(**kwargs):
 
 def dropped(**kwargs):
     """What requests raises when East Money closes the connection (a block)."""
-    raise requests.exceptions.ConnectionError(
-        ConnectionResetError(104, "Connection reset by peer")
-    )
+    raise requests.exceptions.ConnectionError(ConnectionResetError(104, "Connection reset by peer"))
 
 
 def test_a_failed_dns_lookup_is_told_at_once_not_retried_as_a_block():
@@ -273,7 +271,9 @@ def test_a_million_identical_rows_stop_at_the_first_chunk(tmp_path, monkeypatch)
             yield chunk
 
     monkeypatch.setattr(tidy, "chunks", counted)
-    with pytest.raises(DataError, match=r"code 600000\.SH, date 2024-03-04: duplicate \(code, date\)"):
+    with pytest.raises(
+        DataError, match=r"code 600000\.SH, date 2024-03-04: duplicate \(code, date\)"
+    ):
         load_panel(path)
     assert chunks == [tidy.KEY_ROWS]  # the first chunk, and no more
 

@@ -92,7 +92,11 @@ class PanelBuilder:
         for column in np.unique(col):
             self.sources.setdefault(int(column), source or "an earlier piece")
         prices = {name: frame[name].to_numpy(dtype=np.float64) for name in PRICES}
-        if self.fen_prices and not all(_whole_fen(values) for values in prices.values()):
+        if "_off_fen" in frame.columns:  # check_values has looked
+            whole = not frame["_off_fen"].to_numpy().any()
+        else:
+            whole = all(_whole_fen(values) for values in prices.values())
+        if self.fen_prices and not whole:
             self.fen_prices = False  # exact decimals beyond the fen: keep float64
             for name in PRICES:
                 self.arrays[name] = self.arrays[name].astype(np.float64)
@@ -113,7 +117,8 @@ class PanelBuilder:
         """The MarketPanel's fields: listing spans, adjustment factors filled within each
         code, limit-free days after listings, whether each open and close was at the day's
         limit (see quant.data.panel), the suspect factor changes (``suspect``, the panel's
-        ``suspect_factor``), and ``facts`` (what the intake knows of the data:
+        ``suspect_factor``), the bars outside their band (``outside``: rows, columns,
+        limit kept), and ``facts`` (what the intake knows of the data:
         amount_approximated, code_changes, notes, suspended_at_end)."""
         dates, codes, has_bar = self.dates, self.codes, self.has_bar
         board = board_of_codes(codes)
@@ -144,7 +149,10 @@ class PanelBuilder:
             self.arrays, factor, has_bar, new_listing, board, dates, self.is_st,
             suspect, without, self.fen_prices,
         )  # fmt: skip
-        for cols, up, down, _ in limits:
+        cells: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for cols, up, down, outside in limits:
+            r, c = np.nonzero(outside)
+            cells.append((r, np.arange(len(codes))[cols][c], np.isfinite(up[r, c])))
             for field in ("open", "close"):
                 price = exact(self.arrays[field][:, cols], self.fen_prices)
                 with np.errstate(invalid="ignore"):
@@ -166,6 +174,7 @@ class PanelBuilder:
             "st_known": self.is_st is not None,
             "fen_prices": self.fen_prices,
             "suspect": suspect,
+            "outside": tuple(np.concatenate(parts) for parts in zip(*cells)) if cells else None,
             **facts,
         }
 

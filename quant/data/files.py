@@ -142,10 +142,14 @@ def _whole_codes(parts: Iterable[pd.DataFrame], rows: int) -> Iterator[pd.DataFr
                 yield part
             part = following
             continue
-        values = part[code].astype(str).to_numpy()
-        start = len(values) - 1
-        while start > 0 and values[start - 1] == values[-1]:
-            start -= 1
+        column = part[code]
+        values = (
+            column.cat.codes.to_numpy()
+            if isinstance(column.dtype, pd.CategoricalDtype)
+            else pd.factorize(column)[0]
+        )
+        other = np.flatnonzero(values != values[-1])
+        start = int(other[-1]) + 1 if len(other) else 0
         if start == 0 and len(part) > rows:  # one code longer than a chunk: cut it
             yield part
         else:
@@ -153,6 +157,12 @@ def _whole_codes(parts: Iterable[pd.DataFrame], rows: int) -> Iterator[pd.DataFr
             if start:
                 yield part.iloc[:start]
         part = following
+
+
+def release_memory() -> None:
+    """Give back to the system the memory pyarrow keeps for reuse after reading (its pool
+    holds freed buffers: a third of a gigabyte after a 5,200-code store)."""
+    pa.default_memory_pool().release_unused()
 
 
 def _parquet_parts(

@@ -37,6 +37,7 @@ from quant.data.code_changes import (
     renaming,
 )
 from quant.data.errors import CountedWarning, DataError, DataWarning
+from quant.data.files import release_memory
 from quant.data.readers.base import Reader
 from quant.data.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from quant.data.validate import MARKET_GAP_DAYS, check_codes, check_keys, check_values
@@ -146,6 +147,7 @@ def _first_pass(
         dates.append(np.unique(day))
         frame = pd.DataFrame({"code": chunk["code"], "date": day})
         spans.append(frame.groupby("code", observed=True)["date"].agg(["min", "max"]))
+    release_memory()
     if not spans:
         return pd.DatetimeIndex([]), pd.DataFrame(columns=["first", "last"])
     span = pd.concat(spans)
@@ -227,6 +229,7 @@ def _checked_pieces(reader: Reader, plan: Plan) -> Iterator[tuple[pd.DataFrame, 
             if plan.rename:
                 piece = piece.assign(code=piece["code"].astype(str).replace(plan.rename))
             yield piece, label
+            release_memory()  # what reading the piece left in pyarrow's pool
     finally:
         _emit(caught)
 

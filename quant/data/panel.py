@@ -95,12 +95,16 @@ class MarketPanel:
     #: Codes the source knows to be listed but suspended on the data's last day (a qlib
     #: folder pads them to the end; a store's universe lists them): not delisted.
     suspended_at_end: tuple[str, ...] = ()
-    #: The suspect factor changes, when the builder computed them (see suspect_factor).
+    #: What the builder computed on the way (suspect_factor; the bars outside their band
+    #: as rows, columns and whether each keeps its limit), kept as the cached values.
     suspect: InitVar[np.ndarray | None] = None
+    outside: InitVar[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = None
 
-    def __post_init__(self, suspect: np.ndarray | None) -> None:
+    def __post_init__(self, suspect: np.ndarray | None, outside: tuple | None) -> None:
         if suspect is not None:
             self.__dict__["suspect_factor"] = suspect  # the cached_property's value
+        if outside is not None:
+            self.__dict__["_outside_cells"] = outside
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, calendar: str = "exchange") -> MarketPanel:
@@ -195,13 +199,7 @@ class MarketPanel:
         cannot be trusted: a code without adj_factor, whose ex-rights days are unknown; a
         suspect ex-rights day; elsewhere it is kept, quant.data.limits.price_limits) and
         ``reason``, what the bar may be (:meth:`_outside_reason`)."""
-        rows, cols, kept = [], [], []
-        for block, up, _, outside in self._bands():
-            r, c = np.nonzero(outside)
-            rows.append(r)
-            cols.append(np.arange(len(self.codes))[block][c])
-            kept.append(np.isfinite(up[r, c]))
-        r, c, kept = np.concatenate(rows), np.concatenate(cols), np.concatenate(kept)
+        r, c, kept = self._outside_cells
         frame = pd.DataFrame(
             {
                 "code": self.codes[c],
@@ -216,6 +214,17 @@ class MarketPanel:
             }
         )
         return frame.sort_values(["code", "date"], ignore_index=True)
+
+    @cached_property
+    def _outside_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, columns and whether the limit is kept, of the bars outside their band."""
+        rows, cols, kept = [], [], []
+        for block, up, _, outside in self._bands():
+            r, c = np.nonzero(outside)
+            rows.append(r)
+            cols.append(np.arange(len(self.codes))[block][c])
+            kept.append(np.isfinite(up[r, c]))
+        return np.concatenate(rows), np.concatenate(cols), np.concatenate(kept)
 
     def _outside_reason(self, row: int, col: int, kept: bool) -> str:
         """What a bar outside its band may be: an unrecorded ex-rights day (a bar below the

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import math
 import re
 from zoneinfo import ZoneInfo
@@ -79,8 +80,8 @@ def number_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """The frame with the helper columns ``_source`` and ``_row`` (1-based file rows),
     unless it has them (a reader that names each row's file: qlib's instrument folders)."""
     frame = frame.copy(deep=False)
-    if "_source" not in frame.columns:
-        frame["_source"] = source
+    if "_source" not in frame.columns:  # one category: no string per row
+        frame["_source"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), [source])
     if "_row" not in frame.columns:
         frame["_row"] = np.arange(1, len(frame) + 1)
     return frame
@@ -290,7 +291,12 @@ def check_codes(frame: pd.DataFrame) -> pd.Series:
     if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
         fail_where(frame, raw.notna().to_numpy(), _number_code(raw[raw.notna()].iloc[0]))
     codes = raw.astype("category")
-    texts = np.array([isinstance(name, str) for name in codes.cat.categories])
+    categories = codes.cat.categories
+    texts = (
+        np.ones(len(categories), dtype=bool)
+        if categories.inferred_type == "string"
+        else np.array([isinstance(name, str) for name in categories], dtype=bool)
+    )
     if not texts.all():
         fail_where(
             frame,
@@ -381,10 +387,11 @@ def closed_days(dates: np.ndarray, calendar: str = "exchange") -> np.ndarray:
     calendar knows; none with the data's own calendar, ``calendar = "data"``)."""
     if calendar != "exchange":
         return np.zeros(len(dates), dtype=bool)
-    known = exchange_sessions()
-    dates = np.asarray(dates, dtype="datetime64[ns]")
-    inside = (dates >= known[0].to_datetime64()) & (dates <= known[-1].to_datetime64())
-    return inside & ~np.isin(dates, known.to_numpy())
+    known = exchange_sessions().to_numpy()
+    days, back = np.unique(np.asarray(dates, dtype="datetime64[ns]"), return_inverse=True)
+    at = np.minimum(np.searchsorted(known, days), len(known) - 1)
+    inside = (days >= known[0]) & (days <= known[-1])
+    return (inside & (known[at] != days))[back]
 
 
 def check_keys(frame: pd.DataFrame, *, calendar: str = "exchange", ordered: bool = True) -> None:
@@ -513,7 +520,7 @@ def _approximate_amount(frame: pd.DataFrame) -> None:
         return
     mean_price = frame.loc[missing, ["open", "high", "low", "close"]].mean(axis=1)
     frame.loc[missing, "amount"] = frame.loc[missing, "volume"] * mean_price
-    files = sorted(frame.loc[missing, "_source"].astype(str).unique())
+    files = sorted(map(str, frame.loc[missing, "_source"].drop_duplicates()))
     warn_counted(
         len(files),
         "files have no amount column (first: {first}): amount approximated by volume x "
@@ -528,9 +535,17 @@ def _approximate_amount(frame: pd.DataFrame) -> None:
 def _stock_rows(frame: pd.DataFrame) -> np.ndarray:
     """Rows of A-share stock codes by the securities master (quant.market.securities):
     000001.SZ is Ping An Bank, 000001.SH and 399001.SZ are indices, 510300.SH a fund."""
-    names = frame["code"].cat.categories
-    stock = (classify(names)["kind"] == "stock").to_numpy() if len(names) else np.array([])
-    return stock.astype(bool)[frame["code"].cat.codes.to_numpy()]
+    names = tuple(frame["code"].cat.categories.to_numpy(dtype=object))
+    return _stocks(names)[frame["code"].cat.codes.to_numpy()]
+
+
+@functools.lru_cache(maxsize=8)
+def _stocks(names: tuple[str, ...]) -> np.ndarray:
+    """Which of the codes are A-share stocks (the pieces of one source share their codes:
+    classified once)."""
+    if not names:
+        return np.zeros(0, dtype=bool)
+    return (classify(pd.Index(names))["kind"] == "stock").to_numpy(dtype=bool)
 
 
 def _check_whole_shares(frame: pd.DataFrame, stock: np.ndarray) -> None:
@@ -604,10 +619,14 @@ def _units_hint(ratio: float) -> str:
 def _check_fen_grid(frame: pd.DataFrame, stock: np.ndarray) -> None:
     """A-share prices move in fen (0.01 yuan): a stock's price off that grid is a data
     error or an adjusted price: a warning with the count of such bars, naming the first;
-    the prices are used as given (the panel then keeps them in float64)."""
-    prices = frame[list(PRICE_COLUMNS)].to_numpy()
-    cents = prices * 100.0
-    off = stock & (np.abs(cents - np.round(cents)) > FEN_SLACK * 100).any(axis=1)
+    the prices are used as given (the panel then keeps them in float64). Every row's
+    answer (indices' too) is left in the helper column ``_off_fen``."""
+    off_fen = np.zeros(len(frame), dtype=bool)
+    for column in PRICE_COLUMNS:
+        cents = frame[column].to_numpy() * 100.0
+        off_fen |= np.abs(cents - np.rint(cents)) > FEN_SLACK * 100
+    frame["_off_fen"] = off_fen
+    off = stock & off_fen
     if not off.any():
         return
     i = int(np.flatnonzero(off)[0])

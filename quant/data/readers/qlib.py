@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from quant.data.errors import DataError, DataWarning
-from quant.data.readers.base import KEY_COLUMNS, KEY_ROWS, PIECE_ROWS, Reader, ReadOptions
+from quant.data.readers.base import KEY_ROWS, PIECE_ROWS, Reader, ReadOptions
 from quant.data.validate import prepare_columns
 from quant.market.rules import round_to_fen
 from quant.market.securities import KIND_NAMES, classify
@@ -146,7 +146,7 @@ class QlibReader(Reader):
     def keys(self, codes: frozenset[str] | None = None) -> Iterator[pd.DataFrame]:
         evidence, padded, padded_codes = Evidence(), 0, 0
         ends: dict[str, int] = {}
-        frames, size = [], 0
+        batch = _Batch(self)
         for symbol, code in self._wanted(codes):
             series = self._series(symbol, code)
             if series is None:
@@ -157,13 +157,11 @@ class QlibReader(Reader):
             padded, padded_codes = padded + pads, padded_codes + bool(pads)
             ends[code] = int(rows[present][-1]) if present.any() else -1
             _gather(evidence, {name: values[kept] for name, values in fields.items()})
-            frames.append(self._frame(code, symbol, rows[kept], {}))
-            size += int(kept.sum())
-            if size >= KEY_ROWS:
-                yield pd.concat(frames, ignore_index=True)
-                frames, size = [], 0
-        if frames:
-            yield pd.concat(frames, ignore_index=True)
+            batch.add(code, symbol, rows[kept], {})
+            if batch.size >= KEY_ROWS:
+                yield batch.frame()
+        if batch.size:
+            yield batch.frame()
         last = max(ends.values(), default=-1)
         self.about.listed_at_end |= {code for code, end in ends.items() if end == last >= 0}
         if padded:
@@ -216,35 +214,23 @@ class QlibReader(Reader):
             self.optional.add("amount")
         return rows, fields, _traded(fields)
 
-    def _frame(
-        self, code: str, symbol: str, rows: np.ndarray, values: dict[str, np.ndarray]
-    ) -> pd.DataFrame:
-        folder = str(self.folders[symbol.lower()])
-        frame = pd.DataFrame({"date": self.calendar[rows], "code": code, **values})
-        frame["_source"] = pd.Categorical([folder] * len(rows))
-        frame["_row"] = rows + 1  # the line of calendars/day.txt
-        return frame if values else frame[KEY_COLUMNS]
-
     # -- the second pass: the bars -----------------------------------------------------
 
     def pieces(self, codes: frozenset[str] | None = None) -> Iterator[pd.DataFrame]:
         if self.volume is None and not self.options.index:
             for _ in self.keys(codes):  # the first pass measures the volume convention
                 pass
-        frames = []
-        size = 0
+        batch = _Batch(self)
         for symbol, code in self._wanted(codes):
             series = self._series(symbol, code)
             if series is None or not series[2].any():
                 continue
             rows, fields, kept = series
-            frames.append(self._frame(code, symbol, rows[kept], self._bars(fields, kept)))
-            size += int(kept.sum())
-            if size >= PIECE_ROWS // 2:
-                yield self._prepared(frames)
-                frames, size = [], 0
-        if frames:
-            yield self._prepared(frames)
+            batch.add(code, symbol, rows[kept], self._bars(fields, kept))
+            if batch.size >= PIECE_ROWS // 2:
+                yield prepare_columns(batch.frame(), self.name)
+        if batch.size:
+            yield prepare_columns(batch.frame(), self.name)
 
     def _bars(self, fields: dict[str, np.ndarray], kept: np.ndarray) -> dict[str, np.ndarray]:
         factor = fields["factor"][kept]
@@ -259,10 +245,39 @@ class QlibReader(Reader):
         bars["adj_factor"] = factor / first[0] if len(first) else factor
         return bars
 
-    def _prepared(self, frames: list[pd.DataFrame]) -> pd.DataFrame:
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        frame["_source"] = frame["_source"].astype("category")
-        return prepare_columns(frame, self.name)
+
+class _Batch:
+    """Instruments' rows gathered into one frame: arrays joined once, codes and folders
+    categorical (a string per row for millions of rows would cost more than the bars)."""
+
+    def __init__(self, reader: QlibReader) -> None:
+        self.reader = reader
+        self.rows: list[np.ndarray] = []
+        self.values: list[dict[str, np.ndarray]] = []
+        self.codes: list[str] = []
+        self.folders: list[str] = []
+        self.size = 0
+
+    def add(self, code: str, symbol: str, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        self.rows.append(rows)
+        self.values.append(values)
+        self.codes.append(code)
+        self.folders.append(str(self.reader.folders[symbol.lower()]))
+        self.size += len(rows)
+
+    def frame(self) -> pd.DataFrame:
+        rows = np.concatenate(self.rows)
+        which = np.repeat(np.arange(len(self.codes)), [len(r) for r in self.rows])
+        columns: dict[str, object] = {
+            "date": self.reader.calendar.to_numpy()[rows],
+            "code": pd.Categorical.from_codes(which, categories=pd.Index(self.codes)),
+        }
+        for name in self.values[0]:
+            columns[name] = np.concatenate([v[name] for v in self.values])
+        columns["_source"] = pd.Categorical.from_codes(which, categories=pd.Index(self.folders))
+        columns["_row"] = rows + 1  # the line of calendars/day.txt
+        self.__init__(self.reader)
+        return pd.DataFrame(columns)
 
 
 def _traded(fields: dict[str, np.ndarray]) -> np.ndarray:
@@ -273,15 +288,29 @@ def _traded(fields: dict[str, np.ndarray]) -> np.ndarray:
     present = ~np.isnan(close)
     volume = fields["volume"]
     quiet = np.isnan(volume) | (volume == 0)
+    if not (quiet & present).any():
+        return present
     flat = np.ones(len(close), dtype=bool)
+    tolerance = SAME * np.abs(close)
     for name in ("open", "high", "low"):
-        flat &= np.isnan(fields[name]) | np.isclose(fields[name], close, rtol=SAME, atol=0)
-    last = pd.Series(np.where(present, close, np.nan)).ffill().shift(1).to_numpy()
+        flat &= np.isnan(fields[name]) | (np.abs(fields[name] - close) <= tolerance)
+    last = _previous(close, present)
     raw = close / fields["factor"]
-    last_raw = pd.Series(np.where(present, raw, np.nan)).ffill().shift(1).to_numpy()
     with np.errstate(invalid="ignore"):
-        at_last = np.isclose(close, last, rtol=SAME, atol=0) | (np.abs(raw - last_raw) < 0.005)
+        at_last = (np.abs(close - last) <= tolerance) | (
+            np.abs(raw - _previous(raw, present)) < 0.005
+        )
     return present & ~(quiet & flat & at_last)
+
+
+def _previous(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Each row's value on the last present row before it (NaN before the first)."""
+    index = np.where(present, np.arange(len(values)), -1)
+    index = np.maximum.accumulate(index)
+    before = np.empty(len(values), dtype=index.dtype)
+    before[0] = -1
+    before[1:] = index[:-1]
+    return np.where(before >= 0, values[np.maximum(before, 0)], np.nan)
 
 
 def _gather(evidence: Evidence, bars: dict[str, np.ndarray]) -> None:
@@ -418,6 +447,8 @@ def _field(path: Path, days: int) -> tuple[int, np.ndarray]:
 
 def _aligned(rows: np.ndarray, first: int, values: np.ndarray) -> np.ndarray:
     """A field's values on ``rows`` (NaN where the field has none)."""
+    if len(rows) and first == rows[0] and len(values) == len(rows):
+        return values
     out = np.full(len(rows), np.nan)
     at = rows - first
     inside = (at >= 0) & (at < len(values))

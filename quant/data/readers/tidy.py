@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from quant.data.errors import DataError
@@ -60,7 +61,9 @@ class TidyReader(Reader):
                 frame = _only(frame, "code", codes)
                 if not len(frame):
                     continue
-                frame = frame.assign(_source=str(path))
+                frame["_source"] = pd.Categorical.from_codes(
+                    np.zeros(len(frame), dtype=np.int8), [str(path)]
+                )
                 frame["date"] = parse_dates(frame, self.options.date_format)
                 yield frame
             if not rows:

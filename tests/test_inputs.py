@@ -321,3 +321,19 @@ def test_from_frame_and_load_panel_agree():
     via_reader = load_panel(bars)
     for name in ("close", "volume", "limit_up", "limit_down", "has_bar"):
         np.testing.assert_array_equal(getattr(via_table, name), getattr(via_reader, name))
+
+
+def test_many_parquet_files_read_as_one_dataset_keep_their_rows(tmp_path):
+    """A per-code store (one Parquet file per code, as `quant data fetch` writes) is read
+    a group of files at a time; errors still name the file and its row."""
+    for k in range(5):
+        make_bars(f"60000{k}.SH", D, [10.0 + k] * 8).to_parquet(tmp_path / f"60000{k}.SH.parquet")
+    assert load_panel(tmp_path).close[:, 3].tolist() == [13.0] * 8
+    bad = make_bars("600003.SH", D, [13.0] * 8)
+    bad.loc[5, "volume"] = -1.0
+    bad.to_parquet(tmp_path / "600003.SH.parquet")
+    with pytest.raises(
+        DataError,
+        match=r"600003\.SH\.parquet, row 6, code 600003\.SH, date 2024-03-11: negative volume",
+    ):
+        load_panel(tmp_path)

@@ -10,13 +10,14 @@ the fields its import approximated, its notes, the codes its universe lists as l
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from quant.data.errors import DataError
-from quant.data.files import chunks, data_files, header
+from quant.data.files import chunks, data_files, file_kind, header, parquet_columns, scan_parquet
 from quant.data.manifest import manifest_of
 from quant.data.readers.base import KEY_ROWS, PIECE_ROWS, Reader, ReadOptions, gathered
 from quant.data.readers.layouts import Layout, identify
@@ -37,6 +38,7 @@ class TidyReader(Reader):
             if layout is not None:
                 raise _other_layout(path, layout)
         self.files = data_files(self.paths)
+        self._found: list[_Unit] | None = None
         for path in self.paths:
             self._read_manifest(path)
 
@@ -51,28 +53,59 @@ class TidyReader(Reader):
         self.about.listed_at_end |= set(manifest.get("listed_at_end", []))
 
     def keys(self, codes: frozenset[str] | None = None) -> Iterator[pd.DataFrame]:
+        for unit in self._units():
+            names = unit.names
+            rename = {names["date"]: "date", names["code"]: "code"}
+            for chunk in unit.read(KEY_ROWS, [names["date"], names["code"]]):
+                frame = _only(chunk.rename(columns=rename), "code", codes)
+                if len(frame):
+                    frame["date"] = parse_dates(frame, self.options.date_format)
+                    yield frame
+
+    def pieces(self, codes: frozenset[str] | None = None) -> Iterator[pd.DataFrame]:
+        yield from gathered(self._prepared(codes))
+
+    def _prepared(self, codes: frozenset[str] | None) -> Iterator[pd.DataFrame]:
+        for unit in self._units():
+            for chunk in unit.read(PIECE_ROWS, None):
+                chunk = _only(chunk, unit.names["code"], codes)
+                if len(chunk):
+                    source = str(unit.files[0])
+                    yield prepare_columns(chunk, source, date_format=self.options.date_format)
+
+    def _units(self) -> list[_Unit]:
+        """The files in reading units: a CSV file alone; Parquet files that share their
+        columns together (one dataset). Each unit's columns checked (_columns). Found once
+        (every Parquet footer is read)."""
+        if self._found is not None:
+            return self._found
+        units: list[_Unit] = []
         for path in self.files:
-            names = self._columns(path)
-            columns = [names["date"], names["code"]]
-            rows = 0
-            for chunk in chunks(path, KEY_ROWS, self.options.encoding, columns):
-                rows += len(chunk)
-                frame = chunk.rename(columns={names["date"]: "date", names["code"]: "code"})
-                frame = _only(frame, "code", codes)
-                if not len(frame):
-                    continue
-                frame["_source"] = pd.Categorical.from_codes(
-                    np.zeros(len(frame), dtype=np.int8), [str(path)]
+            if file_kind(path) == "csv":
+                units.append(
+                    _Unit(
+                        [path],
+                        self._columns(path, header(path, self.options.encoding)),
+                        self.options.encoding,
+                    )
                 )
-                frame["date"] = parse_dates(frame, self.options.date_format)
-                yield frame
+                continue
+            columns, rows = parquet_columns(path)
             if not rows:
                 raise DataError(f"{path}: no rows (empty file)")
+            last = units[-1] if units else None
+            if last is not None and last.parquet and last.columns == columns:
+                last.files.append(path)
+                last.counts.append(rows)
+            else:
+                names = self._columns(path, columns)
+                units.append(_Unit([path], names, None, columns, [rows]))
+        self._found = units
+        return units
 
-    def _columns(self, path: Path) -> dict[str, object]:
+    def _columns(self, path: Path, columns: list[object]) -> dict[str, object]:
         """Tidy name -> the file's column, for a file in the tidy schema (DataError for a
         file in another layout, or without a date or code column)."""
-        columns = header(path, self.options.encoding)
         layout = identify(path, columns)
         if layout is not None:
             raise _other_layout(path, layout)
@@ -84,16 +117,38 @@ class TidyReader(Reader):
         self.optional |= {c for c in OPTIONAL_COLUMNS if c in names}
         return names
 
-    def pieces(self, codes: frozenset[str] | None = None) -> Iterator[pd.DataFrame]:
-        yield from gathered(self._prepared(codes))
 
-    def _prepared(self, codes: frozenset[str] | None) -> Iterator[pd.DataFrame]:
-        for path in self.files:
-            names = self._columns(path)
-            for chunk in chunks(path, PIECE_ROWS, self.options.encoding):
-                chunk = _only(chunk, names["code"], codes)
-                if len(chunk):
-                    yield prepare_columns(chunk, str(path), date_format=self.options.date_format)
+@dataclass
+class _Unit:
+    """Files read together: one CSV file, or Parquet files with the same ``columns``;
+    ``names``: tidy name -> their column."""
+
+    files: list[Path]
+    names: dict[str, object]
+    encoding: str | None = None
+    columns: list[str] | None = None
+    counts: list[int] = field(default_factory=list)
+
+    @property
+    def parquet(self) -> bool:
+        return self.columns is not None
+
+    def read(self, rows: int, columns: list[object] | None) -> Iterator[pd.DataFrame]:
+        """Frames of about ``rows`` rows (only ``columns`` if given) ending where a code
+        ends, with ``_source`` and ``_row``; DataError for a CSV file without rows."""
+        if self.parquet and len(self.files) > 1:  # many files: one dataset
+            wanted = [str(c) for c in (columns or self.columns)]
+            yield from scan_parquet(self.files, self.counts, wanted, rows, str(self.names["code"]))
+            return
+        path, count = self.files[0], 0  # one file: row group by row group
+        for chunk in chunks(path, rows, self.encoding, columns):
+            count += len(chunk)
+            chunk["_source"] = pd.Categorical.from_codes(
+                np.zeros(len(chunk), dtype=np.int8), [str(path)]
+            )
+            yield chunk
+        if not count:
+            raise DataError(f"{path}: no rows (empty file)")
 
 
 def _other_layout(path: Path, layout: Layout) -> DataError:

@@ -186,8 +186,9 @@ def scan_parquet(
     read a group of files at a time as one pyarrow dataset (many small files read at once:
     a per-code store of 5,200 files in seconds, where opening them one by one takes a
     minute; a group at a time, so memory stays bounded whatever the number of files), in
-    frames of about ``rows`` rows that end where a code ends (``code``: its column), with
-    ``_source`` (the file, categorical) and ``_row`` (1-based, in the file)."""
+    frames of whole files, about ``rows`` rows each (``code``: the code column, read as a
+    dictionary), with ``_source`` (the file, categorical) and ``_row`` (1-based, in the
+    file)."""
     import pyarrow.dataset as ds
 
     names = pd.Index([str(f) for f in files])
@@ -218,18 +219,15 @@ def scan_parquet(
             start = end
 
     with _reading(Path(names[0]), None):
-        if code is None:
-            yield from frames()
-        else:
-            yield from _whole_codes(frames(), rows, code)
+        yield from frames()
 
 
-def release_memory() -> None:
+def release_memory(trim: bool = True) -> None:
     """Give back to the system the memory kept for reuse after reading: pyarrow's pool
     (freed buffers: a third of a gigabyte after a 5,200-code store) and, on Linux, the C
     heap's free pages (the reader threads' arenas: as much again after 5,200 files)."""
     pa.default_memory_pool().release_unused()
-    if _LIBC is not None:
+    if trim and _LIBC is not None:
         _LIBC.malloc_trim(0)
 
 
@@ -259,6 +257,7 @@ def _joined(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
         if isinstance(first[c].dtype, pd.CategoricalDtype)
         and c in second.columns
         and isinstance(second[c].dtype, pd.CategoricalDtype)
+        and not first[c].cat.categories.equals(second[c].cat.categories)
     ]
     joined = pd.concat([first, second], ignore_index=True)
     for column in categorical:

@@ -229,8 +229,9 @@ def _checked_pieces(reader: Reader, plan: Plan) -> Iterator[tuple[pd.DataFrame, 
             if plan.rename:
                 piece = piece.assign(code=piece["code"].astype(str).replace(plan.rename))
             yield piece, label
-            release_memory()  # what reading the piece left in pyarrow's pool
+            release_memory(trim=False)  # what reading the piece left in pyarrow's pool
     finally:
+        release_memory()
         _emit(caught)
 
 

@@ -50,6 +50,22 @@ KINDS = ("stock", "index", "any", "mixed")
 CodeChanges = str | Path | pd.DataFrame | None
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What to take from a source: ``kind`` "stock" (non-stocks refused, or dropped with
+    ``non_stocks = "drop"``), "index" (every code must be an index), "any" (indices only,
+    or else stocks), "mixed" (stocks and indices together, for a study of any series);
+    ``codes`` (None: all; the older codes of ``code_changes`` are read with them);
+    ``code_changes`` (a file, quant.data.code_changes, or its table); ``calendar``
+    ("exchange": the XSHG sessions; "data": the data's own dates)."""
+
+    kind: str = "stock"
+    codes: Sequence[str] | None = None
+    code_changes: CodeChanges = None
+    non_stocks: str = "error"
+    calendar: str = "exchange"
+
+
 class NoBars(DataError):
     """A source without any bar (of the codes asked for)."""
 
@@ -69,29 +85,19 @@ class Plan:
     codes: pd.Index
 
 
-def plan(
-    reader: Reader,
-    *,
-    kind: str = "stock",
-    codes: Sequence[str] | None = None,
-    code_changes: CodeChanges = None,
-    non_stocks: str = "error",
-    calendar: str = "exchange",
-) -> Plan:
+def plan(reader: Reader, selection: Selection) -> Plan:
     """The first pass over a reader's keys, and what follows from them (steps 1 and 2 of
-    the module's docstring). ``kind``: "stock" (non-stocks refused, or dropped with
-    ``non_stocks = "drop"``), "index" (every code must be an index), "any" (indices only,
-    or else stocks), "mixed" (stocks and indices together, for a study of any series).
-    Raises DataError / UserError naming the file, row, code or date (NoBars: no bar of
-    the codes asked for)."""
+    the module's docstring), for ``selection``. Raises DataError / UserError naming the
+    file, row, code or date (NoBars: no bar of the codes asked for)."""
+    kind, non_stocks, calendar = selection.kind, selection.non_stocks, selection.calendar
     if non_stocks not in NON_STOCKS:
         raise DataError(f"non_stocks must be 'error' or 'drop', not {non_stocks!r}")
     if kind not in KINDS:
         raise DataError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    changes = code_changes
+    changes = selection.code_changes
     if changes is not None and not isinstance(changes, pd.DataFrame):
         changes = read_code_changes(changes)
-    wanted = None if codes is None else list(codes)
+    wanted = None if selection.codes is None else list(selection.codes)
     if wanted is not None and changes is not None:
         wanted = codes_to_read(wanted, changes)
     wanted_set = None if wanted is None else frozenset(wanted)
@@ -261,25 +267,9 @@ def _emit(caught: list[warnings.WarningMessage]) -> None:
         warnings.warn(warning, stacklevel=4)
 
 
-def panel_fields(
-    reader: Reader,
-    *,
-    kind: str = "stock",
-    codes: Sequence[str] | None = None,
-    code_changes: CodeChanges = None,
-    non_stocks: str = "error",
-    calendar: str = "exchange",
-) -> dict[str, Any]:
-    """The MarketPanel's fields of a reader's bars (every step of the module's docstring);
-    arguments as for :func:`plan`."""
-    found = plan(
-        reader,
-        kind=kind,
-        codes=codes,
-        code_changes=code_changes,
-        non_stocks=non_stocks,
-        calendar=calendar,
-    )
+def panel_fields(reader: Reader, selection: Selection | None = None) -> dict[str, Any]:
+    """The MarketPanel's fields of a reader's bars (every step of the module's docstring)."""
+    found = plan(reader, selection or Selection())
     builder = PanelBuilder(
         found.calendar,
         found.codes,
@@ -301,31 +291,17 @@ def panel_fields(
     )
 
 
-def read_table(
-    reader: Reader,
-    *,
-    kind: str = "stock",
-    codes: Sequence[str] | None = None,
-    code_changes: CodeChanges = None,
-    non_stocks: str = "error",
-    calendar: str = "exchange",
-) -> pd.DataFrame:
+def read_table(reader: Reader, selection: Selection | None = None) -> pd.DataFrame:
     """The tidy table of a reader's bars, sorted by (code, date), code categorical: the
     same checks and pieces as :func:`panel_fields`, joined. ``attrs`` keep what a panel
     built from the table must know (amount_approximated, code_changes, notes,
     listed_at_end). With ``codes``, a source without any of them gives an empty table."""
+    selection = selection or Selection()
     columns = [*REQUIRED_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in reader.optional)]
     try:
-        found = plan(
-            reader,
-            kind=kind,
-            codes=codes,
-            code_changes=code_changes,
-            non_stocks=non_stocks,
-            calendar=calendar,
-        )
+        found = plan(reader, selection)
     except NoBars:
-        if codes is None:
+        if selection.codes is None:
             raise
         return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
     pieces = [piece for piece, _ in _checked_pieces(reader, found)]

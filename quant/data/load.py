@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from quant.data.intake import CodeChanges, panel_fields, read_table
+from quant.data.intake import CodeChanges, Selection, panel_fields, read_table
 from quant.data.panel import MarketPanel
 from quant.data.readers import Source, open_reader
 from quant.data.readers.base import ReadOptions
@@ -40,16 +40,8 @@ def load_panel(
     the file, row, code and date at fault; warns (DataWarning) about what the data lacks."""
     if kind == "index":
         options = replace(options or ReadOptions(), index=True)
-    return MarketPanel(
-        **panel_fields(
-            open_reader(source, format, options),
-            kind=kind,
-            codes=codes,
-            code_changes=code_changes,
-            non_stocks=non_stocks,
-            calendar=calendar,
-        )
-    )
+    selection = Selection(kind, codes, code_changes, non_stocks, calendar)
+    return MarketPanel(**panel_fields(open_reader(source, format, options), selection))
 
 
 def load_bars(
@@ -67,14 +59,8 @@ def load_bars(
     if given (none of them in the source: an empty table). The same road as
     :func:`load_panel` (the same reader, the same checks), the pieces joined into one
     table: sources and arguments as there (``kind="mixed"``: stocks and indices)."""
-    return read_table(
-        open_reader(source, format, options),
-        kind=kind,
-        codes=codes,
-        code_changes=code_changes,
-        non_stocks=non_stocks,
-        calendar=calendar,
-    )
+    selection = Selection(kind, codes, code_changes, non_stocks, calendar)
+    return read_table(open_reader(source, format, options), selection)
 
 
 def load_index(
@@ -88,4 +74,4 @@ def load_index(
     an index (quant.market.securities). ``format`` and ``options`` as for
     :func:`load_panel` (a layout's index codes must name their exchange, e.g. 000300.SH)."""
     options = replace(options or ReadOptions(), index=True)
-    return read_table(open_reader(source, format, options), kind="index", calendar=calendar)
+    return read_table(open_reader(source, format, options), Selection("index", calendar=calendar))

@@ -112,10 +112,10 @@ class MarketPanel:
         sessions (``calendar = "data"``: the data's own dates): the same intake as any
         source (quant.data.intake), so the same checks. Raises DataError naming the row,
         code and date at fault; warns (DataWarning) as the intake does."""
-        from quant.data.intake import panel_fields
+        from quant.data.intake import Selection, panel_fields
         from quant.data.readers.frame import FrameReader
 
-        return cls(**panel_fields(FrameReader(frame), kind="mixed", calendar=calendar))
+        return cls(**panel_fields(FrameReader(frame), Selection("mixed", calendar=calendar)))
 
     # -- exact prices ----------------------------------------------------------------
     def price(

@@ -16,7 +16,7 @@ import pandas as pd
 
 #: Room beyond the day's price limit for an ex-rights day's move from its reference price:
 #: the reference and the close are rounded to the fen and vendors round their factors.
-#: On the shared 2010-2017 data (11,838 factor changes) no slack flags 498 changes, half
+#: On the shared 2010-2017 data (11,838 factor changes) no slack flags 495 changes, half
 #: a percentage point flags 8 (scripts/plausibility_figures.py; `quant data info` names them).
 FACTOR_MOVE_SLACK = 0.005
 #: A code whose factor changes on more than this share of its bar-to-bar steps does not

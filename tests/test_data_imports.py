@@ -54,7 +54,6 @@ def test_no_module_of_quant_data_imports_a_package_above_it():
 
 def test_no_import_circle_in_quant_data():
     edges = graph()
-    order: list[str] = []
     state: dict[str, str] = {}
     circles: list[list[str]] = []
 
@@ -62,13 +61,12 @@ def test_no_import_circle_in_quant_data():
         if state.get(name) == "done":
             return
         if state.get(name) == "open":
-            circles.append(path[path.index(name) :] + [name])
+            circles.append([*path[path.index(name) :], name])
             return
         state[name] = "open"
         for target in sorted(edges[name]):
             visit(target, [*path, name])
         state[name] = "done"
-        order.append(name)
 
     for name in sorted(edges):
         visit(name, [])

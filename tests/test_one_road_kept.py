@@ -21,6 +21,7 @@ The 2015 backtest is unchanged as well (no strategy traded those 27 bars).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import warnings
 from pathlib import Path
@@ -91,7 +92,10 @@ def run_figures() -> dict[str, tuple[float, int, str]]:
     return out
 
 
+@functools.cache
 def _panels():
+    """The shared data's stock and index panels, loaded once for every test that reads
+    them (tests/test_survivorship.py too)."""
     from quant.data import load_panel
 
     with warnings.catch_warnings():

@@ -150,3 +150,22 @@ def test_lower_case_folders_as_dump_bin_writes_them(tmp_path):
     for symbol in STOCKS:
         (folder / "features" / symbol).rename(folder / "features" / symbol.lower())
     assert len(load_bars(folder, format="qlib")) == 10 + 12 + 10 + 10
+
+
+def test_a_synthetic_market_written_the_qlib_way_comes_back(tmp_path):
+    """quant.data.synth.write_qlib (what benchmarks/data_intake.py imports at 5,200 codes)
+    round trip: the padded days are the market's suspended days, the volume is measured
+    raw (bonus issues multiply the synthetic shares), the bars are the market's."""
+    from quant.data import synth
+
+    market = synth.generate(120, 600, seed=3)
+    folder = synth.write_qlib(market, tmp_path / "cn_data", upper=True)
+    panel = load_panel(folder, format="qlib")
+    assert f"qlib: {int(market.suspended.sum()):,} padded suspended days" in panel.notes[0]
+    assert panel.notes[1].startswith("qlib volume read as raw shares, measured: on ")
+    assert list(panel.codes) == list(market.codes)
+    np.testing.assert_array_equal(panel.has_bar, market.has_bar)
+    bars = market.has_bar
+    np.testing.assert_array_equal(panel.price("close")[bars], market.close[bars])
+    np.testing.assert_allclose(panel.volume[bars], market.volume[bars], rtol=1e-7)
+    assert panel.suspended_at_end == ()  # synthetic suspensions never touch the last day

@@ -86,14 +86,12 @@ def test_a_universe_too_small_to_judge_gets_no_warning():
 def test_the_shared_data_is_not_survivors_only():
     """2010-01-04 .. 2017-04-18: 236 of 3,198 codes end early (7.4 %), against at least
     12.6 delistings among about 3,150 listed (0.4 %)."""
-    from quant.data import load_panel
     from quant.data.notes import survivorship
-    from tests.test_one_road_kept import STOCKS
+    from tests.test_one_road_kept import STOCKS, _panels
 
     if not STOCKS.is_file():
         pytest.skip("needs the shared data")
-    with pytest.warns(UserWarning):
-        measured = survivorship(load_panel(STOCKS))
+    measured = survivorship(_panels()[0])
     assert (measured.codes, measured.ended) == (3198, 236)
     assert measured.delisted == pytest.approx(12.58, abs=0.01)
     assert not measured.survivors_only

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from process_tree import GIB, Measurement, measure  # noqa: E402
+from process_tree import GIB, Measurement, measure
 
-from quant.data import synth  # noqa: E402
+from quant.data import synth
 
 QUANT = str(Path(sys.executable).with_name("quant"))
 TARGETS = {"import": (60.0, 3.0), "info": (15.0, 1.5)}

@@ -210,7 +210,9 @@ def describe(
             "limit_kept": int(outside["limit_kept"].sum()) if len(outside) else 0,
             "examples": [
                 {"code": row.code, "date": row.date.date().isoformat(), "reason": row.reason}
-                for row in outside.head(10).itertuples()
+                for row in outside.sort_values("limit_kept", ascending=False, kind="stable")
+                .head(10)
+                .itertuples()
             ],
         }
     manifest = manifest_of(source)

@@ -209,11 +209,13 @@ def scan_parquet(
             frame = table.drop_columns(["__fragment_index"]).replace_schema_metadata(None)
             frame = frame.unify_dictionaries().to_pandas()
             del table
-            first = np.searchsorted(fragment, fragment, side="left")
-            if (np.diff(fragment) < 0).any():  # not file by file: number rows the slow way
+            step = np.diff(fragment)
+            if (step < 0).any():  # not file by file: number rows the slow way
                 frame["_row"] = pd.Series(fragment).groupby(fragment).cumcount().to_numpy() + 1
-            else:
-                frame["_row"] = np.arange(len(fragment)) - first + 1
+            else:  # each file's rows together: count from where it starts
+                starts = np.r_[0, np.flatnonzero(step) + 1]
+                lengths = np.diff(np.r_[starts, len(fragment)])
+                frame["_row"] = np.arange(len(fragment)) - np.repeat(starts, lengths) + 1
             frame["_source"] = pd.Categorical.from_codes(fragment, categories=names)
             yield frame
             start = end

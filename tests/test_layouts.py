@@ -1,4 +1,4 @@
-"""Readers of the layouts people hold (quant.data.layouts) and `quant data import`.
+"""Readers of the layouts people hold (quant.data.readers) and `quant data import`.
 
 Each test builds a small file the way the layout's documentation describes it (the
 documents are cited in each reader's docstring) and checks the tidy values, units

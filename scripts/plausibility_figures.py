@@ -5,8 +5,8 @@
 Prints: how far amount / volume lies outside [low, high] (quant.data.validate.
 UNITS_TOLERANCE), how many adj_factor changes each slack flags (quant.data.plausibility.
 FACTOR_MOVE_SLACK), the largest share of days on which a code's factor changes
-(FACTOR_CHANGE_SHARE), and how often random universes of real stocks have no code ending
-early (SURVIVORSHIP_MIN_DAYS, SURVIVORSHIP_MIN_CODES). Takes about a minute.
+(FACTOR_CHANGE_SHARE). Takes about a minute. (Survivorship is measured against the
+exchanges' published delisting counts: quant/data/survivorship.py.)
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "ashare_dail
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT)
-    parser.add_argument("--draws", type=int, default=300)
     args = parser.parse_args()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
@@ -35,7 +34,6 @@ def main() -> None:
     panel = MarketPanel.from_frame(bars)
     units(bars)
     factors(panel)
-    survivorship(panel, args.draws)
 
 
 def units(bars) -> None:
@@ -63,24 +61,6 @@ def factors(panel: MarketPanel) -> None:
     print(
         f"  largest share of a code's steps with a change: {(changes.sum(axis=0) / steps).max():.1%}"
     )
-
-
-def survivorship(panel: MarketPanel, draws: int) -> None:
-    rng = np.random.default_rng(0)
-    days = len(panel.dates)
-    print(f"random universes with no code ending early ({draws} draws each):")
-    for years in (2, 3):
-        length = int(years * 243)
-        for size in (50, 100, 200):
-            none = 0
-            for _ in range(draws):
-                start = int(rng.integers(0, days - length))
-                window = panel.has_bar[start : start + length]
-                alive = np.flatnonzero(window.any(axis=0))
-                pick = rng.choice(alive, size=min(size, len(alive)), replace=False)
-                last = length - 1 - np.argmax(window[::-1, pick], axis=0)
-                none += bool((last == length - 1).all())
-            print(f"  {years} years, {size} codes: {none / draws:.1%}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ import pandas as pd
 from pydantic import Field
 
 from quant.data import MarketPanel
-from quant.data.validate import prepare_columns, validate_tidy
 from quant.engine import (
     AShareStrategy,
     BacktestConfig,
@@ -22,8 +21,7 @@ from quant.engine.runner import StrategyResult, prepare_context
 
 
 def panel_of(*frames: pd.DataFrame) -> MarketPanel:
-    frame = prepare_columns(pd.concat(frames, ignore_index=True), "test")
-    return MarketPanel.from_frame(validate_tidy(frame))
+    return MarketPanel.from_frame(pd.concat(frames, ignore_index=True))
 
 
 class Scripted(AShareStrategy):

@@ -1,4 +1,4 @@
-"""Readers of the layouts people hold (quant.data.layouts) and `quant data import`.
+"""Readers of the layouts people hold (quant.data.readers) and `quant data import`.
 
 Each test builds a small file the way the layout's documentation describes it (the
 documents are cited in each reader's docstring) and checks the tidy values, units
@@ -282,10 +282,21 @@ def test_qlib_folder_with_raw_volume(tmp_path):
     folder = qlib_folder(tmp_path / "cn_data", [2.0e6, 4.0e6, np.nan, 3.0e6])
     with pytest.warns(DataWarning, match="skipped 1 instruments"):
         check_qlib_values(load_bars(folder, format="qlib", options=ReadOptions(qlib_volume="raw")))
-    # the same folder read with the default (adjusted volume): amount / volume is 10x the
-    # price on every bar, and the units check says so
-    with pytest.raises(DataError, match=r"sh600000, row 2, .*amount / volume = 100 yuan"):
-        load_bars(folder, format="qlib")
+    # measured, not assumed: amount / volume is the raw price on the 3 bars (factor 0.1)
+    bars = load_bars(folder, format="qlib")
+    check_qlib_values(bars)
+    assert (
+        "qlib volume read as raw shares, measured: amount / volume matched the raw "
+        in (bars.attrs["notes"][-1])
+    )
+    # the same folder read as adjusted (named): amount / volume is 10x the price on every
+    # bar, and the units check says so
+    adjusted = ReadOptions(qlib_volume="adjusted")
+    with (
+        pytest.raises(DataError, match=r"sh600000, row 2, .*amount / volume = 100 yuan"),
+        pytest.warns(DataWarning, match="volume read as adjusted, as named, but the data"),
+    ):
+        load_bars(folder, format="qlib", options=adjusted)
 
 
 def test_qlib_folder_indices_and_faults(tmp_path):
@@ -300,7 +311,9 @@ def test_qlib_folder_indices_and_faults(tmp_path):
     with pytest.raises(DataError, match=r"this is a qlib data folder.*--format qlib"):
         load_bars(folder)
     (folder / "features" / "sh600000" / "factor.day.bin").unlink()
-    with pytest.raises(DataError, match=r"sh600000: no factor\.day\.bin .*cannot be made raw"):
+    with pytest.raises(
+        DataError, match=r"sh600000: no factor\.day\.bin: qlib stores adjusted .*cannot be made raw"
+    ):
         load_bars(folder, format="qlib")
     write_bin(folder / "features" / "sh600000" / "factor.day.bin", 3, [0.1] * 4)  # past the end
     with pytest.raises(DataError, match=r"factor\.day\.bin: not a qlib \.day\.bin file"):

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from quant.data import MarketPanel
-from quant.data.validate import prepare_columns, validate_tidy
 from tests.conftest import make_bars, sessions
 
 NAN = np.nan
@@ -16,8 +15,7 @@ T, F = True, False
 
 
 def panel_of(*frames: pd.DataFrame) -> MarketPanel:
-    frame = prepare_columns(pd.concat(frames, ignore_index=True), "test")
-    return MarketPanel.from_frame(validate_tidy(frame))
+    return MarketPanel.from_frame(pd.concat(frames, ignore_index=True))
 
 
 @pytest.fixture(scope="module")

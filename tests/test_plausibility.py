@@ -1,5 +1,5 @@
-"""Panel-wide plausibility: adjustment-factor changes the raw prices do not bear out, and
-universes that look like today's survivors only."""
+"""Panel-wide plausibility: adjustment-factor changes the raw prices do not bear out (the
+survivorship measure is tests/test_survivorship.py's)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ import pandas as pd
 
 from quant.cli import main
 from quant.data import MarketPanel
-from quant.data.plausibility import (
-    SURVIVORSHIP_MIN_CODES,
-    factor_change_warning,
-    survivorship_warning,
-    suspect_factor_changes,
-)
+from quant.data.notes import factor_change_warning
+from quant.data.plausibility import suspect_factor_changes
 from tests.conftest import make_bars, sessions
 
 NAN = np.nan
@@ -76,33 +72,11 @@ def test_factor_change_warning_names_codes_and_dates():
     assert factor_change_warning(MarketPanel.from_frame(real)) is None
 
 
-def survivors(codes: int, days: pd.DatetimeIndex, ended: int = 0) -> MarketPanel:
-    """``codes`` codes trading every day; the last ``ended`` of them stop a month early."""
-    frames = []
-    for k in range(codes):
-        span = days[:-20] if k >= codes - ended else days
-        frames.append(make_bars(f"{600000 + k:06d}.SH", span, [10.0] * len(span)))
-    return MarketPanel.from_frame(pd.concat(frames, ignore_index=True))
-
-
-def test_survivorship_warning_on_a_universe_where_nothing_ends():
-    two_years = sessions("2014-01-02", "2016-01-04")
-    warning = survivorship_warning(survivors(SURVIVORSHIP_MIN_CODES, two_years))
-    assert warning == (
-        "all 100 codes trade on the last day (2016-01-04) after 2.0 years: the universe looks "
-        "like today's survivors only (no delisted stocks), which overstates backtest returns"
-    )
-    assert survivorship_warning(survivors(SURVIVORSHIP_MIN_CODES, two_years, ended=1)) is None
-    assert survivorship_warning(survivors(SURVIVORSHIP_MIN_CODES - 1, two_years)) is None
-    one_year = sessions("2014-01-02", "2014-12-31")
-    assert survivorship_warning(survivors(SURVIVORSHIP_MIN_CODES, one_year)) is None
-
-
-def test_info_prints_both_warnings(tmp_path, capsys):
+def test_info_prints_the_factor_warning(tmp_path, capsys):
     days = sessions("2014-01-02", "2016-01-04")
     frames = [
         make_bars(f"{600000 + k:06d}.SH", days, [10.0] * len(days), adj_factor=[1.0] * len(days))
-        for k in range(SURVIVORSHIP_MIN_CODES)
+        for k in range(3)
     ]
     frames[0].loc[100:, "adj_factor"] = 2.0  # a doubled factor on days[100], no price gap
     pd.concat(frames, ignore_index=True).to_parquet(tmp_path / "bars.parquet")
@@ -110,5 +84,4 @@ def test_info_prints_both_warnings(tmp_path, capsys):
     captured = capsys.readouterr()
     gap = f"without a matching raw price gap (600000.SH {days[100].date()})"
     assert f"warning: 1 adj_factor changes {gap}" in captured.err
-    assert "warning: all 100 codes trade on the last day (2016-01-04)" in captured.err
     assert '"warnings": [' in captured.out

@@ -13,7 +13,7 @@ from tests.conftest import make_bars, sessions
 
 DAYS = sessions("2015-03-02", periods=5)
 # the suspension below is on purpose: its "missing days" warning is expected
-pytestmark = pytest.mark.filterwarnings("ignore::quant.data.validate.DataWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::quant.data.errors.DataWarning")
 
 
 @pytest.fixture()

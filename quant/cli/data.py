@@ -72,7 +72,7 @@ def _register_fetch(actions: argparse._SubParsersAction) -> None:
 
 
 def _register_import(actions: argparse._SubParsersAction) -> None:
-    from quant.data.layouts import FORMATS, QLIB_VOLUMES
+    from quant.data.readers import FORMATS, QLIB_VOLUMES
 
     command = actions.add_parser(
         "import",
@@ -82,7 +82,14 @@ def _register_import(actions: argparse._SubParsersAction) -> None:
         "(one Parquet file per code and a manifest) that --data reads. See "
         "docs/data_sources.md for each layout's mapping.",
     )
-    command.add_argument("source", type=Path, metavar="SRC", help="a file or a folder of files")
+    command.add_argument(
+        "source",
+        type=Path,
+        nargs="+",
+        metavar="SRC",
+        help="files or folders of files (e.g. tushare's daily.csv adj_factor.csv), or a qlib "
+        "data folder",
+    )
     command.add_argument("--format", required=True, choices=FORMATS, help="the layout of SRC")
     command.add_argument("--out", required=True, type=Path, help="the store folder (new or empty)")
     command.add_argument(
@@ -100,9 +107,9 @@ def _register_import(actions: argparse._SubParsersAction) -> None:
     command.add_argument(
         "--qlib-volume",
         choices=QLIB_VOLUMES,
-        default="adjusted",
-        help="qlib only: volume is adjusted (raw = volume x factor, qlib's convention; the "
-        "default) or raw shares",
+        default=None,
+        help="qlib only: volume is adjusted (raw = volume x factor) or raw shares; by default "
+        "measured from the data (ex-rights days, amounts), refused when the data does not show it",
     )
     command.set_defaults(run=run_import)
 
@@ -120,6 +127,12 @@ def _register_synth(actions: argparse._SubParsersAction) -> None:
     synth.add_argument("--seed", type=int, default=0, help="random seed")
     synth.add_argument("--start", type=_date, default=None, help="first trading day")
     synth.add_argument("--out", required=True, type=Path, help="output folder")
+    synth.add_argument(
+        "--qlib",
+        action="store_true",
+        help="write a qlib data folder (as qlib's dump_bin writes it: adjusted prices, raw "
+        "volume, suspended days padded with flat bars) instead of tidy Parquet",
+    )
     synth.set_defaults(run=run_synth)
 
 
@@ -160,11 +173,12 @@ def describe(
 ) -> dict[str, object]:
     """The figures `quant data info` prints for stock or index data; a store or synthetic
     folder adds what its manifest says (survivor bias, how the market was generated, where
-    it was imported from). ``warnings`` lists what the panel-wide plausibility checks of
-    stock data found (quant.data.plausibility)."""
-    from quant.data import DataError, load_panel
-    from quant.data.plausibility import factor_change_warning, survivorship_warning
-    from quant.data.store import read_manifest, survivorship
+    it was imported from). ``notes``: what the data approximates and what the intake found
+    (quant.data.notes); ``warnings``: what the checks across the panel found."""
+    from quant.data import load_panel
+    from quant.data.manifest import manifest_of
+    from quant.data.notes import approximation_notes, survivorship, warning_notes
+    from quant.data.store import survivorship as store_survivorship
 
     panel = load_panel(
         source,
@@ -179,18 +193,37 @@ def describe(
         summary["code_changes"] = list(panel.code_changes)
         candidates = panel.code_change_candidates
         summary["possible_code_changes"] = candidates.to_dict("records")
-    try:
-        manifest = read_manifest(source) if Path(source).is_dir() else None
-    except DataError:  # someone else's manifest.json: the folder is plain files
-        manifest = None
+        measured = survivorship(panel)
+        summary["survivorship"] = {
+            "codes_ending_early": measured.ended,
+            "codes_suspended_at_end": measured.suspended,
+            "share_ending_early": measured.share,
+            "exchanges_delisted_at_least": round(measured.delisted, 1),
+            "expected_share_at_least": measured.expected_share,
+            "judged": measured.judged,
+            "survivors_only": measured.survivors_only,
+            "line": measured.line(),
+        }
+        outside = panel.outside_band
+        summary["outside_band"] = {
+            "bars": len(outside),
+            "limit_kept": int(outside["limit_kept"].sum()) if len(outside) else 0,
+            "examples": [
+                {"code": row.code, "date": row.date.date().isoformat(), "reason": row.reason}
+                for row in outside.sort_values("limit_kept", ascending=False, kind="stable")
+                .head(10)
+                .itertuples()
+            ],
+        }
+    manifest = manifest_of(source)
     if manifest is not None and manifest.get("kind") == "synthetic":
         summary["synthetic"] = {k: manifest[k] for k in ("seed", "stocks", "days", "delisted")}
     elif manifest is not None and "imported" in manifest:
         summary["imported"] = manifest["imported"]
     elif manifest is not None:
-        summary["store"] = {"kind": manifest["kind"], **survivorship(manifest)}
-    checks = (factor_change_warning(panel), survivorship_warning(panel)) if kind == "stock" else ()
-    summary["warnings"] = [line for line in checks if line is not None]
+        summary["store"] = {"kind": manifest["kind"], **store_survivorship(manifest)}
+    summary["notes"] = [*approximation_notes(panel), *panel.notes]
+    summary["warnings"] = warning_notes(panel)
     return summary
 
 
@@ -198,7 +231,7 @@ def run_info(args: argparse.Namespace) -> int:
     summary = describe(
         args.data, args.calendar or "exchange", args.code_changes, args.drop_non_stocks
     )
-    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
     for line in summary["warnings"]:
         print(f"warning: {line}", file=sys.stderr)
     return 0
@@ -228,6 +261,17 @@ def format_summary(summary: dict[str, object]) -> str:
             )
         )
         lines += _code_change_lines(summary)
+        lines.append(f"survivorship measured   {summary['survivorship']['line']}")
+        outside = summary["outside_band"]
+        if outside["bars"]:
+            shown = "; ".join(
+                f"{e['code']} {e['date']} ({e['reason']})" for e in outside["examples"][:3]
+            )
+            lines.append(
+                f"outside the limit band  {outside['bars']:,} bars ({outside['limit_kept']:,} "
+                f"keep their limit): {shown}{'; ...' if outside['bars'] > 3 else ''}"
+            )
+    lines += [f"note                    {note}" for note in summary["notes"]]
     if "synthetic" in summary:
         made = summary["synthetic"]
         lines.append(
@@ -332,8 +376,8 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from quant.data import load_bars, load_index
-    from quant.data.layouts import ReadOptions
+    from quant.data import load_panel
+    from quant.data.readers import ReadOptions
     from quant.data.store import write_imported
 
     options = ReadOptions(
@@ -342,11 +386,13 @@ def run_import(args: argparse.Namespace) -> int:
         index=args.index,
         qlib_volume=args.qlib_volume,
     )
-    load = load_index if args.index else load_bars
-    bars = load(args.source, format=args.format, options=options)
+    sources = args.source[0] if len(args.source) == 1 else args.source
+    panel = load_panel(
+        sources, kind="index" if args.index else "stock", format=args.format, options=options
+    )
     imported = {
         "format": args.format,
-        "from": str(args.source.resolve()),
+        "from": ", ".join(str(path.resolve()) for path in args.source),
         "options": {
             k: v
             for k, v in vars(options).items()
@@ -354,14 +400,16 @@ def run_import(args: argparse.Namespace) -> int:
         },
     }
     try:
-        write_imported(bars, args.out, kind="index" if args.index else "stocks", imported=imported)
+        write_imported(panel, args.out, kind="index" if args.index else "stocks", imported=imported)
     except FileExistsError as error:
         raise UserError(f"{error}: choose a new or empty folder for --out") from None
     print(
-        f"{bars['code'].nunique():,} codes, {len(bars):,} bars "
-        f"({bars['date'].min().date()} .. {bars['date'].max().date()}) from {args.source} "
-        f"({args.format}) -> {args.out}"
+        f"{len(panel.codes):,} codes, {int(panel.has_bar.sum()):,} bars "
+        f"({panel.dates[0].date()} .. {panel.dates[-1].date()}) from "
+        f"{', '.join(map(str, args.source))} ({args.format}) -> {args.out}"
     )
+    for note in panel.notes:
+        print(f"note: {note}")
     return 0
 
 
@@ -374,7 +422,7 @@ def run_synth(args: argparse.Namespace) -> int:
     options = {"start": args.start.isoformat()} if args.start else {}
     try:
         market = synth.generate(args.stocks, args.days, args.seed, progress=None, **options)
-        synth.write(market, args.out)
+        (synth.write_qlib if args.qlib else synth.write)(market, args.out)
     except (ValueError, FileExistsError) as error:
         raise UserError(str(error)) from None
     rows = int(market.has_bar.sum())

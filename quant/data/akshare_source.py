@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quant.data.errors import DataError
 from quant.data.schema import CODE_FORM, CODE_PATTERN, REQUIRED_COLUMNS
-from quant.data.validate import DataError
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,57 @@ def connection_errors() -> tuple[type[BaseException], ...]:
         requests.exceptions.ChunkedEncodingError,
         requests.exceptions.JSONDecodeError,
     )
+
+
+#: Words of the errors of a failed name lookup (glibc, macOS, Windows, urllib3).
+NAME_LOOKUP_FAILED = (
+    "name or service not known",
+    "temporary failure in name resolution",
+    "nodename nor servname provided",
+    "getaddrinfo failed",
+    "failed to resolve",
+    "no address associated with hostname",
+)
+
+
+def unreachable(error: BaseException) -> str | None:
+    """Why a request never reached a server, or None (it did, and the server refused or
+    dropped it: worth a retry, and if that persists a block).
+
+    requests wraps urllib3's errors (``ConnectionError(MaxRetryError(reason=
+    NameResolutionError(...)))``), which wrap the socket's (``socket.gaierror`` for a failed
+    DNS lookup; ``OSError`` ENETUNREACH / EHOSTUNREACH when there is no route): the whole
+    chain (causes, contexts, arguments, ``reason``) is searched."""
+    import errno
+    import socket
+
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        name = type(current).__name__
+        text = str(current).lower()
+        if (
+            isinstance(current, socket.gaierror)
+            or name == "NameResolutionError"
+            or any(words in text for words in NAME_LOOKUP_FAILED)
+        ):
+            return "the server's name could not be resolved (DNS lookup failed)"
+        if isinstance(current, OSError) and current.errno in (
+            errno.ENETUNREACH,
+            errno.EHOSTUNREACH,
+        ):
+            return "the network is unreachable"
+        if "network is unreachable" in text:
+            return "the network is unreachable"
+        for linked in (current.__cause__, current.__context__, getattr(current, "reason", None)):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+        pending += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
+    return None
 
 
 # -- codes -------------------------------------------------------------------------------

@@ -1,60 +1,51 @@
-"""Building a MarketPanel piece by piece, so that a whole market never has to sit in memory
-as a tidy table: the calendar and the codes come first (from a light scan of the dates and
-codes), the (session x code) arrays are allocated once in compact types, and each piece of
-validated bars (a file, or whole codes of a big file) is scattered into them and dropped.
+"""The arrays of a MarketPanel, built piece by piece so that a whole market never has to
+sit in memory as a tidy table: the calendar and the codes come first (from the intake's
+first pass over the dates and codes), the (session x code) arrays are allocated once in
+compact types, and each piece of checked bars is scattered into them and dropped.
 
 Compact types (5,200 stocks x 3,966 sessions: 20.6 M cells): open, high, low and close are
 float32 when every price is a whole fen (A-share prices tick in 0.01 yuan; the panel's
 ``price()`` restores the exact yuan value), float64 otherwise; volume float64 (share counts
-beyond float32's 16.7 M); amount float32 (7 significant digits of a day's yuan turnover);
-adj_factor float64; limit prices float32 (whole fen); masks bool.
+beyond float32's 16.7 M); amount float32 while every amount is a float32 value (sources that
+store float32 amounts: the shared data, qlib folders), float64 otherwise, so no digit of a
+source is lost; adj_factor float64; masks bool.
+
+:meth:`PanelBuilder.finish` returns the fields of the MarketPanel (quant.data.panel builds
+it): this module knows the panel's fields, not its class.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from quant.data.panel import LIMIT_TOLERANCE, PRICES, MarketPanel
-from quant.data.validate import DataError, DataWarning
-from quant.market.calendar import Gaps, TradingCalendar, exchange_sessions
-from quant.market.rules import board_opened, limit_free_days, limit_rates, round_to_fen
+from quant.data.errors import DataError
+from quant.data.limits import (
+    COLUMN_BLOCK,
+    LIMIT_TOLERANCE,
+    PRICES,
+    bands,
+    blocks,
+    exact,
+    suspect_days,
+)
+from quant.market.calendar import TradingCalendar
+from quant.market.rules import board_opened, limit_free_days
 from quant.market.securities import boards as board_of_codes
 
-#: Columns of the panel computed at a time where (T, N) float64 temporaries are needed.
-COLUMN_BLOCK = 256
+AT_LIMIT = ("open_at_limit_up", "open_at_limit_down", "close_at_limit_up", "close_at_limit_down")
 #: A price this close to a whole fen is one (float noise of a decimal written as binary).
 FEN_SLACK = 1e-6
 
 
-def trading_calendar(bar_dates: pd.DatetimeIndex, kind: str = "exchange") -> TradingCalendar:
-    """The calendar spanning the data's distinct bar dates, with a warning for sessions the
-    data lacks and for dates the exchange calendar does not cover (bars on closed days are
-    the caller's check: :func:`check_closed_days`, which can name the code)."""
-    calendar, gaps = TradingCalendar.of(bar_dates, kind)
-    _warn_about_gaps(gaps, kind)
-    return calendar
-
-
-def closed_days(dates: pd.Series | np.ndarray, kind: str = "exchange") -> np.ndarray:
-    """Which of ``dates`` are days the exchange was closed (within the years the exchange
-    calendar knows; none with the data's own calendar)."""
-    if kind != "exchange":
-        return np.zeros(len(dates), dtype=bool)
-    known = exchange_sessions()
-    dates = np.asarray(dates, dtype="datetime64[ns]")
-    inside = (dates >= known[0].to_datetime64()) & (dates <= known[-1].to_datetime64())
-    return inside & ~np.isin(dates, known.to_numpy())
-
-
 class PanelBuilder:
     """Allocates the panel's arrays for the sessions of ``calendar`` and for ``codes``
-    (distinct), takes pieces of validated tidy bars with :meth:`add`, and makes the
-    MarketPanel with :meth:`finish`. :meth:`add` raises DataError for a (code, date) given
-    twice across pieces."""
+    (distinct), takes pieces of checked tidy bars with :meth:`add`, and gives the
+    MarketPanel's fields with :meth:`finish`. :meth:`add` raises DataError for a (code,
+    date) given twice across pieces."""
 
     def __init__(
         self,
@@ -80,7 +71,7 @@ class PanelBuilder:
         self.sources: dict[int, str] = {}  # column -> the piece that gave its first bars
 
     def add(self, frame: pd.DataFrame, source: str = "") -> None:
-        """Scatter a validated tidy piece (sorted or not) into the arrays."""
+        """Scatter a checked tidy piece (sorted or not) into the arrays."""
         if not len(frame):
             return
         row = np.searchsorted(self.dates.to_numpy(), frame["date"].to_numpy())
@@ -88,7 +79,7 @@ class PanelBuilder:
         col = self.codes.get_indexer(codes.cat.categories.astype(str))[codes.cat.codes.to_numpy()]
         known = self.dates.to_numpy()[np.minimum(row, len(self.dates) - 1)]
         if (col < 0).any() or (known != frame["date"].to_numpy()).any():
-            raise DataError(f"{source or 'bars'}: a code or date the scan of the data did not see")
+            raise DataError(f"{source or 'bars'}: a code or date the first pass did not see")
         taken = self.has_bar[row, col]
         if taken.any():
             i = int(np.flatnonzero(taken)[0])
@@ -101,26 +92,34 @@ class PanelBuilder:
         for column in np.unique(col):
             self.sources.setdefault(int(column), source or "an earlier piece")
         prices = {name: frame[name].to_numpy(dtype=np.float64) for name in PRICES}
-        if self.fen_prices and not all(_whole_fen(values) for values in prices.values()):
+        if "_off_fen" in frame.columns:  # check_values has looked
+            whole = not frame["_off_fen"].to_numpy().any()
+        else:
+            whole = all(_whole_fen(values) for values in prices.values())
+        if self.fen_prices and not whole:
             self.fen_prices = False  # exact decimals beyond the fen: keep float64
             for name in PRICES:
                 self.arrays[name] = self.arrays[name].astype(np.float64)
         for name, values in prices.items():
             self.arrays[name][row, col] = values
-        for name in ("volume", "amount"):
-            self.arrays[name][row, col] = frame[name].to_numpy(dtype=np.float64)
+        amount = frame["amount"].to_numpy(dtype=np.float64)
+        if self.arrays["amount"].dtype == np.float32 and not _float32(amount):
+            self.arrays["amount"] = self.arrays["amount"].astype(np.float64)
+        self.arrays["amount"][row, col] = amount
+        self.arrays["volume"][row, col] = frame["volume"].to_numpy(dtype=np.float64)
         if self.factor is not None and "adj_factor" in frame.columns:
             self.factor[row, col] = frame["adj_factor"].to_numpy(dtype=np.float64)
         if self.is_st is not None and "is_st" in frame.columns:
             self.is_st[row, col] = frame["is_st"].to_numpy(dtype=bool)
         self.has_bar[row, col] = True
 
-    def finish(
-        self, amount_approximated: bool = False, code_changes: tuple[dict, ...] = ()
-    ) -> MarketPanel:
-        """The panel: listing spans, adjustment factors filled within each code, limit-free
-        days after listings, and the day's limit prices (see quant.data.panel).
-        ``code_changes``: those merged into it (quant.data.code_changes), for the record."""
+    def finish(self, **facts: Any) -> dict[str, Any]:
+        """The MarketPanel's fields: listing spans, adjustment factors filled within each
+        code, limit-free days after listings, whether each open and close was at the day's
+        limit (see quant.data.panel), the suspect factor changes (``suspect``, the panel's
+        ``suspect_factor``), the bars outside their band (``outside``: rows, columns,
+        limit kept), and ``facts`` (what the intake knows of the data:
+        amount_approximated, code_changes, notes, suspended_at_end)."""
         dates, codes, has_bar = self.dates, self.codes, self.has_bar
         board = board_of_codes(codes)
         _check_board_opened(codes, board, dates, has_bar)
@@ -142,62 +141,47 @@ class PanelBuilder:
         )
         new_listing = np.cumsum(has_bar, axis=0, dtype=np.int32) <= free_days[None, :]
         new_listing &= has_bar
-        at_limit = {name: np.zeros(has_bar.shape, dtype=bool) for name in AT_LIMIT}
-        panel = MarketPanel(
-            dates=dates,
-            codes=codes,
-            **self.arrays,
-            adj_factor=factor,
-            listed=listed,
-            has_bar=has_bar,
-            new_listing=new_listing,
-            **at_limit,
-            codes_without_adj=tuple(codes[without]),
-            board=board,
-            is_st=self.is_st if self.is_st is not None else np.zeros(has_bar.shape, dtype=bool),
-            calendar=self.calendar,
-            st_known=self.is_st is not None,
-            amount_approximated=amount_approximated,
-            fen_prices=self.fen_prices,
-            code_changes=code_changes,
+        suspect = suspect_days(
+            self.arrays["close"], factor, has_bar, board, dates, self.is_st, self.fen_prices
         )
-        for cols, up, down in _limit_blocks(panel):
+        at_limit = {name: np.zeros(has_bar.shape, dtype=bool) for name in AT_LIMIT}
+        limits = bands(
+            self.arrays, factor, has_bar, new_listing, board, dates, self.is_st,
+            suspect, without, self.fen_prices,
+        )  # fmt: skip
+        cells: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for cols, up, down, outside in limits:
+            r, c = np.nonzero(outside)
+            cells.append((r, np.arange(len(codes))[cols][c], np.isfinite(up[r, c])))
             for field in ("open", "close"):
-                price = panel.price(field, slice(None), cols)
+                price = exact(self.arrays[field][:, cols], self.fen_prices)
                 with np.errstate(invalid="ignore"):
                     at_limit[f"{field}_at_limit_up"][:, cols] = price >= up - LIMIT_TOLERANCE
                     at_limit[f"{field}_at_limit_down"][:, cols] = price <= down + LIMIT_TOLERANCE
-        return panel
+        return {
+            "dates": dates,
+            "codes": codes,
+            **self.arrays,
+            "adj_factor": factor,
+            "listed": listed,
+            "has_bar": has_bar,
+            "new_listing": new_listing,
+            **at_limit,
+            "codes_without_adj": tuple(codes[without]),
+            "board": board,
+            "is_st": self.is_st if self.is_st is not None else np.zeros(has_bar.shape, bool),
+            "calendar": self.calendar,
+            "st_known": self.is_st is not None,
+            "fen_prices": self.fen_prices,
+            "suspect": suspect,
+            "outside": tuple(np.concatenate(parts) for parts in zip(*cells)) if cells else None,
+            **facts,
+        }
 
 
-AT_LIMIT = ("open_at_limit_up", "open_at_limit_down", "close_at_limit_up", "close_at_limit_down")
-
-
-def limit_prices(panel: MarketPanel) -> tuple[np.ndarray, np.ndarray]:
-    """The panel's limit-up and limit-down prices, (T, N) float64 yuan, NaN where no limit
-    is claimed (see quant.data.panel), computed COLUMN_BLOCK codes at a time."""
-    up = np.full(panel.has_bar.shape, np.nan)
-    down = np.full(panel.has_bar.shape, np.nan)
-    for cols, block_up, block_down in _limit_blocks(panel):
-        up[:, cols], down[:, cols] = block_up, block_down
-    return up, down
-
-
-def _limit_blocks(panel: MarketPanel) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
-    hole = ~panel.has_bar.any(axis=1)  # a session without any bar: a hole in the data
-    unknown_reference = np.zeros(len(panel.dates), dtype=bool)
-    unknown_reference[1:] = hole[:-1]
-    for start in range(0, len(panel.codes), COLUMN_BLOCK):
-        cols = slice(start, start + COLUMN_BLOCK)
-        is_st = panel.is_st[:, cols] if panel.st_known else None
-        up, down = price_limits(
-            {name: panel.price(name, slice(None), cols) for name in PRICES},
-            panel.adj_factor[:, cols],
-            panel.has_bar[:, cols],
-            panel.new_listing[:, cols] | unknown_reference[:, None],
-            limit_rates(panel.board[cols], panel.dates, is_st),
-        )
-        yield cols, up, down
+def _float32(values: np.ndarray) -> bool:
+    """Whether float32 holds every value exactly."""
+    return bool((values.astype(np.float32).astype(np.float64) == values).all())
 
 
 def _whole_fen(values: np.ndarray) -> bool:
@@ -209,83 +193,11 @@ def _whole_fen(values: np.ndarray) -> bool:
 def _filled(factor: np.ndarray) -> np.ndarray:
     """Factors filled forward, then backward, within each code; 1.0 for codes without any
     (in place, COLUMN_BLOCK codes at a time)."""
-    for start in range(0, factor.shape[1], COLUMN_BLOCK):
-        cols = slice(start, start + COLUMN_BLOCK)
+    for cols in blocks(factor.shape[1], COLUMN_BLOCK):
         block = pd.DataFrame(factor[:, cols]).ffill().bfill().to_numpy(copy=True)
         block[np.isnan(block)] = 1.0
         factor[:, cols] = block
     return factor
-
-
-def price_limits(
-    bars: dict[str, np.ndarray],
-    factor: np.ndarray,
-    has_bar: np.ndarray,
-    free: np.ndarray,
-    rates: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Limit-up and limit-down prices (T, n) from raw ``bars`` (open, high, low, close in
-    yuan, float64), the adjustment ``factor``, the daily ``rates`` (NaN: no limit) and the
-    days ``free`` of any limit; NaN where no limit is claimed (see quant.data.panel)."""
-    last_close = pd.DataFrame(bars["close"]).ffill().to_numpy()
-    reference = np.full(has_bar.shape, np.nan)
-    reference[1:] = last_close[:-1] * factor[:-1] / factor[1:]
-    reference = round_to_fen(reference)
-    limit_up = round_to_fen(reference * (1 + rates))
-    limit_down = round_to_fen(reference * (1 - rates))
-    with np.errstate(invalid="ignore"):
-        outside = (bars["high"] > limit_up + LIMIT_TOLERANCE) | (
-            bars["low"] < limit_down - LIMIT_TOLERANCE
-        )
-    no_limit = ~has_bar | free | outside
-    limit_up[no_limit] = np.nan
-    limit_down[no_limit] = np.nan
-    return limit_up, limit_down
-
-
-def check_closed_days(
-    dates: pd.Series, codes: pd.Series, kind: str = "exchange", source: str = ""
-) -> None:
-    """DataError naming the first bar (code, date, file) on a day the exchange was closed."""
-    closed = closed_days(dates, kind)
-    if not closed.any():
-        return
-    first = int(np.flatnonzero(closed)[0])
-    days = pd.DatetimeIndex(np.unique(np.asarray(dates)[closed]))
-    raise DataError(
-        f"{source + ', ' if source else ''}code {codes.iloc[first]}, date "
-        f"{pd.Timestamp(dates.iloc[first]).date()}: a bar on a day the exchange was closed "
-        f"({int(closed.sum())} such bars on {len(days)} days: "
-        f"{', '.join(str(d.date()) for d in days[:5])}{', ...' if len(days) > 5 else ''}); "
-        "fix the dates, or use calendar = 'data' to trust the data's own dates"
-    )
-
-
-def _warn_about_gaps(gaps: Gaps, calendar: str) -> None:
-    if len(gaps.missing):
-        days = ", ".join(str(d.date()) for d in gaps.missing[:5])
-        warnings.warn(
-            f"{len(gaps.missing)} exchange sessions have no bar for any code ({days}"
-            f"{', ...' if len(gaps.missing) > 5 else ''}): a hole in the data; the session "
-            "after each claims no price limit (its reference close is unknown)",
-            DataWarning,
-            stacklevel=4,
-        )
-    if gaps.data_only is not None and calendar == "exchange":
-        warnings.warn(
-            f"{len(gaps.data_only)} days from {gaps.data_only[0].date()} lie beyond the "
-            "sessions exchange_calendars knows (XSHG): there the data's own dates are the "
-            "trading days, and a hole in the data cannot be told from a holiday",
-            DataWarning,
-            stacklevel=4,
-        )
-    if calendar == "data":
-        warnings.warn(
-            "calendar = 'data': the trading days are the data's own dates; holes in the data "
-            "and bars on closed days are not detected",
-            DataWarning,
-            stacklevel=4,
-        )
 
 
 def _check_board_opened(

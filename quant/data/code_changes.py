@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from quant.data.errors import DataError
 from quant.data.schema import CODE_FORM, CODE_PATTERN
-from quant.data.validate import DataError
 
 COLUMNS = ("old_code", "new_code", "date")
 

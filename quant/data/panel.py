@@ -22,27 +22,34 @@ Definitions (all arrays have shape (T, N), rows = the sessions of the panel's
   reference is the previous raw close, adjusted on ex-rights days by the ratio of the
   adjustment factors (the exchange's ex-rights reference price). NaN (no limit claimed) on
   days without a bar, the limit-free days after a listing, the session after a market-wide
-  hole in the data (the reference close is unknown), and days whose bar trades outside the
-  computed band (the reference was then wrong: an ex-rights day of a code without factors).
+  hole in the data (the reference close is unknown), and days whose reference is not to be
+  trusted and whose bar trades outside the computed band (an ex-rights day of a code
+  without factors; an ex-rights day whose factor change is suspect). Any other bar outside
+  its band keeps its limit and is listed in ``outside_band`` (a stale ST flag, a day of a
+  delisting arrangement, a data error: quant.data.limits).
 - ``adj_factor``: raw x adj_factor = back-adjusted price, filled forward and backward within
   each code; 1.0 for codes that have none (``codes_without_adj``), so adjusted = raw there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from quant.data.validate import DataError
+from quant.data.errors import DataError
+from quant.data.limits import LIMIT_TOLERANCE, PRICES, bands, exact, suspect_days
 from quant.market.calendar import TradingCalendar
+from quant.market.rules import limit_rates
 
-PRICES = ("open", "high", "low", "close")
-#: Half a fen: prices within this of a limit price are at the limit.
-LIMIT_TOLERANCE = 0.005
+__all__ = ["LIMIT_TOLERANCE", "PRICES", "CodeNotInData", "MarketPanel"]
+
+#: A stock to be delisted trades this many sessions in its delisting arrangement period
+#: (退市整理期: 15 sessions under the 2020 rules, 30 before; SSE/SZSE listing rules).
+DELISTING_ARRANGEMENT_SESSIONS = 30
 #: A new code whose first open lies within this fraction of an ending code's last close
 #: the session before is a possible code change (quant.data.code_changes).
 CODE_CHANGE_GAP = 0.05
@@ -82,30 +89,33 @@ class MarketPanel:
 
     fen_prices: bool = True  # prices are whole fen: open..close kept as float32, exactly
     code_changes: tuple[dict, ...] = ()  # re-codings merged into it (old, new, date)
+    #: What the intake found that every report must say (quant.data.notes): padded days
+    #: dropped, the volume convention it measured, what the source's manifest records.
+    notes: tuple[str, ...] = ()
+    #: Codes the source knows to be listed but suspended on the data's last day (a qlib
+    #: folder pads them to the end; a store's universe lists them): not delisted.
+    suspended_at_end: tuple[str, ...] = ()
+    #: What the builder computed on the way (suspect_factor; the bars outside their band
+    #: as rows, columns and whether each keeps its limit), kept as the cached values.
+    suspect: InitVar[np.ndarray | None] = None
+    outside: InitVar[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = None
+
+    def __post_init__(self, suspect: np.ndarray | None, outside: tuple | None) -> None:
+        if suspect is not None:
+            self.__dict__["suspect_factor"] = suspect  # the cached_property's value
+        if outside is not None:
+            self.__dict__["_outside_cells"] = outside
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, calendar: str = "exchange") -> MarketPanel:
-        """Build from a validated tidy table (see :func:`quant.data.load_bars`) on the
-        exchange's sessions (``calendar = "data"``: the data's own dates).
+        """The panel of a tidy table in memory (``load_bars`` gives one) on the exchange's
+        sessions (``calendar = "data"``: the data's own dates): the same intake as any
+        source (quant.data.intake), so the same checks. Raises DataError naming the row,
+        code and date at fault; warns (DataWarning) as the intake does."""
+        from quant.data.intake import Selection, panel_fields
+        from quant.data.readers.frame import FrameReader
 
-        Raises DataError for bars on days the exchange was closed and for stocks with bars
-        before their board opened; warns (DataWarning) about sessions without any bar and
-        data the exchange calendar does not cover.
-        """
-        from quant.data.builder import PanelBuilder, check_closed_days, trading_calendar
-
-        check_closed_days(frame["date"], frame["code"], calendar)
-        builder = PanelBuilder(
-            trading_calendar(pd.DatetimeIndex(np.unique(frame["date"].to_numpy())), calendar),
-            frame["code"].astype("category").cat.remove_unused_categories().cat.categories,
-            adj_factor="adj_factor" in frame.columns,
-            is_st="is_st" in frame.columns,
-        )
-        builder.add(frame)
-        return builder.finish(
-            amount_approximated=bool(frame.attrs.get("amount_approximated")),
-            code_changes=tuple(frame.attrs.get("code_changes", ())),
-        )
+        return cls(**panel_fields(FrameReader(frame), Selection("mixed", calendar=calendar)))
 
     # -- exact prices ----------------------------------------------------------------
     def price(
@@ -123,8 +133,7 @@ class MarketPanel:
 
     def exact(self, prices: np.ndarray) -> np.ndarray:
         """Stored prices (any selection of open/high/low/close cells) as exact float64 yuan."""
-        values = np.asarray(prices, dtype=np.float64)
-        return np.round(values, 2) if self.fen_prices else values
+        return exact(prices, self.fen_prices)
 
     # -- derived masks -------------------------------------------------------------
     @property
@@ -148,17 +157,106 @@ class MarketPanel:
 
     @cached_property
     def _limits(self) -> tuple[np.ndarray, np.ndarray]:
-        from quant.data.builder import limit_prices
+        up = np.full(self.has_bar.shape, np.nan)
+        down = np.full(self.has_bar.shape, np.nan)
+        for cols, block_up, block_down, _ in self._bands():
+            up[:, cols], down[:, cols] = block_up, block_down
+        return up, down
 
-        return limit_prices(self)
+    def _bands(self):
+        without = self.codes.isin(self.codes_without_adj)
+        return bands(
+            {name: getattr(self, name) for name in PRICES},
+            self.adj_factor,
+            self.has_bar,
+            self.new_listing,
+            self.board,
+            self.dates,
+            self.is_st if self.st_known else None,
+            self.suspect_factor,
+            without,
+            self.fen_prices,
+        )
 
     @cached_property
     def suspect_factor(self) -> np.ndarray:
         """(T, N) bool: days whose adj_factor change the raw prices do not bear out
-        (quant.data.plausibility.suspect_factor_days)."""
-        from quant.data.plausibility import suspect_factor_days
+        (quant.data.limits.suspect_days)."""
+        return suspect_days(
+            self.close,
+            self.adj_factor,
+            self.has_bar,
+            self.board,
+            self.dates,
+            self.is_st if self.st_known else None,
+            self.fen_prices,
+        )
 
-        return suspect_factor_days(self)
+    @cached_property
+    def outside_band(self) -> pd.DataFrame:
+        """The bars that trade outside the limit band computed for their day, one row each:
+        code, date, low, high, ``limit_kept`` (the limit is dropped only where the reference
+        cannot be trusted: a code without adj_factor, whose ex-rights days are unknown; a
+        suspect ex-rights day; elsewhere it is kept, quant.data.limits.price_limits) and
+        ``reason``, what the bar may be (:meth:`_outside_reason`)."""
+        r, c, kept = self._outside_cells
+        frame = pd.DataFrame(
+            {
+                "code": self.codes[c],
+                "date": self.dates[r],
+                "low": self.exact(self.low[r, c]),
+                "high": self.exact(self.high[r, c]),
+                "limit_kept": kept,
+                "reason": [
+                    self._outside_reason(i, j, k)
+                    for i, j, k in zip(r.tolist(), c.tolist(), kept.tolist())
+                ],
+            }
+        )
+        return frame.sort_values(["code", "date"], ignore_index=True)
+
+    @cached_property
+    def _outside_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, columns and whether the limit is kept, of the bars outside their band."""
+        rows, cols, kept = [], [], []
+        for block, up, _, outside in self._bands():
+            r, c = np.nonzero(outside)
+            rows.append(r)
+            cols.append(np.arange(len(self.codes))[block][c])
+            kept.append(np.isfinite(up[r, c]))
+        return np.concatenate(rows), np.concatenate(cols), np.concatenate(kept)
+
+    def _outside_reason(self, row: int, col: int, kept: bool) -> str:
+        """What a bar outside its band may be: an unrecorded ex-rights day (a bar below the
+        band of a code without adj_factor), a suspect ex-rights day, a day of a delisting arrangement (among the
+        last DELISTING_ARRANGEMENT_SESSIONS of a code whose bars stop early; its limit is
+        the board's, ST or not), a stale ST flag (its move fits the limit of the other ST
+        status), the first bar after
+        a suspension (a resumption after a restructuring, which may trade without a limit
+        on its first day), else a data error."""
+        if self.codes[col] in self.codes_without_adj and not kept:
+            return "ex-rights day of a code without adj_factor?"
+        if self.suspect_factor[row, col]:
+            return "suspect ex-rights day"
+        last = self.last_bar_row[col]
+        if last < len(self.dates) - 1 and last - row < DELISTING_ARRANGEMENT_SESSIONS:
+            return "delisting arrangement?"
+        if self.st_known:
+            other = np.array([[not self.is_st[row, col]]])
+            rate = limit_rates(self.board[[col]], self.dates[[row]], other)[0, 0]
+            closes = self.exact(self.close[:row, col])
+            closes = closes[~np.isnan(closes)]
+            if len(closes) and not np.isnan(rate):
+                reference = closes[-1] * self.adj_factor[row - 1, col] / self.adj_factor[row, col]
+                slack = 2 * LIMIT_TOLERANCE
+                high, low = self.exact(self.high[row, col]), self.exact(self.low[row, col])
+                if reference * (1 - rate) - slack <= low and high <= reference * (1 + rate) + slack:
+                    return "stale ST flag?"
+        if row > 0 and not self.has_bar[row - 1, col]:
+            before = np.flatnonzero(self.has_bar[:row, col])
+            gap = row - 1 - (before[-1] if len(before) else -1)
+            return f"resuming after {gap} suspended sessions?"
+        return "data error?"
 
     # -- adjusted prices -----------------------------------------------------------
     def adjusted(self, field: str) -> np.ndarray:
@@ -210,11 +308,14 @@ class MarketPanel:
         the new code's start on the next session, on the same exchange and board, with a
         first open within CODE_CHANGE_GAP (5 %) of the old code's last close (a new
         listing has no such anchor, but may match by chance: a suggestion to check, not a
-        finding). One row per pair: old, new, last_date, first_date, last_close,
-        first_open. Name real code changes in a code-changes file (quant.data.code_changes)
-        so that the histories are merged."""
+        finding). Only pairs where one old code meets one new code: a new code near two
+        ending codes' closes (or an ending code near two new ones) is no evidence of either.
+        One row per pair: old, new, last_date, first_date, last_close, first_open. Name
+        real code changes in a code-changes file (quant.data.code_changes) so that the
+        histories are merged."""
         last, first = self.last_bar_row, self.first_bar_row
-        ends = np.flatnonzero(last < len(self.dates) - 1)
+        ending = (last < len(self.dates) - 1) & ~self.codes.isin(self.suspended_at_end)
+        ends = np.flatnonzero(ending)
         starts = np.flatnonzero(first > 0)
         exchange = np.array([c[-2:] for c in self.codes])
         records = []
@@ -236,7 +337,9 @@ class MarketPanel:
                         )
                     )
         columns = ["old", "new", "last_date", "first_date", "last_close", "first_open"]
-        return pd.DataFrame(records, columns=columns)
+        pairs = pd.DataFrame(records, columns=columns)
+        alone = ~pairs["old"].duplicated(keep=False) & ~pairs["new"].duplicated(keep=False)
+        return pairs[alone].reset_index(drop=True)
 
     def summary(self) -> dict[str, object]:
         listed_days = int(self.listed.sum())
@@ -253,5 +356,6 @@ class MarketPanel:
             "st_stock_days": int(self.is_st.sum()) if self.st_known else None,
             "codes_without_adj_factor": len(self.codes_without_adj),
             "codes_ending_early": int((self.last_bar_row < len(self.dates) - 1).sum()),
+            "codes_suspended_at_end": len(self.suspended_at_end),
             "amount_approximated": self.amount_approximated,
         }

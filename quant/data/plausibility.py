@@ -1,27 +1,22 @@
-"""Plausibility checks that need a whole panel, not one row: adjustment factors whose
-changes the raw prices do not bear out, and universes that look like today's survivors.
+"""Plausibility of adjustment factors across a panel: factor changes that the raw prices
+do not bear out.
 
-Both take the MarketPanel's (T, N) arrays (rows = trading days, columns = codes) and
-return what they find; ``quant data info`` prints their warnings, every backtest report
-lists them in its notes, and the broker keeps a position's share count on an ex-rights day
-whose factor change is suspect (MarketPanel.suspect_factor, quant.engine.broker).
+:func:`suspect_factor_changes` takes (T, N) arrays (rows = trading days, columns = codes)
+and returns the suspect days; the MarketPanel computes ``suspect_factor`` with it, ``quant
+data info`` and every backtest report name them (quant.data.notes), and the broker keeps a
+position's share count on an ex-rights day whose factor change is suspect
+(quant.engine.broker). Whether a universe looks like survivors only is
+quant.data.survivorship's.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-from quant.market.rules import limit_rates
-
-if TYPE_CHECKING:  # the panel computes its suspect factor changes with this module
-    from quant.data.panel import MarketPanel
-
 #: Room beyond the day's price limit for an ex-rights day's move from its reference price:
 #: the reference and the close are rounded to the fen and vendors round their factors.
-#: On the shared 2010-2017 data (11,838 factor changes) no slack flags 498 changes, half
+#: On the shared 2010-2017 data (11,838 factor changes) no slack flags 495 changes, half
 #: a percentage point flags 8 (scripts/plausibility_figures.py; `quant data info` names them).
 FACTOR_MOVE_SLACK = 0.005
 #: A code whose factor changes on more than this share of its bar-to-bar steps does not
@@ -30,12 +25,6 @@ FACTOR_MOVE_SLACK = 0.005
 FACTOR_CHANGE_SHARE = 0.5
 #: Factor ratios closer to 1 than this are rounding, not a change.
 FACTOR_EPSILON = 1e-6
-#: A universe is judged for survivorship only over at least this many calendar days and
-#: this many codes. Random 100-code universes of 2 years drawn from the shared 2010-2017
-#: data (which keeps delisted stocks) have no code ending early in 2 % of draws (1 % over
-#: 3 years), 50-code ones in 6 % (scripts/plausibility_figures.py).
-SURVIVORSHIP_MIN_DAYS = 730
-SURVIVORSHIP_MIN_CODES = 100
 
 
 def suspect_factor_changes(
@@ -79,53 +68,3 @@ def suspect_factor_changes(
     steps = np.maximum(has_bar.sum(axis=0) - 1, 1)
     restless = change.sum(axis=0) / steps > FACTOR_CHANGE_SHARE
     return no_gap | (change & restless[None, :])
-
-
-def suspect_factor_days(panel: MarketPanel, block: int = 512) -> np.ndarray:
-    """(T, N) mask of the panel's suspect factor changes (:func:`suspect_factor_changes`
-    with each board's limit rate on each day, the risk-warning rate on ST days), computed
-    ``block`` codes at a time so that its float64 temporaries stay small."""
-    out = np.zeros(panel.has_bar.shape, dtype=bool)
-    for start in range(0, len(panel.codes), block):
-        cols = slice(start, start + block)
-        rates = limit_rates(panel.board[cols], panel.dates, panel.is_st[:, cols])
-        out[:, cols] = suspect_factor_changes(
-            panel.price("close", slice(None), cols),
-            panel.adj_factor[:, cols],
-            panel.has_bar[:, cols],
-            rates,
-        )
-    return out
-
-
-def factor_change_warning(panel: MarketPanel, most: int = 5) -> str | None:
-    """A one-line warning naming the panel's suspect factor changes
-    (MarketPanel.suspect_factor, see :func:`suspect_factor_days`), or None."""
-    rows, cols = np.nonzero(panel.suspect_factor)
-    if not len(rows):
-        return None
-    order = np.lexsort((rows, cols))[:most]
-    places = ", ".join(f"{panel.codes[cols[k]]} {panel.dates[rows[k]].date()}" for k in order)
-    more = f" and {len(rows) - most} more" if len(rows) > most else ""
-    return (
-        f"{len(rows)} adj_factor changes without a matching raw price gap ({places}{more}): "
-        "the adjusted prices may be wrong there; backtests keep a position's share count on "
-        "those days instead of resizing it (an event in the run's events)"
-    )
-
-
-def survivorship_warning(panel: MarketPanel) -> str | None:
-    """A one-line warning when no code ends before the data's last day although the data
-    spans at least SURVIVORSHIP_MIN_DAYS calendar days and SURVIVORSHIP_MIN_CODES codes:
-    over such a span some stocks delist (or are suspended at the end), so a universe where
-    none does looks like today's survivors only, which overstates backtest returns."""
-    span = (panel.dates[-1] - panel.dates[0]).days
-    if span < SURVIVORSHIP_MIN_DAYS or len(panel.codes) < SURVIVORSHIP_MIN_CODES:
-        return None
-    if (panel.last_bar_row < len(panel.dates) - 1).any():
-        return None
-    return (
-        f"all {len(panel.codes):,} codes trade on the last day "
-        f"({panel.dates[-1].date()}) after {span / 365.25:.1f} years: the universe looks "
-        "like today's survivors only (no delisted stocks), which overstates backtest returns"
-    )

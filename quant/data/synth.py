@@ -7,7 +7,9 @@ time and vectorised over the stocks, with the A-share mechanics the panel models
 - suspensions (listed days without a bar; never a stock's first or last listed day, which a
   tidy table could not tell from a listing or a delisting);
 - ex-rights days (cash dividends, bonus shares) with a back-adjustment factor: the day's
-  reference price is the previous close x old factor / new factor;
+  reference price is the previous close x old factor / new factor; a bonus issue multiplies
+  the shares, so the share volume jumps by the factor's ratio while the turnover in yuan
+  carries on (what tells a raw volume from an adjusted one, quant.data.readers.qlib);
 - price limits at each board's rate from the rules table (quant.market.rules: main board
   10 %, ChiNext 10 % then 20 %, STAR 20 %, Beijing 30 %), rounded to the fen: closes, opens,
   highs and lows never leave the band, and jumps push many closes onto it;
@@ -17,6 +19,9 @@ time and vectorised over the stocks, with the A-share mechanics the panel models
 The result remembers what it did (listed, suspended, limit prices, closes at a limit) so
 that tests can hold the panel's own computation against it. ``write(market, DIR)`` stores
 it in the tidy schema; ``quant.data.load_bars(DIR)`` reads it like any other data.
+``write_qlib(market, DIR)`` stores it as a qlib data folder, the way qlib's dump_bin writes
+one and published sets hold it (quant.data.readers.qlib), for the qlib reader's tests and
+benchmarks.
 """
 
 from __future__ import annotations
@@ -163,6 +168,7 @@ def generate(
 
     last_close = np.full(n, np.nan)
     factor = np.where(first_day == 0, round_to_fen(rng.uniform(1.0, 4.0, n)), 1.0)
+    shares = np.ones(n)  # bonus issues multiply the shares outstanding, and so the volume
     suspended_for = np.zeros(n, dtype=int)
     bars_so_far = np.zeros(n, dtype=int)
     market = rng.normal(0.0002, MARKET_VOL, days)
@@ -182,6 +188,7 @@ def generate(
         bonus = rng.random(n) < 0.15
         step = np.where(bonus, rng.uniform(0.1, 1.0, n), rng.uniform(0.005, 0.04, n))
         new_factor = np.where(event, factor * (1 + step), factor)
+        shares = np.where(event & bonus, shares * (1 + step), shares)
         reference = round_to_fen(last_close * factor / new_factor)  # the panel's formula
         factor = new_factor
 
@@ -202,7 +209,7 @@ def generate(
         top, bottom = np.maximum(open_, close), np.minimum(open_, close)
         high = _within(top * np.exp(np.abs(0.6 * vol * rng.standard_normal(n))), down, up)
         low = _within(bottom * np.exp(-np.abs(0.6 * vol * rng.standard_normal(n))), down, up)
-        volume = 100 * np.ceil(lots * np.exp(0.5 * rng.standard_normal(n)))
+        volume = 100 * np.ceil(lots * shares * np.exp(0.5 * rng.standard_normal(n)))
 
         b = bar
         for name, values in (("open", open_), ("high", high), ("low", low), ("close", close)):
@@ -265,4 +272,56 @@ def write(market: SynthMarket, out: str | Path) -> Path:
         "note": "synthetic prices for scale tests, not market data",
     }
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
+    return out
+
+
+def write_qlib(
+    market: SynthMarket,
+    out: str | Path,
+    *,
+    volume: str = "raw",
+    padded: bool = True,
+    upper: bool = False,
+    amount: bool = False,
+) -> Path:
+    """Store the market as a qlib data folder, as ``scripts/dump_bin.py`` of microsoft/qlib
+    writes one (quant.data.readers.qlib): ``calendars/day.txt``, ``instruments/all.txt``
+    (SYMBOL, first and last listed day) and ``features/<symbol>/<field>.day.bin``
+    (little-endian float32: the calendar index of the first value, then one value a day
+    from the listing to the delisting). Prices are adjusted (raw x factor), ``factor`` the
+    market's adj_factor. ``volume``: "raw" shares or "adjusted" (raw / factor, qlib's Yahoo
+    collector). ``padded``: suspended days as published sets hold them, flat bars at the
+    last close with zero volume (else NaN, as dump_bin's reindexing leaves them).
+    ``upper``: SH600000 folders (else sh600000, as dump_bin names them); ``amount``: write
+    the amount field too. ``out`` must be new or empty; returns it."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} is not empty: choose a new folder")
+    (out / "calendars").mkdir(parents=True, exist_ok=True)
+    (out / "instruments").mkdir(exist_ok=True)
+    days = [d.date().isoformat() for d in market.dates]
+    (out / "calendars" / "day.txt").write_text("\n".join(days) + "\n", encoding="utf-8")
+    first = np.argmax(market.listed, axis=0)
+    last = len(market.dates) - 1 - np.argmax(market.listed[::-1], axis=0)
+    symbols = [f"{code[-2:]}{code[:6]}" for code in market.codes]
+    lines = [f"{s}\t{days[a]}\t{days[b]}" for s, a, b in zip(symbols, first, last)]
+    (out / "instruments" / "all.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for j, symbol in enumerate(symbols):
+        rows = slice(first[j], last[j] + 1)
+        bar = market.has_bar[rows, j]
+        factor = pd.Series(market.adj_factor[rows, j]).ffill().bfill().to_numpy()
+        close = pd.Series(np.where(bar, market.close[rows, j], np.nan)).ffill().to_numpy()
+        fields = {}
+        for name in ("open", "high", "low", "close"):
+            raw = np.where(bar, getattr(market, name)[rows, j], close if padded else np.nan)
+            fields[name] = raw * factor
+        shares = np.where(bar, market.volume[rows, j], 0.0 if padded else np.nan)
+        fields["volume"] = shares / factor if volume == "adjusted" else shares
+        fields["factor"] = factor
+        if amount:
+            fields["amount"] = np.where(bar, market.amount[rows, j], 0.0 if padded else np.nan)
+        folder = out / "features" / (symbol if upper else symbol.lower())
+        folder.mkdir(parents=True)
+        for name, values in fields.items():
+            np.hstack([[first[j]], values]).astype("<f").tofile(folder / f"{name}.day.bin")
     return out

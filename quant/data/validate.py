@@ -1,10 +1,17 @@
-"""Validation of tidy daily bars: every error names the file, row, code and date at fault,
-so that a user never meets a traceback from deep inside pandas.
+"""The checks of rows: every error names the file, row, code and date at fault, so that a
+user never meets a traceback from deep inside pandas. The intake (quant.data.intake) runs
+them, once, on what every reader gives it:
+
+- :func:`prepare_columns`: one file's columns (our names and their aliases), helper
+  columns, dates parsed;
+- :func:`check_keys`: the dates and codes of a chunk of rows (the first pass, before any
+  value is read): code format, dates, bars on closed days, duplicates, order, frequency;
+- :func:`check_values`: the values of a piece of rows: types, prices, volume and amount,
+  units against the prices, whole shares, the fen grid, then the warnings of single rows.
 
 Rows carry two helper columns while they are checked: ``_source`` (the file they came
 from) and ``_row`` (their 1-based row number in that file). Columns whose names start with
-an underscore are helpers that readers of other layouts add (see quant.data.layouts); they
-are dropped at the end.
+an underscore are helpers that readers add; the intake drops them.
 
 The checks, in order, with the message each gives, are tabled in docs/data_sources.md.
 """
@@ -13,15 +20,17 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import math
 import re
-import warnings
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
+from quant.data.errors import DataError, warn_counted
 from quant.data.schema import (
+    ALIASES,
     CODE_FORM,
     CODE_PATTERN,
     NUMERIC_COLUMNS,
@@ -29,7 +38,7 @@ from quant.data.schema import (
     PRICE_COLUMNS,
     REQUIRED_COLUMNS,
 )
-from quant.errors import UserError
+from quant.market.calendar import exchange_sessions
 from quant.market.securities import classify
 
 #: A code whose median gap between bars exceeds this many calendar days is not daily data.
@@ -56,52 +65,62 @@ ZONE_SUFFIX = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::
 #: off (scripts/plausibility_figures.py).
 UNITS_TOLERANCE = 0.01
 #: A code with more than this share of its traded bars outside is in the wrong units (or
-#: adjusted prices); fewer bars outside are single bad rows, which get a warning.
+#: adjusted prices); fewer bars outside are single bad rows, which get a warning. The same
+#: share decides between an error and a warning for prices off the fen grid.
 UNITS_MAJORITY = 0.5
 #: Float noise allowed in a share count (lots x 100 computed in floating point).
 WHOLE_SHARES_SLACK = 1e-3
-
-
-class DataError(UserError, ValueError):
-    """Input data that cannot be used; the message says where and why."""
-
-
-class DataWarning(UserWarning):
-    """Something real data has (zero-volume days, suspensions) that the user should know."""
-
-
-class CountedWarning(DataWarning):
-    """A DataWarning about ``count`` rows of one kind, the first at ``first``: warnings
-    about pieces of the same data (quant.data.loader) add up into one."""
-
-    def __init__(self, count: int, text: str, first: str = "") -> None:
-        self.count, self.text, self.first = count, text, first
-        super().__init__(f"{count} {text.format(first=first)}")
-
-
-def warn_counted(count: int, text: str, first: str = "") -> None:
-    """Warn about ``count`` rows; ``text`` follows the count and may name ``{first}``."""
-    warnings.warn(CountedWarning(count, text, first), stacklevel=3)
+#: A price this close to a whole fen is one (float noise of a decimal written as binary).
+#: A-share prices move in steps of 0.01 yuan (SSE and SZSE trading rules, 申报价格最小变动
+#: 单位 0.01 元).
+FEN_SLACK = 1e-6
 
 
 def number_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    """The frame with the helper columns ``_source`` and ``_row`` (1-based file rows)."""
+    """The frame with the helper columns ``_source`` and ``_row`` (1-based file rows),
+    unless it has them (a reader that names each row's file: qlib's instrument folders)."""
     frame = frame.copy(deep=False)
-    frame["_source"] = source
+    if "_source" not in frame.columns:  # one category: no string per row
+        frame["_source"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), [source])
     if "_row" not in frame.columns:
         frame["_row"] = np.arange(1, len(frame) + 1)
     return frame
 
 
+def tidy_names(columns: pd.Index, source: str) -> dict[object, str]:
+    """The tidy name of each column a file has (ours, in any case and spacing, or one of
+    ALIASES); helper columns keep theirs, others are left out. DataError when two columns
+    name the same tidy column (``is_st`` and ``isST``)."""
+    names: dict[object, str] = {}
+    for column in columns:
+        if str(column).startswith("_"):
+            names[column] = str(column)
+            continue
+        name = str(column).strip().lower()
+        name = name if name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS else ALIASES.get(name, name)
+        if name in names.values():
+            first = next(c for c, n in names.items() if n == name)
+            raise DataError(
+                f"{source}: columns {str(first)!r} and {str(column)!r} both give {name!r}; keep one"
+            )
+        names[column] = name
+    return names
+
+
 def prepare_columns(
-    frame: pd.DataFrame, source: str, *, date_format: str | None = None
+    frame: pd.DataFrame, source: str, *, date_format: str | None = None, dates: bool = True
 ) -> pd.DataFrame:
     """Check one file's columns, give it the helper columns and parse its dates (to naive
-    Beijing dates, see :func:`parse_dates`); names the file on error. Dates are a property
-    of a file (one format, one time zone), so they are parsed file by file."""
+    Beijing dates, see :func:`parse_dates`; ``dates=False`` leaves them); names the file on
+    error. Dates are a property of a file (one format, one time zone), so they are parsed
+    file by file. Our columns are found in any case and under their aliases
+    (quant.data.schema.ALIASES: baostock's ``isST`` is ``is_st``); a file without an
+    amount column gets NaN there and the flag ``_amount_missing`` (approximated by
+    :func:`check_values`)."""
     if frame.empty:
         raise DataError(f"{source}: no rows (empty file)")
-    frame = frame.rename(columns=lambda c: c if str(c).startswith("_") else str(c).strip().lower())
+    names = tidy_names(frame.columns, source)
+    frame = frame.rename(columns=names)
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     extra = [c for c in frame.columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     misspelt = {name: difflib.get_close_matches(name, extra, n=1, cutoff=0.6) for name in missing}
@@ -121,77 +140,9 @@ def prepare_columns(
     if approximate_amount:
         out["amount"] = np.nan
     out["_amount_missing"] = approximate_amount
-    out["date"] = parse_dates(out, date_format)
+    if dates:
+        out["date"] = parse_dates(out, date_format)
     return out
-
-
-def validate_tidy(frame: pd.DataFrame, *, ordered: bool = True, whole: bool = True) -> pd.DataFrame:
-    """Type and check a frame made by :func:`prepare_columns` (one file or several
-    concatenated). Returns the tidy table sorted by (code, date), helper columns dropped.
-
-    ``ordered``: each file must list a code's dates in increasing order (a plain tidy file;
-    layouts documented newest first pass False). The bars of A-share stock codes must have
-    whole share counts and an amount / volume that matches their prices; index codes
-    (000300.SH, 399001.SZ) have neither property and are not checked for them. ``whole``:
-    the frame is all the data (a piece of it leaves the market's gaps to the caller). Raises
-    DataError on the first kind of problem found; warns (DataWarning) on zero-volume bars,
-    bars whose open/close lie outside [low, high], single bars whose amount / volume lies
-    outside [low, high], and gaps.
-    """
-    frame = frame.reset_index(drop=True)
-    frame["_source"] = frame["_source"].astype("category")
-    _check_future(frame)
-    frame["code"] = _check_codes(frame)
-    for column in [*NUMERIC_COLUMNS, *(c for c in ("adj_factor",) if c in frame.columns)]:
-        frame[column] = to_float(frame, column)
-    if "is_st" in frame.columns:
-        frame["is_st"] = to_bool(frame, "is_st")
-    approximated = _approximate_amount(frame)
-
-    prices = frame[list(PRICE_COLUMNS)].to_numpy()
-    for j, column in enumerate(PRICE_COLUMNS):
-        fail_where(frame, np.isnan(prices[:, j]), f"missing (NaN) {column} price")
-        fail_where(frame, prices[:, j] <= 0, f"non-positive {column} price")
-    for column in ("volume", "amount"):
-        values = frame[column].to_numpy()
-        fail_where(frame, np.isnan(values), f"missing (NaN) {column}")
-        fail_where(frame, values < 0, f"negative {column}")
-    if "adj_factor" in frame.columns:
-        fail_where(frame, frame["adj_factor"].to_numpy() <= 0, "non-positive adj_factor")
-    high, low = frame["high"].to_numpy(), frame["low"].to_numpy()
-    fail_where(frame, high < low, "high is below low")
-    stock = _stock_rows(frame)
-    _check_units(frame, stock)
-    _check_whole_shares(frame, stock)
-
-    ordered_frame = _sorted(frame)
-    _check_duplicates(ordered_frame)
-    if ordered:
-        _check_order(frame)
-    frame = ordered_frame
-    _check_frequency(frame)
-    _warn_about(frame, whole)
-    frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith("_")])
-    frame.attrs["amount_approximated"] = approximated
-    return frame
-
-
-def _approximate_amount(frame: pd.DataFrame) -> bool:
-    """Fill the amount of files without that column: volume x (open + high + low + close)
-    / 4, the average price of the bar times its shares. Says so in a warning."""
-    missing = frame["_amount_missing"].to_numpy(dtype=bool)
-    if not missing.any():
-        return False
-    mean_price = frame.loc[missing, ["open", "high", "low", "close"]].mean(axis=1)
-    frame.loc[missing, "amount"] = frame.loc[missing, "volume"] * mean_price
-    files = sorted(frame.loc[missing, "_source"].astype(str).unique())
-    warn_counted(
-        len(files),
-        "files have no amount column (first: {first}): amount approximated by volume x "
-        "(open + high + low + close) / 4",
-        files[0],
-    )
-    return True
 
 
 def where(frame: pd.DataFrame, i: int) -> str:
@@ -333,14 +284,19 @@ def _check_future(frame: pd.DataFrame) -> None:
 # -- codes and values --------------------------------------------------------------------
 
 
-def _check_codes(frame: pd.DataFrame) -> pd.Series:
+def check_codes(frame: pd.DataFrame) -> pd.Series:
     """Codes as a categorical with sorted categories: the format is checked once per
     distinct code, and grouping or sorting by code becomes integer work."""
     raw = frame["code"]
     if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
         fail_where(frame, raw.notna().to_numpy(), _number_code(raw[raw.notna()].iloc[0]))
     codes = raw.astype("category")
-    texts = np.array([isinstance(name, str) for name in codes.cat.categories])
+    categories = codes.cat.categories
+    texts = (
+        np.ones(len(categories), dtype=bool)
+        if categories.inferred_type == "string"
+        else np.array([isinstance(name, str) for name in categories], dtype=bool)
+    )
     if not texts.all():
         fail_where(
             frame,
@@ -423,15 +379,173 @@ def to_bool(frame: pd.DataFrame, column: str) -> pd.Series:
     return true.fillna(False).astype(bool)
 
 
+# -- the keys: dates and codes, before any value is read ---------------------------------
+
+
+def closed_days(dates: np.ndarray, calendar: str = "exchange") -> np.ndarray:
+    """Which of ``dates`` are days the exchange was closed (within the years the exchange
+    calendar knows; none with the data's own calendar, ``calendar = "data"``)."""
+    if calendar != "exchange":
+        return np.zeros(len(dates), dtype=bool)
+    known = exchange_sessions().to_numpy()
+    days, back = np.unique(np.asarray(dates, dtype="datetime64[ns]"), return_inverse=True)
+    at = np.minimum(np.searchsorted(known, days), len(known) - 1)
+    inside = (days >= known[0]) & (days <= known[-1])
+    return (inside & (known[at] != days))[back]
+
+
+def check_keys(frame: pd.DataFrame, *, calendar: str = "exchange", ordered: bool = True) -> None:
+    """Check the keys of a chunk of rows (``code`` as text, ``date`` parsed, helper
+    columns; whole codes of one or more files): the code format, no date after today, no
+    bar on a day the exchange was closed (``calendar``), no (code, date) twice, dates
+    increasing within each code of a file (``ordered``: a plain tidy file; layouts
+    documented newest first pass False), and daily bars. Replaces ``code`` by a
+    categorical with sorted categories. DataError names the first row at fault."""
+    frame["code"] = check_codes(frame)
+    _check_future(frame)
+    code = frame["code"].cat.codes.to_numpy()
+    date = frame["date"].to_numpy()
+    order = np.lexsort((date, code))
+    _check_duplicates(frame, order)
+    if ordered:
+        _check_order(frame)
+    _check_frequency(frame, order)
+    _check_closed_days(frame, calendar)
+
+
+def _check_closed_days(frame: pd.DataFrame, calendar: str) -> None:
+    closed = closed_days(frame["date"].to_numpy(), calendar)
+    if not closed.any():
+        return
+    days = pd.DatetimeIndex(np.unique(frame["date"].to_numpy()[closed]))
+    fail_where(
+        frame,
+        closed,
+        f"a bar on a day the exchange was closed ({len(days)} such days: "
+        f"{', '.join(str(d.date()) for d in days[:5])}{', ...' if len(days) > 5 else ''}); "
+        "fix the dates, or use calendar = 'data' to trust the data's own dates",
+    )
+
+
+def _check_duplicates(frame: pd.DataFrame, order: np.ndarray) -> None:
+    code = frame["code"].cat.codes.to_numpy()[order]
+    date = frame["date"].to_numpy()[order]
+    twin = np.flatnonzero((code[1:] == code[:-1]) & (date[1:] == date[:-1]))
+    if len(twin):
+        first, second = order[twin[0]], order[twin[0] + 1]
+        rows = frame.iloc[sorted([first, second])]
+        places = "; ".join(f"{s}, row {r}" for s, r in zip(rows["_source"], rows["_row"]))
+        raise DataError(
+            f"code {rows['code'].iloc[0]}, date {pd.Timestamp(rows['date'].iloc[0]).date()}: "
+            f"duplicate (code, date) rows ({places}); {len(twin)} duplicates in this piece"
+        )
+
+
+def _check_order(frame: pd.DataFrame) -> None:
+    source = frame["_source"].astype("category").cat.codes.to_numpy()
+    code = frame["code"].cat.codes.to_numpy()
+    date = frame["date"].to_numpy()
+    same = (source[1:] == source[:-1]) & (code[1:] == code[:-1])
+    back = np.zeros(len(frame), dtype=bool)
+    back[1:] = same & (date[1:] < date[:-1])
+    fail_where(
+        frame,
+        back,
+        "dates are not in increasing order within this code (sort the file by code, date)",
+    )
+
+
+def _check_frequency(frame: pd.DataFrame, order: np.ndarray) -> None:
+    code = frame["code"].cat.codes.to_numpy()[order]
+    days = frame["date"].to_numpy()[order].astype("datetime64[D]").astype(np.int64)
+    gaps = pd.Series(np.diff(days).astype(float))
+    gaps[code[1:] != code[:-1]] = np.nan
+    median = gaps.groupby(code[1:]).median()
+    counts = np.bincount(code, minlength=len(frame["code"].cat.categories))
+    coarse = median[(median > MAX_MEDIAN_GAP_DAYS) & (counts[median.index] >= 5)]
+    if len(coarse):
+        j = int(coarse.index[0])
+        name = frame["code"].cat.categories[j]
+        source = frame["_source"].to_numpy()[order][np.flatnonzero(code == j)[0]]
+        kind = "mixed with daily codes" if len(coarse) < median.notna().sum() else "not daily"
+        raise DataError(
+            f"{source}, code {name}: median gap of {coarse.iloc[0]:.0f} days between bars "
+            f"looks weekly or monthly ({kind}: {len(coarse)} such codes); daily bars expected"
+        )
+
+
+# -- the values of a piece ---------------------------------------------------------------
+
+
+def check_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """Type and check the values of a piece made by :func:`prepare_columns` and checked by
+    :func:`check_keys` (``code`` categorical). Returns it typed (numbers float64, is_st
+    bool, the amount of files without one approximated). The bars of A-share stock codes
+    must have whole share counts, an amount / volume that matches their prices and prices
+    on the fen grid; index codes (000300.SH, 399001.SZ) have none of these properties and
+    are not checked for them. Raises DataError on the first kind of problem found; warns
+    (CountedWarning) on zero-volume bars, bars whose open/close lie outside [low, high],
+    and single bars whose amount / volume or prices are off."""
+    frame = frame.reset_index(drop=True)
+    for column in [*NUMERIC_COLUMNS, *(c for c in ("adj_factor",) if c in frame.columns)]:
+        frame[column] = to_float(frame, column)
+    if "is_st" in frame.columns:
+        frame["is_st"] = to_bool(frame, "is_st")
+    _approximate_amount(frame)
+    prices = frame[list(PRICE_COLUMNS)].to_numpy()
+    for j, column in enumerate(PRICE_COLUMNS):
+        fail_where(frame, np.isnan(prices[:, j]), f"missing (NaN) {column} price")
+        fail_where(frame, prices[:, j] <= 0, f"non-positive {column} price")
+    for column in ("volume", "amount"):
+        values = frame[column].to_numpy()
+        fail_where(frame, np.isnan(values), f"missing (NaN) {column}")
+        fail_where(frame, values < 0, f"negative {column}")
+    if "adj_factor" in frame.columns:
+        fail_where(frame, frame["adj_factor"].to_numpy() <= 0, "non-positive adj_factor")
+    high, low = frame["high"].to_numpy(), frame["low"].to_numpy()
+    fail_where(frame, high < low, "high is below low")
+    stock = _stock_rows(frame)
+    _check_units(frame, stock)
+    _check_whole_shares(frame, stock)
+    _check_fen_grid(frame, stock)
+    _warn_about_rows(frame)
+    return frame
+
+
+def _approximate_amount(frame: pd.DataFrame) -> None:
+    """Fill the amount of files without that column: volume x (open + high + low + close)
+    / 4, the average price of the bar times its shares. Says so in a warning."""
+    missing = frame["_amount_missing"].to_numpy(dtype=bool)
+    if not missing.any():
+        return
+    mean_price = frame.loc[missing, ["open", "high", "low", "close"]].mean(axis=1)
+    frame.loc[missing, "amount"] = frame.loc[missing, "volume"] * mean_price
+    files = sorted(map(str, frame.loc[missing, "_source"].drop_duplicates()))
+    warn_counted(
+        len(files),
+        "files have no amount column (first: {first}): amount approximated by volume x "
+        "(open + high + low + close) / 4",
+        files[0],
+    )
+
+
 # -- units -------------------------------------------------------------------------------
 
 
 def _stock_rows(frame: pd.DataFrame) -> np.ndarray:
     """Rows of A-share stock codes by the securities master (quant.market.securities):
     000001.SZ is Ping An Bank, 000001.SH and 399001.SZ are indices, 510300.SH a fund."""
-    names = frame["code"].cat.categories
-    stock = (classify(names)["kind"] == "stock").to_numpy() if len(names) else np.array([])
-    return stock.astype(bool)[frame["code"].cat.codes.to_numpy()]
+    names = tuple(frame["code"].cat.categories.to_numpy(dtype=object))
+    return _stocks(names)[frame["code"].cat.codes.to_numpy()]
+
+
+@functools.lru_cache(maxsize=8)
+def _stocks(names: tuple[str, ...]) -> np.ndarray:
+    """Which of the codes are A-share stocks (the pieces of one source share their codes:
+    classified once)."""
+    if not names:
+        return np.zeros(0, dtype=bool)
+    return (classify(pd.Index(names))["kind"] == "stock").to_numpy(dtype=bool)
 
 
 def _check_whole_shares(frame: pd.DataFrame, stock: np.ndarray) -> None:
@@ -502,63 +616,31 @@ def _units_hint(ratio: float) -> str:
     )
 
 
-# -- order, duplicates, frequency ---------------------------------------------------------
-
-
-def _check_order(frame: pd.DataFrame) -> None:
-    step = frame.groupby(["_source", "code"], observed=True, sort=False)["date"].diff()
-    fail_where(
-        frame,
-        (step < pd.Timedelta(0)).to_numpy(),
-        "dates are not in increasing order within this code (sort the file by code, date)",
+def _check_fen_grid(frame: pd.DataFrame, stock: np.ndarray) -> None:
+    """A-share prices move in fen (0.01 yuan): a stock's price off that grid is a data
+    error or an adjusted price: a warning with the count of such bars, naming the first;
+    the prices are used as given (the panel then keeps them in float64). Every row's
+    answer (indices' too) is left in the helper column ``_off_fen``."""
+    off_fen = np.zeros(len(frame), dtype=bool)
+    for column in PRICE_COLUMNS:
+        cents = frame[column].to_numpy() * 100.0
+        off_fen |= np.abs(cents - np.rint(cents)) > FEN_SLACK * 100
+    frame["_off_fen"] = off_fen
+    off = stock & off_fen
+    if not off.any():
+        return
+    i = int(np.flatnonzero(off)[0])
+    first = ", ".join(f"{c} {frame[c].iloc[i]:g}" for c in PRICE_COLUMNS)
+    warn_counted(
+        int(off.sum()),
+        "bars have a price that is not a whole fen (0.01 yuan, the price step of A-shares; "
+        "first: {first}): adjusted prices taken for raw ones, or a data error? The prices "
+        "are used as given",
+        f"{where(frame, i)}: {first}",
     )
 
 
-def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame sorted by (code, date); sorting millions of rows costs seconds, so an
-    already sorted frame (the usual case) is only checked."""
-    code = frame["code"].cat.codes.to_numpy()
-    date = frame["date"].to_numpy()
-    same = code[1:] == code[:-1]
-    if (np.diff(code) >= 0).all() and (np.diff(date)[same] > np.timedelta64(0)).all():
-        return frame
-    return frame.iloc[np.lexsort((date, code))].reset_index(drop=True)
-
-
-def _check_duplicates(frame: pd.DataFrame) -> None:
-    """Needs the frame sorted by (code, date): duplicates are then neighbours."""
-    code = frame["code"].cat.codes.to_numpy()
-    date = frame["date"].to_numpy()
-    twin = np.flatnonzero((code[1:] == code[:-1]) & (date[1:] == date[:-1]))
-    if len(twin):
-        i = twin[0]
-        rows = frame.iloc[[i, i + 1]]
-        places = "; ".join(f"{s}, row {r}" for s, r in zip(rows["_source"], rows["_row"]))
-        raise DataError(
-            f"code {rows['code'].iloc[0]}, date {rows['date'].iloc[0].date()}: duplicate "
-            f"(code, date) rows ({places}); {len(twin)} duplicates in all"
-        )
-
-
-def _check_frequency(frame: pd.DataFrame) -> None:
-    """Needs the frame sorted by (code, date)."""
-    gaps = frame.groupby("code", observed=True, sort=False)["date"].diff().dt.days
-    median = gaps.groupby(frame["code"], observed=True, sort=False).median()
-    counts = frame.groupby("code", observed=True, sort=False).size()
-    coarse = median[(median > MAX_MEDIAN_GAP_DAYS) & (counts >= 5)]
-    if len(coarse):
-        code = coarse.index[0]
-        source = frame.loc[frame["code"] == code, "_source"].iloc[0]
-        kind = "mixed with daily codes" if len(coarse) < len(median) else "not daily"
-        raise DataError(
-            f"{source}, code {code}: median gap of {coarse.iloc[0]:.0f} days between bars "
-            f"looks weekly or monthly ({kind}: {len(coarse)} such codes); daily bars expected"
-        )
-
-
-def _warn_about(frame: pd.DataFrame, whole: bool) -> None:
-    """Needs the frame sorted by (code, date). Without ``whole`` (a piece of the data) the
-    gaps, which need all of it, are left to the caller."""
+def _warn_about_rows(frame: pd.DataFrame) -> None:
     zero = frame["volume"].to_numpy() == 0
     if zero.any():
         warn_counted(
@@ -576,36 +658,4 @@ def _warn_about(frame: pd.DataFrame, whole: bool) -> None:
             int(outside.sum()),
             "bars have open or close outside [low, high] (first: {first})",
             where(frame, int(np.flatnonzero(outside)[0])),
-        )
-    if whole:
-        warn_about_gaps(frame)
-
-
-def warn_about_gaps(frame: pd.DataFrame) -> None:
-    """Gaps of the market (no bar for any code for weeks) and of each code (days without a
-    bar inside its listing: suspensions), over all the data (needs it sorted by (code,
-    date))."""
-    calendar = np.sort(frame["date"].unique())
-    holes = np.flatnonzero(np.diff(calendar) > np.timedelta64(MARKET_GAP_DAYS, "D"))
-    for k in holes[:3]:
-        warnings.warn(
-            f"no bar for any code between {pd.Timestamp(calendar[k]).date()} and "
-            f"{pd.Timestamp(calendar[k + 1]).date()}: a gap in the data",
-            DataWarning,
-            stacklevel=3,
-        )
-    position = pd.Series(np.searchsorted(calendar, frame["date"].to_numpy()), index=frame.index)
-    skipped = position.groupby(frame["code"], observed=True, sort=False).diff() - 1
-    if (skipped > 0).any():
-        worst = skipped.idxmax()
-        row = frame.loc[worst]
-        start = pd.Timestamp(calendar[position[worst] - int(skipped[worst])]).date()
-        end = pd.Timestamp(calendar[position[worst] - 1]).date()
-        codes = frame.loc[skipped > 0, "code"].nunique()
-        warnings.warn(
-            f"{codes} codes have trading days without a bar inside their listing "
-            f"({int(skipped[skipped > 0].sum())} stock-days, treated as suspensions); "
-            f"longest: {row['code']} {start}..{end} ({int(skipped[worst])} days)",
-            DataWarning,
-            stacklevel=3,
         )

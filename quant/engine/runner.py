@@ -21,7 +21,7 @@ import pandas as pd
 
 from quant import progress
 from quant.data import DataWarning, MarketPanel, load_panel
-from quant.data.plausibility import factor_change_warning, survivorship_warning
+from quant.data.notes import data_notes as panel_notes
 from quant.engine.broker import SUSPECT_FACTOR_EVENT, AShareBroker
 from quant.engine.bt_strategy import adapt
 from quant.engine.config import BacktestConfig, ConfigError
@@ -296,9 +296,7 @@ def run_strategy(
     result.sessions_per_year = context.panel.calendar.sessions_per_year(context.rows)
     result.notes = code_change_notes(context.panel, name, result.positions)
     result.notes += suspect_factor_notes(result.label, result.events)
-    for note in result.notes:
-        warnings.warn(note, DataWarning, stacklevel=2)
-    return result
+    return result  # its notes are warned about once, by run_backtest, in this process
 
 
 def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> StrategyResult:
@@ -524,7 +522,10 @@ def run_backtest(
             results = run_in_workers(
                 _run_job, payloads, workers, _start_worker, (handle, threads), fresh=True
             )
-    notes += [note for result in results for note in result.notes if note not in notes]
+    for note in dict.fromkeys(note for result in results for note in result.notes):
+        if note not in notes:
+            notes.append(note)
+            warnings.warn(note, DataWarning, stacklevel=2)
     return BacktestResult(config, results, window, notes)
 
 
@@ -558,22 +559,6 @@ def _run_job(strategy: str | bytes, seed: int | None) -> StrategyResult:
 
 
 def data_notes(panel: MarketPanel) -> list[str]:
-    """What a reader of the report must know about the data, the plausibility checks across
-    the panel included (quant.data.plausibility)."""
-    notes = []
-    if panel.amount_approximated:
-        notes.append(
-            "the stock data has no amount column: amount approximated by volume x (open + high + low + close) / 4"
-        )
-    if not panel.st_known:
-        notes.append(
-            "the stock data has no is_st column: ST/*ST stocks trade under their board's normal "
-            "price limit instead of the risk-warning one (5 % on the main board until 2026-07-05)"
-        )
-    if panel.codes_without_adj:
-        notes.append(
-            f"{len(panel.codes_without_adj)} of {len(panel.codes)} codes have no adjustment factor: their prices are "
-            "unadjusted, so their ex-rights days look like losses"
-        )
-    notes += [w for w in (survivorship_warning(panel), factor_change_warning(panel)) if w]
-    return notes
+    """What a reader of the report must know about the data (quant.data.notes: what it
+    approximates, what the intake found, the plausibility checks across the panel)."""
+    return panel_notes(panel)

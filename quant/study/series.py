@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quant.data import DataError, MarketPanel, resolve_source
-from quant.data.files import read_tidy
+from quant.data import DataError, MarketPanel, load_bars, resolve_source
 
 #: The paper's six daily features, in its order: x_k = (open, high, close, low, volume, amount).
 FEATURES: tuple[str, ...] = ("open", "high", "close", "low", "volume", "amount")
@@ -62,7 +61,8 @@ def load_series(sources: Sequence[str | Path], codes: Sequence[str]) -> dict[str
     wanted = set(codes)
     frames = []
     for source in sources:  # stocks or indices: a study reads any series
-        frames.append(read_tidy(resolve_source(source), codes=sorted(wanted)))
+        bars = load_bars(resolve_source(source), codes=sorted(wanted), kind="mixed")
+        frames.append(bars.assign(code=bars["code"].astype(str)))
     frame = pd.concat(frames, ignore_index=True)
     duplicated = frame.duplicated(["code", "date"])
     if duplicated.any():

@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 
 from quant.data.akshare_source import factor_from_hfq
+from quant.data.errors import DataError
 from quant.data.files import data_files, read_table
-from quant.data.layouts.common import Layout, ReadOptions, map_codes, require
+from quant.data.readers.base import ReadOptions, TableReader, map_codes, require
 from quant.data.schema import REQUIRED_COLUMNS
 from quant.data.validate import (
-    DataError,
     fail_where,
     number_rows,
     prepare_columns,
@@ -52,8 +52,15 @@ def matches(path: Path, columns: frozenset[str] | None) -> bool:
     return columns is not None and "code" in columns and len(MARKERS & columns) >= 2
 
 
-def read(path: Path, options: ReadOptions) -> list[pd.DataFrame]:
-    frame = pd.concat([_read_file(f, options) for f in data_files(path)], ignore_index=True)
+class BaostockReader(TableReader):
+    """baostock query_history_k_data_plus exports (see the module's docstring)."""
+
+    def read(self) -> list[pd.DataFrame]:
+        return read(self.paths, self.options)
+
+
+def read(paths: list[Path], options: ReadOptions) -> list[pd.DataFrame]:
+    frame = pd.concat([_read_file(f, options) for f in data_files(paths)], ignore_index=True)
     flag = frame.pop("_flag").to_numpy()
     raw, back = frame[flag == RAW], frame[flag == BACK_ADJUSTED]
     if back.empty:
@@ -119,10 +126,6 @@ def _with_factor(raw: pd.DataFrame, back: pd.DataFrame) -> pd.DataFrame:
     return raw.assign(adj_factor=factor)
 
 
-LAYOUT = Layout(
-    name="baostock",
-    description="a baostock query_history_k_data_plus export (codes like sh.600000, "
-    "adjustflag, tradestatus)",
-    matches=matches,
-    read=read,
+DESCRIPTION = (
+    "a baostock query_history_k_data_plus export (codes like sh.600000, adjustflag, tradestatus)"
 )

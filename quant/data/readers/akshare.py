@@ -26,9 +26,10 @@ from pathlib import Path
 import pandas as pd
 
 from quant.data.akshare_source import HIST_COLUMNS, SHARES_PER_LOT, normalize_code
+from quant.data.errors import DataError
 from quant.data.files import data_files, read_table
-from quant.data.layouts.common import Layout, ReadOptions, in_shares, map_codes, require
-from quant.data.validate import DataError, number_rows, prepare_columns
+from quant.data.readers.base import ReadOptions, TableReader, in_shares, map_codes, require
+from quant.data.validate import number_rows, prepare_columns
 
 CODE_COLUMN = "股票代码"
 
@@ -37,8 +38,11 @@ def matches(path: Path, columns: frozenset[str] | None) -> bool:
     return columns is not None and {"日期", "开盘", "收盘", "成交量"} <= columns
 
 
-def read(path: Path, options: ReadOptions) -> list[pd.DataFrame]:
-    return [_read_file(file, options) for file in data_files(path)]
+class AkshareReader(TableReader):
+    """akshare stock_zh_a_hist exports (see the module's docstring)."""
+
+    def read(self) -> list[pd.DataFrame]:
+        return [_read_file(file, self.options) for file in data_files(self.paths)]
 
 
 def _read_file(file: Path, options: ReadOptions) -> pd.DataFrame:
@@ -68,9 +72,4 @@ def _code_from_name(file: Path, options: ReadOptions) -> str:
         ) from None
 
 
-LAYOUT = Layout(
-    name="akshare",
-    description="an akshare stock_zh_a_hist export (Chinese column names, volume in lots)",
-    matches=matches,
-    read=read,
-)
+DESCRIPTION = "an akshare stock_zh_a_hist export (Chinese column names, volume in lots)"

@@ -13,7 +13,8 @@ shares; amount x 1,000 = yuan; adj_factor unchanged (the tidy adj_factor has the
 meaning, raw x adj_factor = back-adjusted). The example rows of the ``daily`` document
 come newest first, so a file's order is not checked.
 
-Files: a file or folder of ``daily`` files, and optionally ``adj_factor`` files (those
+Files: files or folders of ``daily`` files (several may be named:
+``quant data import --format tushare daily.csv adj_factor.csv``), and optionally ``adj_factor`` files (those
 with the columns ts_code, trade_date, adj_factor and no prices), matched to the bars by
 (ts_code, trade_date). A ``daily`` file that already has an adj_factor column keeps it.
 A bar of a code that has factors but none for that day is an error (a factor fetched for
@@ -27,9 +28,10 @@ from pathlib import Path
 import pandas as pd
 
 from quant.data.akshare_source import SHARES_PER_LOT
+from quant.data.errors import DataError
 from quant.data.files import data_files, read_table
-from quant.data.layouts.common import Layout, ReadOptions, in_shares, map_codes, require
-from quant.data.validate import DataError, fail_where, number_rows, prepare_columns, to_float
+from quant.data.readers.base import ReadOptions, TableReader, in_shares, map_codes, require
+from quant.data.validate import fail_where, number_rows, prepare_columns, to_float
 
 DAILY_COLUMNS = {
     "ts_code": "code",
@@ -51,16 +53,27 @@ def matches(path: Path, columns: frozenset[str] | None) -> bool:
     return columns is not None and {"ts_code", "trade_date"} <= columns
 
 
-def read(path: Path, options: ReadOptions) -> list[pd.DataFrame]:
+class TushareReader(TableReader):
+    """tushare daily (+ adj_factor) exports (see the module's docstring); their files are
+    documented newest first, so a file's order is not checked."""
+
+    ordered = False
+
+    def read(self) -> list[pd.DataFrame]:
+        return read(self.paths, self.options)
+
+
+def read(paths: list[Path], options: ReadOptions) -> list[pd.DataFrame]:
     daily, factors = [], []
-    for file in data_files(path):
+    for file in data_files(paths):
         table = read_table(file, options.encoding, text=["ts_code", "trade_date"])
         table = number_rows(table.rename(columns=lambda c: str(c).strip()), str(file))
         is_factor = "adj_factor" in table.columns and "close" not in table.columns
         (factors if is_factor else daily).append(table)
     if not daily:
         raise DataError(
-            f"{path}: only adj_factor files, no daily bars (ts_code, trade_date, vol, ...)"
+            f"{', '.join(map(str, paths))}: only adj_factor files, no daily bars (ts_code, "
+            "trade_date, vol, ...)"
         )
     factor = _factor_table(factors) if factors else None
     return [_bars(table, factor, options) for table in daily]
@@ -111,11 +124,6 @@ def _bars(table: pd.DataFrame, factor: pd.Series | None, options: ReadOptions) -
     return prepare_columns(bars, source, date_format=options.date_format or DATE_FORMAT)
 
 
-LAYOUT = Layout(
-    name="tushare",
-    description="a tushare daily export (ts_code, trade_date, vol in lots, amount in "
-    "thousands of yuan)",
-    matches=matches,
-    read=read,
-    ordered=False,
+DESCRIPTION = (
+    "a tushare daily export (ts_code, trade_date, vol in lots, amount in thousands of yuan)"
 )

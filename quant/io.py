@@ -73,6 +73,22 @@ def write_text_atomic(target: str | Path, text: str) -> Path:
     return write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
 
 
+class TooLarge(ValueError):
+    """A file holds more bytes than its reader accepts; the message names it."""
+
+
+def read_bounded(path: str | Path, limit: int, encoding: str = "utf-8") -> str:
+    """The text of ``path``, reading at most ``limit`` + 1 bytes: :class:`TooLarge` when it
+    holds more than ``limit`` (so a huge or endless file, ``/dev/zero`` included, costs
+    no more than the limit). FileNotFoundError and other OSErrors as ``open`` raises them;
+    UnicodeDecodeError for bytes that are not ``encoding``."""
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"{path} holds more than {limit:,} bytes, the most it may")
+    return data.decode(encoding)
+
+
 def must_be_empty(target: Path) -> None:
     """The default rule of :func:`atomic_folder`: nothing there, or an empty folder."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -156,6 +172,13 @@ def _renameat2() -> ctypes._CFuncPtr | None:
 
 
 _RENAMEAT2 = _renameat2()
+
+
+def os_error_text(error: OSError) -> str:
+    """An OSError in words for a one-line message: the file, then the system's reason
+    ("No space left on device", "Read-only file system", "Permission denied")."""
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}"
 
 
 def writer_alive(pid: int) -> bool:

@@ -35,6 +35,7 @@ from quant.engine.window import (
     run_window,
     stock_coverage,
 )
+from quant.plugins import exits_as_errors
 from quant.shared import Shared, shared
 from quant.workers import run_in_workers
 
@@ -158,7 +159,7 @@ def run_strategy(
     name = strategy_name(spec, cls) if isinstance(spec, str) else cls.__name__
     if seed is not None:
         context = replace(context, seed=seed)
-    with progress.task(name, seed):
+    with progress.task(name, seed), exits_as_errors(f"strategy {name}"):
         result = _run_strategy(cls, name, context)
     result.seed = seed
     result.sessions_per_year = context.panel.calendar.sessions_per_year(context.rows)
@@ -350,8 +351,9 @@ def plan_runs(config: BacktestConfig) -> Runs:
         names.append(strategy_name(spec, cls))
         classes.append(cls)
         params = read_params(cls, names[-1], config.params.get(names[-1], {}))
-        cls.check_run(names[-1], params, config)
-        index_codes += cls.index_codes(params)
+        with exits_as_errors(f"strategy {names[-1]}"):
+            cls.check_run(names[-1], params, config)
+            index_codes += cls.index_codes(params)
         jobs += [(spec, seed) for seed in (config.seed_list if cls.uses_seed else [None])]
     check_params_used(config.params, names)
     check_strategy_names("baselines", config.baselines, names, builtins())
@@ -384,7 +386,13 @@ def run_backtest(
             # A fresh process per run: a finished run's memory (a model's training, a wide
             # book) is given back before the next, so that two runs' peaks do not stack.
             results = run_in_workers(
-                _run_job, jobs, workers, _start_worker, (handle, threads), fresh=True
+                _run_job,
+                jobs,
+                workers,
+                _start_worker,
+                (handle, threads),
+                fresh=True,
+                describe=_job_name,
             )
     notes += [note for result in results for note in result.notes if note not in notes]
     return BacktestResult(config, results, window, notes)
@@ -399,6 +407,10 @@ def _start_worker(handle: Shared, threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+
+
+def _job_name(spec: str, seed: int | None) -> str:
+    return f"strategy {spec}" + ("" if seed is None else f" (seed {seed})")
 
 
 def _run_job(spec: str, seed: int | None) -> StrategyResult:

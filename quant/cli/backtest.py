@@ -9,6 +9,7 @@ from typing import Any
 
 from quant.cli.data import add_market_options
 from quant.engine import BacktestConfig, ConfigError, run_backtest
+from quant.manifest import MANIFEST, add_to_manifest
 from quant.report import plot_run, render_table, write_run
 from quant.rundir import check_output
 
@@ -131,6 +132,9 @@ def run_backtest_command(args: argparse.Namespace) -> int:
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    for path in plot_run(args.run_dir):
+    paths = plot_run(args.run_dir)
+    if (Path(args.run_dir) / MANIFEST).is_file():  # the folder stays whole (quant.manifest)
+        add_to_manifest(args.run_dir, *(path.name for path in paths))
+    for path in paths:
         print(path)
     return 0

@@ -4,7 +4,7 @@
   a cluster that ``ray start`` left running on this machine), or an existing cluster joined
   by its address (``ray start --head`` prints it); a session the caller already started
   (``ray.is_initialized()``) is used as it is. No process of a local instance outlives this
-  one, however it ends (quant.sweep.reaper). A cluster that uses token authentication
+  one, however it ends (quant.reaper). A cluster that uses token authentication
   needs ``RAY_AUTH_MODE=token`` and its token here too; a refusal says so.
 - The data is loaded once, by this process, and put in Ray's object store once
   (``ray.put``); every task gets the reference, and tasks on the same node read the
@@ -56,6 +56,7 @@ from quant.engine.config import BacktestConfig
 from quant.engine.runner import load_panels, run_backtest
 from quant.errors import UserError
 from quant.io import (
+    TEMPORARY,
     atomic_folder,
     os_error_text,
     remove_stale_temporaries,
@@ -64,9 +65,9 @@ from quant.io import (
 )
 from quant.manifest import DamagedError, check_files, write_manifest
 from quant.plugins import FILE_COPIES, exits_as_errors
+from quant.reaper import reaped
 from quant.report import write_run
 from quant.rundir import OutputError
-from quant.sweep.reaper import reaped
 from quant.sweep.ship import Shipment, shipment
 from quant.sweep.spec import Cell, Sweep
 
@@ -130,7 +131,10 @@ def check_folder(out: Path) -> None:
     if out.exists() and (
         not out.is_dir()
         or (
-            any(p.name not in (LOCK_FILE, HOLDER_FILE) for p in out.iterdir())
+            any(
+                p.name not in (LOCK_FILE, HOLDER_FILE) and not TEMPORARY.match(p.name)
+                for p in out.iterdir()
+            )
             and not (out / SWEEP_FILE).is_file()
         )
     ):
@@ -150,7 +154,9 @@ def prepare_folder(out: str | Path) -> Path:
     try:
         check_folder(out)
         out.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(prefix=temporary_prefix(out / "probe"), dir=out)
+        handle, probe = tempfile.mkstemp(
+            prefix=temporary_prefix(out / "probe"), suffix=".tmp", dir=out
+        )
         os.close(handle)
         os.unlink(probe)
     except OSError as error:
@@ -274,6 +280,8 @@ def _collect(ray: Any, pending: dict[Any, Cell], out: Path, outcome: Outcome) ->
             except DamagedError as error:  # what came back is not what the task wrote
                 outcome.failed[cell.key] = Failure(str(error))
             except OSError as error:
+                for reference in waiting:  # they would write nowhere
+                    ray.cancel(reference, force=True)
                 done = len(outcome.ran) + len(outcome.skipped)
                 raise OutputError(
                     f"cannot write the cell {cell_folder(out, cell)}: {os_error_text(error)}; "
@@ -365,7 +373,7 @@ def ray_session(
 ) -> Iterator[Any]:
     """The ray module, connected: to the cluster at ``address``, or to a new local
     instance with ``cpus`` cores (default: the machine's), whose processes end with this
-    one (quant.sweep.reaper); the job ships ``shipped``'s working folder to every node
+    one (quant.reaper); the job ships ``shipped``'s working folder to every node
     (Ray's runtime environment). A session already started in this process is used and
     left running, if it can take what is shipped: one node, on this machine (a runtime
     environment is set when a session starts). A session started here is shut down at

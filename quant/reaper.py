@@ -42,7 +42,7 @@ def reaped(roots: list[int]) -> Iterator[None]:
     read, write = os.pipe()
     try:
         watcher = subprocess.Popen(
-            [sys.executable, "-m", "quant.sweep.reaper", *map(str, roots)],
+            [sys.executable, "-m", "quant.reaper", *map(str, roots)],
             stdin=read,
             stdout=subprocess.DEVNULL,
             start_new_session=True,

@@ -120,10 +120,11 @@ def cell_damage(out: Path, cell: Cell) -> str | None:
     if not folder.exists():
         return ""
     try:
-        check_files(folder, CELL_FILES, exact=True)
+        files = check_files(folder, exact=True)
     except DamagedError as error:
         return str(error)
-    return None
+    missing = [name for name in CELL_FILES if name not in files]
+    return f"{folder}: {missing[0]} is missing" if missing else None
 
 
 def check_folder(out: Path) -> None:

@@ -58,14 +58,13 @@ def read_toml(
     except UnicodeDecodeError as failure:
         raise error(f"{path}: not UTF-8 text (byte {failure.start})") from None
     except tomllib.TOMLDecodeError as failure:
-        raise error(f"{path}: not valid TOML: {shown(str(failure))}") from None
+        raise error(f"{path}: not valid TOML: {shown(str(failure), 4 * MOST_SHOWN)}") from None
     except OSError as failure:
         raise error(f"{path}: cannot read the {what}: {failure.strerror or failure}") from None
 
 
-def shown(value: Any, most: int = MOST_SHOWN) -> str:
-    """``value`` as text for an error line: at most ``most`` characters (then "...")."""
-    text = value if isinstance(value, str) else repr(value)
+def shown(text: str, most: int = MOST_SHOWN) -> str:
+    """``text`` for an error line: at most ``most`` characters (then "...")."""
     return text if len(text) <= most else f"{text[: most - 3]}..."
 
 
@@ -135,12 +134,12 @@ def describe(
         if item["type"] == "extra_forbidden":
             unknown.setdefault(item["loc"][:-1], []).append(str(item["loc"][-1]))
         elif item["type"] == "value_error":
-            problems.append(f"{label}{shown(str(item['ctx']['error']), 4 * MOST_SHOWN)}")
+            problems.append(f"{label}{shown(str(item['ctx']['error']), 12 * MOST_SHOWN)}")
         elif item["type"] == "missing":  # an item of a tuple
-            problems.append(f"{label}{shown(key)} is missing in {shown(item['input'])}")
+            problems.append(f"{label}{shown(key)} is missing in {shown(repr(item['input']))}")
         else:
             message = item["msg"][0].lower() + item["msg"][1:]
-            problems.append(f"{label}{shown(key)} = {shown(item['input'])}: {message}")
+            problems.append(f"{label}{shown(key)} = {shown(repr(item['input']))}: {message}")
     for path, keys in reversed(unknown.items()):
         prefix = "".join(f"{part}." for part in path)
         known = list(_table(cls, path))

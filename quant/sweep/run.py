@@ -42,7 +42,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,12 +183,14 @@ def sweep_lock(out: Path) -> Iterator[None]:
             "host": socket.gethostname(),
             "since": datetime.datetime.now().isoformat(timespec="seconds"),
         }
-        write_text_atomic(out / HOLDER_FILE, json.dumps(holder) + "\n")
+        with suppress(OSError):  # who holds it is for the message only: a full disk may refuse
+            write_text_atomic(out / HOLDER_FILE, json.dumps(holder) + "\n")
         remove_stale_temporaries(out)
         remove_stale_temporaries(out / "cells")
         yield
     finally:
-        (out / HOLDER_FILE).unlink(missing_ok=True)
+        with suppress(OSError):
+            (out / HOLDER_FILE).unlink(missing_ok=True)
         lock.release()
 
 

@@ -55,6 +55,20 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
+@contextmanager
+def scratch_folder(name: str) -> Iterator[Path]:
+    """A temporary folder in the system's temporary folder for the length of the block,
+    named after this process (``.<name>.<pid>.<random>.tmp``) so that what a killed
+    process left under ``name`` is removed by the next user (done here first)."""
+    root = Path(tempfile.gettempdir())
+    remove_stale_temporaries(root, name)
+    folder = Path(tempfile.mkdtemp(prefix=temporary_prefix(root / name), suffix=".tmp", dir=root))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def current_umask() -> int:
     """The process's umask (reading it means setting it: set back at once)."""
     mask = os.umask(0)
@@ -183,8 +197,16 @@ def os_error_text(error: OSError) -> str:
 
 def writer_alive(pid: int) -> bool:
     """Whether the process that named a temporary after itself may still be writing it
-    (a reused pid keeps a stale temporary until a later run: never the other way round)."""
-    return pid == os.getpid() or psutil.pid_exists(pid)
+    (a reused pid keeps a stale temporary until a later run: never the other way round).
+    A zombie (ended, not yet reaped by its parent) writes nothing more."""
+    if pid == os.getpid():
+        return True
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # not ours to look at: assume it may still write
+        return True
 
 
 def remove_stale_temporaries(

@@ -23,6 +23,7 @@ import ray
 
 from quant.cli import main
 from quant.engine import AShareStrategy, Context, Plan
+from quant.io import remove_stale_temporaries
 from quant.rundir import OutputError
 from quant.sweep import read_sweep, sweep
 from quant.sweep.run import cell_damage, cell_folder
@@ -291,6 +292,13 @@ def test_no_process_outlives_a_killed_sweep(tmp_path):
             time.sleep(0.1)
         print(f"all {len(started)} processes gone {time.monotonic() - killed:.1f} s after the kill")
         assert not list((tmp_path / "out").glob("cells/*"))  # nothing half-written
+        # the killed cells' scratch folders are removed by the next cell (or here)
+        scratch = [
+            p for pid in cells for p in Path(tempfile.gettempdir()).glob(f".quant-cell.{pid}.*")
+        ]
+        assert scratch and all(p.is_dir() for p in scratch)
+        remove_stale_temporaries(tempfile.gettempdir(), "quant-cell")
+        assert not any(p.exists() for p in scratch)
     finally:
         if driver.poll() is None:
             driver.kill()

@@ -60,6 +60,7 @@ from quant.io import (
     atomic_folder,
     os_error_text,
     remove_stale_temporaries,
+    scratch_folder,
     temporary_prefix,
     write_text_atomic,
 )
@@ -348,9 +349,9 @@ def run_cell(
     started = time.perf_counter()
     with (
         exits_as_errors(f"cell {key}"),
-        tempfile.TemporaryDirectory(prefix="quant-cell-") as scratch,
+        scratch_folder("quant-cell") as scratch,
     ):
-        folder = Path(scratch) / key
+        folder = scratch / key
         write_run(run_backtest(config, *panels), folder)
         files = {
             path.relative_to(folder).as_posix(): path.read_bytes()

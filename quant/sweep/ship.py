@@ -25,7 +25,6 @@ import importlib.util
 import re
 import shutil
 import sysconfig
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from typing import Any
 
 from quant.engine.config import BacktestConfig
 from quant.errors import UserError
+from quant.io import scratch_folder
 from quant.plugins import names_file
 
 #: ``where:Class``, the form of every plug-in spec (quant.plugins).
@@ -97,8 +97,7 @@ def shipment(configs: Iterable[BacktestConfig]) -> Iterator[Shipment]:
     if not files and not packages:
         yield Shipment()
         return
-    with tempfile.TemporaryDirectory(prefix="quant-ship-") as scratch:
-        folder = Path(scratch)
+    with scratch_folder("quant-ship") as folder:
         copies = {}
         for k, path in enumerate(files):
             if not path.is_file():

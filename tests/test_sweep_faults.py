@@ -292,13 +292,11 @@ def test_no_process_outlives_a_killed_sweep(tmp_path):
             time.sleep(0.1)
         print(f"all {len(started)} processes gone {time.monotonic() - killed:.1f} s after the kill")
         assert not list((tmp_path / "out").glob("cells/*"))  # nothing half-written
-        # the killed cells' scratch folders are removed by the next cell (or here)
-        scratch = [
-            p for pid in cells for p in Path(tempfile.gettempdir()).glob(f".quant-cell.{pid}.*")
-        ]
-        assert scratch and all(p.is_dir() for p in scratch)
+        # the killed cells' scratch folders: gone (removed by their own exit on Ray's
+        # SIGTERM, or, after a SIGKILL, by the next cell's clean-up, run here)
         remove_stale_temporaries(tempfile.gettempdir(), "quant-cell")
-        assert not any(p.exists() for p in scratch)
+        root = Path(tempfile.gettempdir())
+        assert not [p for pid in cells for p in root.glob(f".quant-cell.{pid}.*")]
     finally:
         if driver.poll() is None:
             driver.kill()

@@ -55,6 +55,20 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
+@contextmanager
+def scratch_folder(name: str) -> Iterator[Path]:
+    """A temporary folder in the system's temporary folder for the length of the block,
+    named after this process (``.<name>.<pid>.<random>.tmp``) so that what a killed
+    process left under ``name`` is removed by the next user (done here first)."""
+    root = Path(tempfile.gettempdir())
+    remove_stale_temporaries(root, name)
+    folder = Path(tempfile.mkdtemp(prefix=temporary_prefix(root / name), suffix=".tmp", dir=root))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def current_umask() -> int:
     """The process's umask (reading it means setting it: set back at once)."""
     mask = os.umask(0)
@@ -71,6 +85,22 @@ def write_atomic(target: str | Path, write: Callable[[Path], object]) -> Path:
 
 def write_text_atomic(target: str | Path, text: str) -> Path:
     return write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+class TooLarge(ValueError):
+    """A file holds more bytes than its reader accepts; the message names it."""
+
+
+def read_bounded(path: str | Path, limit: int, encoding: str = "utf-8") -> str:
+    """The text of ``path``, reading at most ``limit`` + 1 bytes: :class:`TooLarge` when it
+    holds more than ``limit`` (so a huge or endless file, ``/dev/zero`` included, costs
+    no more than the limit). FileNotFoundError and other OSErrors as ``open`` raises them;
+    UnicodeDecodeError for bytes that are not ``encoding``."""
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"{path} holds more than {limit:,} bytes, the most it may")
+    return data.decode(encoding)
 
 
 def must_be_empty(target: Path) -> None:
@@ -158,10 +188,25 @@ def _renameat2() -> ctypes._CFuncPtr | None:
 _RENAMEAT2 = _renameat2()
 
 
+def os_error_text(error: OSError) -> str:
+    """An OSError in words for a one-line message: the file, then the system's reason
+    ("No space left on device", "Read-only file system", "Permission denied")."""
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}"
+
+
 def writer_alive(pid: int) -> bool:
     """Whether the process that named a temporary after itself may still be writing it
-    (a reused pid keeps a stale temporary until a later run: never the other way round)."""
-    return pid == os.getpid() or psutil.pid_exists(pid)
+    (a reused pid keeps a stale temporary until a later run: never the other way round).
+    A zombie (ended, not yet reaped by its parent) writes nothing more."""
+    if pid == os.getpid():
+        return True
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # not ours to look at: assume it may still write
+        return True
 
 
 def remove_stale_temporaries(

@@ -5,7 +5,13 @@ are both found here, so a user's model plugs in the way a user's strategy does.
 A name that finds nothing is a one-line error (with the closest built-in name); a module
 that fails while it loads (a syntax error, a missing import of its own) is an error that
 shows the module's own traceback, without the frames of the import machinery and of
-this loader."""
+this loader. Plug-in code that asks to end the process (``sys.exit``, ``exit()``: a
+SystemExit), while it loads or runs (:func:`exits_as_errors`), is a one-line
+:class:`PluginExit` naming the plug-in and the file and line that asked, instead of
+``quant`` ending with the plug-in's exit status and no message.
+
+A sweep's task on another machine loads plug-in files from copies shipped with the job
+(quant.sweep.ship): :data:`FILE_COPIES` maps the path a spec names to its copy there."""
 
 from __future__ import annotations
 
@@ -15,11 +21,43 @@ import importlib.util
 import inspect
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from quant.errors import UserError
+
+#: Plug-in files shipped to this process: the absolute path a spec names (on the machine
+#: that read the config) -> the copy to load here (quant.sweep.ship fills it in a task).
+FILE_COPIES: dict[Path, Path] = {}
+
+
+class PluginExit(UserError):
+    """Plug-in code asked to end the process (SystemExit), or ended it."""
+
+
+@contextmanager
+def exits_as_errors(what: str) -> Iterator[None]:
+    """Run plug-in code (``what`` names it: ``strategy momentum``): a SystemExit raised
+    inside becomes a :class:`PluginExit` naming ``what`` and the file and line that raised
+    it. Other exceptions pass unchanged."""
+    try:
+        yield
+    except SystemExit as exit:
+        raise PluginExit(f"{what}: {exit_message(exit)}") from None
+
+
+def exit_message(exit: SystemExit) -> str:
+    """Where plug-in code called sys.exit, and with what, in words."""
+    frames = traceback.extract_tb(exit.__traceback__)
+    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return (
+        f"its code{where} called sys.exit({exit.code!r}); a plug-in reports a problem by "
+        "raising an exception"
+    )
 
 
 @dataclass(frozen=True)
@@ -84,8 +122,9 @@ class PluginKind:
         return None
 
     def _module(self, where: str, spec: str) -> ModuleType:
-        if where.endswith(".py") or "/" in where or "\\" in where:
+        if names_file(where):
             path = Path(where).expanduser().resolve()
+            path = FILE_COPIES.get(path, path)
             if not path.is_file():
                 raise self.error(f"{self.kind} {spec!r}: no such file {path}")
             name = f"quant_user_{self.kind}_{abs(hash(str(path)))}"
@@ -94,6 +133,9 @@ class PluginKind:
             sys.modules[name] = module
             try:
                 module_spec.loader.exec_module(module)
+            except SystemExit as exit:
+                del sys.modules[name]
+                raise PluginExit(f"{self.kind} {spec!r}: {exit_message(exit)}") from None
             except Exception as error:
                 del sys.modules[name]
                 raise self.error(self._failed(spec, path, error)) from None
@@ -104,6 +146,8 @@ class PluginKind:
             if error.name and (where + ".").startswith(error.name + "."):  # not there at all
                 raise self.error(f"{self.kind} {spec!r}: cannot import {where} ({error})") from None
             raise self.error(self._failed(spec, where, error)) from None
+        except SystemExit as exit:
+            raise PluginExit(f"{self.kind} {spec!r}: {exit_message(exit)}") from None
         except Exception as error:
             raise self.error(self._failed(spec, where, error)) from None
 
@@ -114,6 +158,12 @@ class PluginKind:
             [frame for frame in trace.stack if not _loader_frame(frame.filename)]
         )
         return f"{self.kind} {spec!r}: {where} failed to load:\n{''.join(trace.format()).rstrip()}"
+
+
+def names_file(where: str) -> bool:
+    """Whether the part of a spec before its colon names a file (``path/to/file.py``)
+    rather than a module (``package.module``)."""
+    return where.endswith(".py") or "/" in where or "\\" in where
 
 
 def _loader_frame(filename: str) -> bool:

@@ -7,17 +7,72 @@ keys refused, no coercion (``"no"`` is not a bool, ``100.5`` not a whole number,
 not a list), NaN and infinity refused, every default checked, and each field's docstring
 its description. :func:`describe` turns pydantic's errors into one line that names each
 key at fault, with the closest valid name of a misspelt one (pydantic docs, "Strict Mode"
-and "Validation Errors").
+and "Validation Errors"). Config files are read through :func:`read_toml`, at most
+:data:`MAX_CONFIG_BYTES` of them, and an error line names at most :data:`MOST_NAMED`
+keys, values shortened, however many a file gets wrong.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from typing_extensions import Self
+
+from quant.io import TooLarge, read_bounded
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+#: The largest config file read: a config is a few kB; this bounds what a wrong file
+#: (a data file named by mistake, a runaway generator) costs before it is refused.
+MAX_CONFIG_BYTES = 2**20
+#: The most keys, values or problems an error line names (then "and N more").
+MOST_NAMED = 10
+#: The most characters of a value an error line shows.
+MOST_SHOWN = 80
+
+
+def read_toml(
+    path: str | Path, error: type[Exception], what: str = "config file"
+) -> tuple[dict[str, Any], str]:
+    """The tables and the text of the TOML file ``path``; ``error`` (one line naming the
+    file) when it is missing, a folder, larger than :data:`MAX_CONFIG_BYTES`, not UTF-8
+    or not valid TOML."""
+    path = Path(path)
+    try:
+        text = read_bounded(path, MAX_CONFIG_BYTES)
+        return tomllib.loads(text), text
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what}") from None
+    except TooLarge:
+        raise error(
+            f"{path}: more than {MAX_CONFIG_BYTES // 2**20} MB, too large for a {what}"
+        ) from None
+    except UnicodeDecodeError as failure:
+        raise error(f"{path}: not UTF-8 text (byte {failure.start})") from None
+    except tomllib.TOMLDecodeError as failure:
+        raise error(f"{path}: not valid TOML: {shown(str(failure), 4 * MOST_SHOWN)}") from None
+    except OSError as failure:
+        raise error(f"{path}: cannot read the {what}: {failure.strerror or failure}") from None
+
+
+def shown(text: str, most: int = MOST_SHOWN) -> str:
+    """``text`` for an error line: at most ``most`` characters (then "...")."""
+    return text if len(text) <= most else f"{text[: most - 3]}..."
+
+
+def listed(items: Iterable[str], most: int = MOST_NAMED, sep: str = ", ") -> str:
+    """``items`` joined, at most ``most`` of them, then how many more."""
+    items = list(items)
+    more = f"{sep}and {len(items) - most:,} more" if len(items) > most else ""
+    return sep.join(items[:most]) + more
 
 
 class Settings(BaseModel):
@@ -100,28 +155,31 @@ def describe(
         if item["type"] == "extra_forbidden":
             unknown.setdefault(item["loc"][:-1], []).append(str(item["loc"][-1]))
         elif item["type"] == "value_error":
-            problems.append(f"{label}{item['ctx']['error']}")
+            problems.append(f"{label}{shown(str(item['ctx']['error']), 12 * MOST_SHOWN)}")
         elif item["type"] == "missing":  # an item of a tuple
-            problems.append(f"{label}{key} is missing in {item['input']!r}")
+            problems.append(f"{label}{shown(key)} is missing in {shown(repr(item['input']))}")
         else:
             message = item["msg"][0].lower() + item["msg"][1:]
-            problems.append(f"{label}{key} = {item['input']!r}: {message}")
+            problems.append(f"{label}{shown(key)} = {shown(repr(item['input']))}: {message}")
     for path, keys in reversed(unknown.items()):
         prefix = "".join(f"{part}." for part in path)
         known = list(_table(cls, path))
         named = [
-            f"{prefix}{key} (did you mean {prefix}{close[0]}?)" if close else f"{prefix}{key}"
-            for key in keys
+            f"{prefix}{shown(key)} (did you mean {prefix}{close[0]}?)"
+            if close
+            else f"{prefix}{shown(key)}"
+            for key in keys[:MOST_NAMED]
             for close in [difflib.get_close_matches(key, known, n=1, cutoff=0.6)]
         ]
+        more = f", and {len(keys) - MOST_NAMED:,} more" if len(keys) > MOST_NAMED else ""
         owner = f" for {name}" if name else ""
         table = f" in {prefix[:-1]}" if prefix else ""
         problems.insert(
             0,
-            f"unknown {noun}(s) {', '.join(named)}{owner}; "
+            f"unknown {noun}(s) {', '.join(named)}{more}{owner}; "
             f"known{table}: {', '.join(known) or 'none'}",
         )
-    return where + "; ".join(problems)
+    return where + listed(problems, sep="; ")
 
 
 def _table(cls: type[BaseModel], path: tuple[Any, ...]) -> dict[str, Any]:

@@ -25,6 +25,10 @@
   traceback as ``worker_traceback`` (formatted in the worker) instead of
   concurrent.futures' chained copy of it: the ``quant`` command prints that traceback
   alone, and Python shows it as a note under the parent's frames, once either way.
+- A worker that ends in the middle of a job is named with its job and how it ended: killed
+  by a signal (SIGKILL: the kernel's out-of-memory killer, most likely), or ended by code
+  it ran with an exit status (``os._exit`` in a plug-in): each job records the pid of the
+  process running it, and the parent reads the exit status of the one that died.
 """
 
 from __future__ import annotations
@@ -54,7 +58,12 @@ WATCH_SECONDS = 0.5
 
 
 class WorkerDied(UserError):
-    """A worker process ended in the middle of a run (killed, e.g. for want of memory)."""
+    """A worker process ended in the middle of a run (killed, e.g. for want of memory, or
+    ended by code it ran)."""
+
+
+#: In a worker: the pid of the process running each job, by the job's index (shared).
+_RUNNING: Any = None
 
 
 def run_in_workers(
@@ -65,6 +74,7 @@ def run_in_workers(
     setup_args: tuple[Any, ...] = (),
     desc: str = "runs",
     fresh: bool = False,
+    describe: Callable[..., str] | None = None,
 ) -> list[Result]:
     """``[function(*job) for job in jobs]`` in ``workers`` spawned processes (which do not
     run the parent's ``__main__``: :class:`MainFreeContext`), each of which
@@ -73,12 +83,13 @@ def run_in_workers(
     so that the memory a long job leaves behind (a model's training, a wide portfolio's
     book) is given back before the next job starts, at the price of a start per job.
     Results keep the order of ``jobs``; the first error (or an interrupt) stops every
-    worker and is raised once they have ended (:class:`WorkerDied` if a worker was
-    killed)."""
+    worker and is raised once they have ended (:class:`WorkerDied` if a worker ended in
+    the middle of a job, naming the job by ``describe(*job)``)."""
     context = MainFreeContext()
     watched, stop = context.Pipe(duplex=False)  # the workers read; closing ``stop`` ends them
     events = context.Queue() if progress.active() else None
-    start = (os.getpid(), watched, events, setup, setup_args)
+    running = context.RawArray("q", max(len(jobs), 1))
+    start = (os.getpid(), watched, events, setup, setup_args, running)
     results: list[Any] = [None] * len(jobs)
     with _sigint_ignored():  # workers start while it is ignored, and inherit that
         pool = ProcessPoolExecutor(
@@ -88,7 +99,7 @@ def run_in_workers(
             initargs=start,
             max_tasks_per_child=1 if fresh else None,
         )
-        futures = {pool.submit(_traced, function, *job): i for i, job in enumerate(jobs)}
+        futures = {pool.submit(_job, function, i, *job): i for i, job in enumerate(jobs)}
     try:
         with progress.step(desc, len(jobs), "run") as done, progress.relay(events):
             for future in as_completed(futures):
@@ -96,12 +107,11 @@ def run_in_workers(
                 done.advance()
     except BaseException as error:
         stop.close()
+        processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=True, cancel_futures=True)
         if isinstance(error, BrokenProcessPool):
-            raise WorkerDied(
-                f"a worker process ended in the middle of a run (killed, or out of memory?); "
-                f"{workers} were running: try fewer (--workers)"
-            ) from None
+            named = describe or (lambda *job: f"job {job!r}")
+            raise WorkerDied(_death(processes, running, jobs, named, workers)) from None
         carried = getattr(error, "worker_traceback", None)
         if carried:  # the worker's traceback, once: not also as concurrent.futures' cause
             error.__cause__, error.__suppress_context__ = None, True
@@ -127,6 +137,47 @@ def _traced(function: Callable[..., Result], *args: Any) -> Result:
         raise
 
 
+def _job(function: Callable[..., Result], index: int, *job: Any) -> Result:
+    """In a worker: note that this process runs job ``index``, then run it."""
+    _RUNNING[index] = os.getpid()
+    return _traced(function, *job)
+
+
+def _death(
+    processes: list[Any],
+    running: Any,
+    jobs: Sequence[tuple[Any, ...]],
+    describe: Callable[..., str],
+    workers: int,
+) -> str:
+    """The one line for a worker that ended in the middle of a job: its job and how it
+    ended (the exit status of the first process found dead other than by the pool's
+    SIGTERM to the rest)."""
+    ended = [
+        (process.pid, process.exitcode)
+        for process in processes
+        if process.exitcode not in (None, -signal.SIGTERM)
+    ]
+    if not ended:
+        return (
+            "a worker process ended in the middle of a run (killed, or out of memory?); "
+            f"{workers} were running: try fewer (--workers)"
+        )
+    pid, code = ended[0]
+    job = next((jobs[i] for i in range(len(jobs)) if running[i] == pid), None)
+    what = describe(*job) if job is not None else "a run"
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
+        return (
+            f"a worker process ended in the middle of a run: {what} was killed by {name} "
+            f"(out of memory?); {workers} were running: try fewer (--workers)"
+        )
+    return (
+        f"{what} ended its worker process with exit status {code} (os._exit or the like in "
+        "its code): a plug-in reports a problem by raising an exception"
+    )
+
+
 @contextmanager
 def _sigint_ignored() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
@@ -145,7 +196,13 @@ def _start(
     events: Any | None,
     setup: Callable[..., None] | None,
     setup_args: tuple[Any, ...],
+    running: Any,
 ) -> None:
+    global _RUNNING
+    _RUNNING = running
+    # A worker the pool starts later (to replace one that ended after its job) starts from
+    # the pool's thread, outside _sigint_ignored: ignore Ctrl-C here too.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     watchdog = threading.Thread(target=_watch, args=(parent, watched), name="watchdog", daemon=True)
     watchdog.start()
     if events is not None:

@@ -1,6 +1,7 @@
 """Worker processes end with their parent, however it ends: killed (SIGKILL), or on
 Ctrl-C, which prints one line, exits with 130 and leaves no run folder, no worker and no
-shared memory behind."""
+shared memory behind. Each test looks only at what it made: its own processes, and the
+shared memory blocks they map (other programs on the machine make blocks of their own)."""
 
 from __future__ import annotations
 
@@ -54,8 +55,15 @@ def gone(pid: int) -> bool:
         return True
 
 
-def shared_blocks() -> set[str]:
-    return {p.name for p in SHM.glob("psm_*")} if SHM.is_dir() else set()
+def mapped_blocks(pids: list[int]) -> set[Path]:
+    """The shared memory blocks (``/dev/shm/psm_*``: multiprocessing.shared_memory's)
+    these processes map."""
+    return {
+        Path(region.path)
+        for pid in pids
+        for region in psutil.Process(pid).memory_maps(grouped=True)
+        if Path(region.path).parent == SHM and Path(region.path).name.startswith("psm_")
+    }
 
 
 @pytest.fixture
@@ -73,7 +81,6 @@ def busy_run(tmp_path):
         params={"Sleeper": {"marks": str(marks)}},
     )
     (tmp_path / "config.toml").write_text(config.to_toml())
-    before = shared_blocks()
     command = [sys.executable, "-m", "quant", "backtest", "--config", str(tmp_path / "config.toml")]
     parent = subprocess.Popen(
         [*command, "--out", str(tmp_path / "run")],
@@ -82,12 +89,17 @@ def busy_run(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # Ctrl-C as a terminal's job gets it, whatever this process's own disposition
+        # (an ignored SIGINT is inherited, and Python then installs no handler for it)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         wait_for(lambda: len(list(marks.glob("*.pid"))) == 2, 180, "two workers in their runs")
         workers = [int(p.stem) for p in marks.glob("*.pid")]
         assert parent.pid not in workers
-        yield parent, workers, before
+        blocks = mapped_blocks([parent.pid, *workers])
+        assert len(blocks) == 1  # the panel, shared by the parent with its two workers
+        yield parent, workers, blocks
     finally:
         for pid in [parent.pid, *[int(p.stem) for p in marks.glob("*.pid")]]:
             if not gone(pid):
@@ -96,16 +108,16 @@ def busy_run(tmp_path):
 
 
 def test_workers_end_when_the_parent_is_killed(busy_run):
-    parent, workers, before = busy_run
+    parent, workers, blocks = busy_run
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     wait_for(lambda: all(gone(pid) for pid in workers), 10, "the workers to end")
     # the resource tracker frees the shared panel once the workers are gone
-    wait_for(lambda: shared_blocks() <= before, 10, "the shared memory to be freed")
+    wait_for(lambda: not any(b.exists() for b in blocks), 10, "the shared memory to be freed")
 
 
 def test_ctrl_c_prints_one_line_exits_130_and_leaves_nothing(busy_run, tmp_path):
-    parent, workers, before = busy_run
+    parent, workers, blocks = busy_run
     os.killpg(parent.pid, signal.SIGINT)  # what the terminal does: the whole group
     _, err = parent.communicate(timeout=60)
     assert parent.returncode == 130
@@ -114,7 +126,7 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_nothing(busy_run, tmp_path)
     assert all(gone(pid) for pid in workers)
     assert not (tmp_path / "run").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run.")]
-    assert shared_blocks() <= before
+    assert not any(block.exists() for block in blocks)
 
 
 def die_in_the_second_job(job: int) -> int:

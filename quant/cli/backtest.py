@@ -126,8 +126,12 @@ def run_backtest_command(args: argparse.Namespace) -> int:
 
 
 def run_plot(args: argparse.Namespace) -> int:
+    from quant.manifest import MANIFEST, add_to_manifest
     from quant.report import plot_run
 
-    for path in plot_run(args.run_dir):
+    paths = plot_run(args.run_dir)
+    if (Path(args.run_dir) / MANIFEST).is_file():  # the folder stays whole (quant.manifest)
+        add_to_manifest(args.run_dir, *(path.name for path in paths))
+    for path in paths:
         print(path)
     return 0

@@ -10,7 +10,6 @@ its type (no coercion: ``lot = 100.5``, ``t_plus_one = "no"`` or ``strategies =
 from __future__ import annotations
 
 import datetime
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,12 +18,7 @@ import tomli_w
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from quant.errors import UserError
-from quant.settings import Settings, describe
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from quant.settings import Settings, describe, read_toml
 
 #: Stamp duty on sells, by the date from which a rate applies. Before 2008-09-19 it was
 #: charged on both sides; those dates are refused (see BacktestConfig).
@@ -303,13 +297,7 @@ class BacktestConfig(Settings):
 
     @classmethod
     def from_toml(cls, path: str | Path) -> BacktestConfig:
-        path = Path(path)
-        try:
-            values = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such config file") from None
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        values, _ = read_toml(path, ConfigError)
         return cls.from_dict(values, str(path))
 
 

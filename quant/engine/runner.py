@@ -38,6 +38,7 @@ from quant.engine.window import (
     run_window,
     stock_coverage,
 )
+from quant.plugins import exits_as_errors
 from quant.shared import Shared, shared
 from quant.workers import run_in_workers
 
@@ -290,7 +291,7 @@ def run_strategy(
     name = strategy_name(spec, cls) if isinstance(spec, str) else cls.__name__
     if seed is not None:
         context = replace(context, seed=seed)
-    with progress.task(name, seed):
+    with progress.task(name, seed), exits_as_errors(f"strategy {name}"):
         result = _run_strategy(cls, name, context)
     result.seed = seed
     result.sessions_per_year = context.panel.calendar.sessions_per_year(context.rows)
@@ -481,8 +482,9 @@ def plan_runs(config: BacktestConfig) -> Runs:
         names.append(strategy_name(spec, cls))
         classes.append(cls)
         params = read_params(cls, names[-1], config.params.get(names[-1], {}))
-        cls.check_run(names[-1], params, config)
-        index_codes += cls.index_codes(params)
+        with exits_as_errors(f"strategy {names[-1]}"):
+            cls.check_run(names[-1], params, config)
+            index_codes += cls.index_codes(params)
         jobs += [(spec, seed) for seed in (config.seed_list if cls.uses_seed else [None])]
     check_params_used(config.params, names)
     check_strategy_names("baselines", config.baselines, names, builtins())
@@ -520,7 +522,13 @@ def run_backtest(
             # A fresh process per run: a finished run's memory (a model's training, a wide
             # book) is given back before the next, so that two runs' peaks do not stack.
             results = run_in_workers(
-                _run_job, payloads, workers, _start_worker, (handle, threads), fresh=True
+                _run_job,
+                payloads,
+                workers,
+                _start_worker,
+                (handle, threads),
+                fresh=True,
+                describe=_job_name,
             )
     for note in dict.fromkeys(note for result in results for note in result.notes):
         if note not in notes:
@@ -550,6 +558,12 @@ def _start_worker(handle: Shared, threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+
+
+def _job_name(strategy: str | bytes, seed: int | None) -> str:
+    """How a worker's job is named in an error line: its strategy and seed."""
+    name = strategy if isinstance(strategy, str) else pickle.loads(strategy).__name__
+    return f"strategy {name}" + ("" if seed is None else f" (seed {seed})")
 
 
 def _run_job(strategy: str | bytes, seed: int | None) -> StrategyResult:

@@ -1,11 +1,12 @@
 """The one training loop every model of the platform uses: seeded, mini-batched, with L2
 (weight decay), early stopping on a chronological validation split (best weights are
 restored), an optional loss-dependent step size, progress by epoch (quant.progress), and
-checkpoints."""
+checkpoints that hold weights and JSON only (read without unpickling code)."""
 
 from __future__ import annotations
 
 import copy
+import json
 import math
 import random
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import torch
 from torch import nn
 
 from quant import progress
+from quant.errors import UserError
 from quant.io import atomic_path
 
 Arrays = tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor]
@@ -199,17 +201,36 @@ def predict(
     return torch.cat(outputs).numpy()
 
 
+class CheckpointError(UserError):
+    """A checkpoint that cannot be loaded into the model: not one of ours, damaged, or
+    holding anything but tensors and JSON (a pickle that would run code); one line."""
+
+
 def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any]) -> Path:
-    """Weights plus whatever rebuilds the model (its kwargs, the training config), atomically."""
-    payload = {"state_dict": model.state_dict(), "meta": meta}
+    """The model's weights (its ``state_dict``: tensors) and ``meta`` (as JSON text:
+    whatever rebuilds the model, its training record), atomically, with ``torch.save``."""
+    payload = {"state_dict": model.state_dict(), "meta": json.dumps(meta, default=str)}
     with atomic_path(path) as temporary:
         torch.save(payload, temporary)
     return Path(path)
 
 
 def load_checkpoint(path: str | Path, model: nn.Module) -> dict[str, Any]:
-    """Load weights saved by :func:`save_checkpoint` into ``model``; returns the meta."""
-    payload = torch.load(path, map_location="cpu", weights_only=False)
-    model.load_state_dict(payload["state_dict"])
+    """Load weights saved by :func:`save_checkpoint` into ``model``; returns the meta.
+
+    Read with ``torch.load(weights_only=True)``: its unpickler builds tensors, dicts, lists
+    and plain values only, so a crafted file cannot run code (torch's "Serialization
+    semantics", weights_only). Raises :class:`CheckpointError` (one line naming the file)
+    for a file that is not such a checkpoint of this model, whatever is wrong with it."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        meta = json.loads(payload["meta"])
+        model.load_state_dict(payload["state_dict"])
+    except Exception as error:  # an untrusted file: any failure of the reader is its fault
+        lines = str(error).strip().splitlines() or [""]
+        raise CheckpointError(
+            f"{path}: not a weights-only checkpoint of this model "
+            f"({type(error).__name__}: {lines[0][:200]})"
+        ) from None
     model.eval()
-    return payload["meta"]
+    return meta

@@ -18,7 +18,15 @@ from quant import progress
 from quant.data.panel import MarketPanel
 from quant.features import Bars, cnn_inputs, cnn_labels, lstm_windows, window_ends
 from quant.io import remove_stale_temporaries
-from quant.signals.cache import CACHE_VERSION, SignalTables, cache_key, load_tables, save_tables
+from quant.manifest import DamagedError
+from quant.signals.cache import (
+    CACHE_VERSION,
+    SignalTables,
+    cache_key,
+    discard_tables,
+    load_tables,
+    save_tables,
+)
 from quant.signals.config import SignalConfig
 from quant.signals.plan import Run, walk_forward
 from quant.signals.quality import (
@@ -46,7 +54,10 @@ def build_signals(
     model are kept there too, so an interrupted build resumes without retraining (temporary
     files a killed build left are removed first). Processes building the same tables at
     once (the strategies of a run, the cells of a sweep) take turns on a lock file: the
-    first trains, the others then read its tables. ``threads`` caps torch's CPU threads
+    first trains, the others then read its tables. A cached file that differs from the
+    checksum in its folder's manifest (a truncated table, a flipped bit, a checkpoint
+    from elsewhere) is reported in one warning line and built again, never used.
+    ``threads`` caps torch's CPU threads
     meanwhile (1 is fastest on a busy shared machine). Progress: the ``features`` stage,
     then each model's training by epoch (see quant.progress). A SignalError when the spans
     leave a model nothing to learn from or predict."""
@@ -55,7 +66,12 @@ def build_signals(
     remove_stale_temporaries(cache_dir, recursive=True)
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     with FileLock(Path(cache_dir) / f"{key}.lock"):
-        cached = load_tables(folder)
+        try:
+            cached = load_tables(folder)
+        except DamagedError as error:
+            log.warning("%s: the signal tables are built again", error)
+            discard_tables(folder)
+            cached = None
         if cached is not None:
             log.info("signal tables reused from %s", folder)
             return cached

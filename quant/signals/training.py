@@ -15,8 +15,16 @@ import pandas as pd
 from torch import nn
 
 from quant.features import HORIZON, CNNInputs, CNNLabels, forward_returns, lstm_windows
+from quant.manifest import DamagedError, add_to_manifest, check_files
 from quant.models import Model, train
-from quant.models.training import Arrays, TrainResult, load_checkpoint, pick_device, save_checkpoint
+from quant.models.training import (
+    Arrays,
+    CheckpointError,
+    TrainResult,
+    load_checkpoint,
+    pick_device,
+    save_checkpoint,
+)
 from quant.signals.config import SignalError
 from quant.signals.plan import Block, Run, chronological_split
 
@@ -39,13 +47,24 @@ def train_or_load(
     """The network of model slot ``slot`` (``cnn``, ``lstm``: a field of the config) for
     ``block``, with its training record: loaded from the checkpoint an earlier build of the
     same cache key saved (``<slot>_<block>.pt``), or trained on ``training_set()`` (called
-    only then) and saved there."""
+    only then) and saved there, with its checksum in the folder's manifest
+    (quant.manifest). A checkpoint that is not in the manifest, differs from its checksum
+    or does not load as weights only (quant.models.training.load_checkpoint) is never
+    used: one warning line, and the model is trained again. The caller holds the cache
+    key's lock."""
     settings: Model = getattr(run.config, slot)
     path = run.folder / f"{slot}_{block.name}.pt"
     if path.exists():
         network = settings.build()
-        record = load_checkpoint(path, network)["record"]
-        return network.to(pick_device(run.device)), record
+        try:
+            check_files(run.folder, [path.name])
+            meta = load_checkpoint(path, network)
+            if not isinstance(meta, dict) or not isinstance(meta.get("record"), dict):
+                raise CheckpointError(f"{path}: its meta holds no training record")
+            return network.to(pick_device(run.device)), meta["record"]
+        except (DamagedError, CheckpointError) as error:
+            log.warning("%s: trained again", error)
+            path.unlink(missing_ok=True)
     data = training_set()
     start = time.perf_counter()
     network, result = train(
@@ -58,6 +77,7 @@ def train_or_load(
     )
     record = {**data.record, **_result_record(result, time.perf_counter() - start)}
     save_checkpoint(path, network, {"record": record, "model": settings.to_config()})
+    add_to_manifest(run.folder, path.name)
     return network, record
 
 

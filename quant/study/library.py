@@ -28,6 +28,7 @@ import tomli_w
 
 from quant.io import write_text_atomic
 from quant.models import ModelError, Predictor
+from quant.settings import read_toml
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,10 +54,7 @@ class Library:
     @classmethod
     def load(cls, path: str | Path) -> Library:
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as error:
-            raise ValueError(f"{path}: not valid TOML: {error}") from None
+        data, _ = read_toml(path, ValueError, "library file")
         unknown = sorted(set(data) - {"models", "codes", "scores", "defaults"})
         if unknown:
             raise ValueError(f"{path}: unknown section(s) {', '.join(unknown)}")

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from quant.io import os_error_text
+from quant.rundir import OutputError
 from quant.sweep.report import write_report
 from quant.sweep.results import results_frame, write_results
-from quant.sweep.run import Outcome, run_sweep
+from quant.sweep.run import Outcome, prepare_folder, run_sweep, sweep_lock
 from quant.sweep.spec import Sweep, SweepError, read_sweep
 
 __all__ = ["Outcome", "Sweep", "SweepError", "read_sweep", "run_sweep", "sweep"]
@@ -24,10 +26,21 @@ def sweep(
     sweep: Sweep, out: str | Path, address: str | None = None, cpus: int | None = None
 ) -> tuple[Outcome, pd.DataFrame]:
     """Run the cells of ``sweep`` not finished in ``out`` (quant.sweep.run.run_sweep), then
-    write ``out/results.csv`` and ``out/report.md`` over every cell; the outcome of this
-    call and the results' rows."""
-    outcome = run_sweep(sweep, out, address, cpus)
-    frame = results_frame(sweep, Path(out), outcome.failed)
-    write_results(frame, Path(out))
-    write_report(sweep, Path(out), frame, outcome)
+    write ``out/results.csv`` and ``out/report.md`` over every cell, from the same rows,
+    all under ``out``'s lock (a second sweep into ``out`` waits: every cell runs once);
+    the outcome of this call and the results' rows. Raises OutputError in one line when
+    ``out`` cannot be written (a full disk, a read-only folder)."""
+    out = prepare_folder(out)
+    with sweep_lock(out):
+        outcome = run_sweep(sweep, out, address, cpus)
+        frame = results_frame(sweep, out, outcome)
+        try:
+            write_results(frame, out)
+            write_report(sweep, out, frame, outcome)
+        except OSError as error:
+            whole = len(outcome.ran) + len(outcome.skipped)
+            raise OutputError(
+                f"cannot write the sweep's results in {out}: {os_error_text(error)} ({whole} "
+                "whole cells are kept: run the sweep again once the folder can take them)"
+            ) from None
     return outcome, frame

@@ -36,7 +36,6 @@ import difflib
 import hashlib
 import itertools
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,11 +44,8 @@ import pandas as pd
 
 from quant.engine.config import BacktestConfig, ConfigError, Rules
 from quant.engine.runner import Runs, plan_runs
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from quant.settings import read_toml
+from quant.sweep.ship import absolute_specs
 
 #: Settings a sweep does not vary, and what to do instead.
 NOT_SWEPT = {
@@ -149,13 +145,8 @@ def read_sweep(path: str | Path, cache_dir: str | Path | None = None) -> Sweep:
     the config's, resolved against the current folder) is where every cell caches its
     models. Raises :class:`SweepError` naming the file and the key at fault."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        values = tomllib.loads(text)
-    except FileNotFoundError:
-        raise SweepError(f"{path}: no such sweep file") from None
-    except tomllib.TOMLDecodeError as error:
-        raise SweepError(f"{path}: not valid TOML: {error}") from None
+    values, text = read_toml(path, SweepError, "sweep file")
+    values = absolute_specs(values, Path.cwd())  # cells name plug-in files wherever they run
     table = values.pop("sweep", None)
     if not isinstance(table, dict) or not table:
         raise SweepError(

@@ -10,6 +10,7 @@ its type (no coercion: ``lot = 100.5``, ``t_plus_one = "no"`` or ``strategies =
 from __future__ import annotations
 
 import datetime
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 

@@ -23,6 +23,7 @@ import quant.io
 from quant.cli import main
 from quant.engine import BacktestConfig, run_backtest
 from quant.io import remove_stale_temporaries
+from quant.manifest import check_files
 from quant.report import write_run
 from quant.rundir import OutputError, check_output, staged_folder
 
@@ -190,6 +191,7 @@ DRIVER = """
 import os, pickle, shutil, signal, sys
 from pathlib import Path
 from quant import io
+from quant.manifest import check_files
 from quant.report import write_run
 result, out, point = pickle.loads(Path(sys.argv[1]).read_bytes()), sys.argv[2], sys.argv[3]
 die = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
@@ -270,3 +272,18 @@ def test_an_interrupt_while_writing_leaves_nothing_behind(tmp_path):
         (folder / "nav.csv").write_text("half")
         raise KeyboardInterrupt
     assert not out.exists() and leftovers(out) == []
+
+
+def test_quant_report_refuses_a_damaged_run_and_keeps_a_whole_one_whole(results, tmp_path, capsys):
+    """``quant report`` checks the folder's manifest before reading it: one flipped bit in
+    nav.csv is one line naming the file; on a whole folder it rewrites the reports and
+    lists them in the manifest, so the folder still checks whole."""
+    out = write_run(load(results["small"]), tmp_path / "run")
+    assert main(["report", str(out)]) == 0
+    check_files(out, exact=True)  # report.md, report.html and the plots listed afresh
+    data = bytearray((out / "nav.csv").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (out / "nav.csv").write_bytes(bytes(data))
+    assert main(["report", str(out)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "nav.csv differs from its checksum" in line and "damaged run folder" in line

@@ -15,6 +15,7 @@ import ray
 from quant.cli import main
 from quant.report.html import markdown_page
 from quant.sweep import read_sweep, sweep
+from quant.sweep.run import cell_damage, cell_folder
 from quant.sweep.report import colour_range, heat_figure, heat_grids
 from tests.browser import visit
 
@@ -124,8 +125,20 @@ def test_the_sweep_report_html_opens_in_a_browser(swept, tmp_path):
     for heading in ("Each strategy over the cells", "What each part adds", "The sweep file"):
         assert f">{heading}</h2>" in text
     assert "lines_params_cnn_lstm_hold_days.png" not in text  # the plot itself, not its PNG
-    for cell in (out / "cells").iterdir():  # each cell's run folder has its own tear sheet
-        assert (cell / "report.html").stat().st_size > 1_000_000
+    for cell in (out / "cells").iterdir():  # a cell's tear sheet only when asked for
+        assert not (cell / "report.html").exists()
+
+
+def test_quant_report_writes_a_cells_tear_sheet_and_keeps_it_whole(swept):
+    """A cell's folder carries no report.html (6 MB each, most of it plotly's script);
+    ``quant report CELL`` writes one and lists it in the cell's manifest, so the sweep
+    still counts the cell whole."""
+    plan, out, _ = swept
+    cell = plan.cells[0]
+    folder = cell_folder(out, cell)
+    assert main(["report", str(folder)]) == 0
+    assert (folder / "report.html").stat().st_size > 1_000_000
+    assert cell_damage(out, cell) is None
 
 
 def test_heat_maps_give_each_strategy_its_own_colour_scale(tmp_path):

@@ -184,7 +184,7 @@ def folder_on_tmpfs(where: Path, size: str) -> Path:
 
 @pytest.fixture
 def small_disk(tmp_path):
-    disk = folder_on_tmpfs(tmp_path / "disk", "2m")
+    disk = folder_on_tmpfs(tmp_path / "disk", "16m")  # the sweep's report.html: ~6 MB
     yield disk
     subprocess.run(["umount", str(disk)], check=True)
 

@@ -24,20 +24,24 @@ from quant.report.markdown import render_report
 from quant.report.plots import plot_run
 from quant.report.reader import RunFolder
 from quant.report.sections import report_evidence, report_sections, strategy_classes
+from quant.manifest import MANIFEST, add_to_manifest
 from quant.rundir import staged_folder
 
 
-def write_run(result: BacktestResult, out: str | Path, force: bool = False) -> Path:
+def write_run(
+    result: BacktestResult, out: str | Path, force: bool = False, html: bool = True
+) -> Path:
     """Write the whole run folder and return its path: into a staging folder beside
     ``out``, put in place of ``out`` once complete; an earlier run there is replaced whole
     only with ``force``, anything else there is refused (see quant.rundir, which raises
-    its OutputError)."""
+    its OutputError). Without ``html``, no report.html (a sweep's cells: about 6 MB each,
+    most of it plotly's script; ``quant report`` writes one when it is wanted)."""
     with staged_folder(out, force) as folder:
-        _write_files(result, folder)
+        _write_files(result, folder, html)
     return Path(out)
 
 
-def _write_files(result: BacktestResult, out: Path) -> None:
+def _write_files(result: BacktestResult, out: Path, html: bool) -> None:
     groups = result.by_name()
     nav = result.nav_frame()
     config = result.config
@@ -64,15 +68,16 @@ def _write_files(result: BacktestResult, out: Path) -> None:
         for table_name, table in r.tables.items():
             write_table(out / f"{r.label.replace('@', '_')}_{table_name}.parquet", table)
     plot_run(out)
-    write_reports(out, metrics, config)
+    write_reports(out, metrics, config, html)
 
 
 def rebuild_reports(out: str | Path) -> list[Path]:
     """``quant report RUN``: report.md, report.html and the PNG plots of the run folder
     ``out``, rebuilt from its files (metrics.json is kept as the run wrote it; the
     ablations and the factor analyses of a folder written before they existed are
-    computed from nav.csv and the scores tables). An OutputError when ``out`` is not a run
-    folder. Returns the paths written."""
+    computed from nav.csv and the scores tables). The folder's manifest (quant.manifest) is
+    checked first and then lists the files written. An OutputError when ``out`` is not a
+    run folder or is damaged. Returns the paths written."""
     run = RunFolder(out)
     metrics, config = dict(run.metrics), run.config
     if "ablations" not in metrics:
@@ -90,17 +95,23 @@ def rebuild_reports(out: str | Path) -> list[Path]:
         if summaries and "factor" not in figures:
             figures["factor"] = mean_factor(summaries)
     write_reports(run.path, metrics, config)
-    return [run.path / "report.md", run.path / "report.html", *plot_run(run.path)]
+    paths = [run.path / "report.md", run.path / "report.html", *plot_run(run.path)]
+    if (run.path / MANIFEST).is_file():
+        add_to_manifest(run.path, *(path.name for path in paths))
+    return paths
 
 
-def write_reports(out: Path, metrics: dict[str, Any], config: BacktestConfig) -> None:
-    """report.md and report.html of the run folder ``out`` from its metrics.json content,
-    its config and its files (what ``quant report`` rebuilds)."""
+def write_reports(
+    out: Path, metrics: dict[str, Any], config: BacktestConfig, html: bool = True
+) -> None:
+    """report.md and (with ``html``) report.html of the run folder ``out`` from its
+    metrics.json content, its config and its files (what ``quant report`` rebuilds)."""
     sections = report_sections(config, metrics["strategies"])
     evidence = report_evidence(config, metrics["strategies"])
     write_text_atomic(out / "report.md", render_report(metrics, config, sections, evidence))
-    run = RunFolder(out, metrics, config)
-    write_text_atomic(out / "report.html", render_html(run, sections, evidence))
+    if html:
+        run = RunFolder(out, metrics, config)
+        write_text_atomic(out / "report.html", render_html(run, sections, evidence))
 
 
 def positions_table(result: BacktestResult) -> pd.DataFrame:

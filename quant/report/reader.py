@@ -13,6 +13,7 @@ import pandas as pd
 
 from quant.engine.config import BacktestConfig
 from quant.engine.ranking import SCORES
+from quant.manifest import MANIFEST, DamagedError, check_files
 from quant.rundir import OutputError
 
 #: The files every run folder holds (quant.report.folder).
@@ -21,8 +22,10 @@ REQUIRED = ("metrics.json", "config.toml", "nav.csv", "exposure.csv")
 
 class RunFolder:
     """The run folder ``path``; ``metrics`` and ``config`` may be given when they are at
-    hand (while the folder is written), otherwise they are read from its files. An
-    OutputError naming the folder and the missing file when it is not a run folder."""
+    hand (while the folder is written), otherwise they are read from its files, after the
+    folder's manifest is checked where it has one (quant.manifest). An OutputError naming
+    the folder and the missing file when it is not a run folder, or the file that differs
+    from its checksum."""
 
     def __init__(
         self,
@@ -36,6 +39,11 @@ class RunFolder:
             raise OutputError(
                 f"{self.path}: not a run folder of quant backtest (no {', '.join(missing)})"
             )
+        if metrics is None and (self.path / MANIFEST).is_file():
+            try:
+                check_files(self.path)
+            except DamagedError as damage:
+                raise OutputError(f"{damage} (a damaged run folder: run it again)") from None
         self.metrics: dict[str, Any] = metrics or json.loads(
             (self.path / "metrics.json").read_text(encoding="utf-8")
         )

@@ -352,7 +352,7 @@ def run_cell(
         scratch_folder("quant-cell") as scratch,
     ):
         folder = scratch / key
-        write_run(run_backtest(config, *panels), folder)
+        write_run(run_backtest(config, *panels), folder, html=False)  # quant report CELL
         files = {
             path.relative_to(folder).as_posix(): path.read_bytes()
             for path in sorted(folder.rglob("*"))

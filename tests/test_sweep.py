@@ -15,8 +15,8 @@ import ray
 from quant.cli import main
 from quant.report.html import markdown_page
 from quant.sweep import read_sweep, sweep
-from quant.sweep.run import cell_damage, cell_folder
 from quant.sweep.report import colour_range, heat_figure, heat_grids
+from quant.sweep.run import cell_damage, cell_folder
 from tests.browser import visit
 
 HOLD = "params.cnn_lstm.hold_days"

@@ -11,6 +11,7 @@ import pandas as pd
 from quant.engine.config import BacktestConfig
 from quant.engine.runner import BacktestResult
 from quant.io import write_atomic, write_text_atomic
+from quant.manifest import MANIFEST, add_to_manifest
 from quant.metrics.factor import factor_summary
 from quant.report.figures import (
     ablation_pairs,
@@ -24,7 +25,6 @@ from quant.report.markdown import render_report
 from quant.report.plots import plot_run
 from quant.report.reader import RunFolder
 from quant.report.sections import report_evidence, report_sections, strategy_classes
-from quant.manifest import MANIFEST, add_to_manifest
 from quant.rundir import staged_folder
 
 

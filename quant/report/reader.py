@@ -13,11 +13,16 @@ import pandas as pd
 
 from quant.engine.config import BacktestConfig
 from quant.engine.ranking import SCORES
-from quant.manifest import MANIFEST, DamagedError, check_files
+from quant.manifest import MANIFEST, DamagedError, check_files, read_manifest
 from quant.rundir import OutputError
 
 #: The files every run folder holds (quant.report.folder).
 REQUIRED = ("metrics.json", "config.toml", "nav.csv", "exposure.csv")
+
+
+def _rewritten(name: str) -> bool:
+    """Whether ``name`` is a file of a run folder that ``quant report`` writes anew."""
+    return name in ("report.md", "report.html") or name.endswith(".png")
 
 
 class RunFolder:
@@ -40,8 +45,9 @@ class RunFolder:
                 f"{self.path}: not a run folder of quant backtest (no {', '.join(missing)})"
             )
         if metrics is None and (self.path / MANIFEST).is_file():
-            try:
-                check_files(self.path)
+            try:  # what is read: the reports and plots are what quant report rewrites
+                listed = read_manifest(self.path)
+                check_files(self.path, [name for name in listed if not _rewritten(name)])
             except DamagedError as damage:
                 raise OutputError(f"{damage} (a damaged run folder: run it again)") from None
         self.metrics: dict[str, Any] = metrics or json.loads(

@@ -295,4 +295,5 @@ def align(panel: MarketPanel, calendar: TradingCalendar) -> MarketPanel:
         calendar=calendar,
         st_known=panel.st_known,
         fen_prices=panel.fen_prices,
+        delisting=None if panel.delisting is None else on_calendar(panel.delisting, False),
     )

@@ -47,11 +47,11 @@ class FeeRule:
     source: str
 
     def label(self) -> str:
-        """The row in a few words, for reports: ``transfer_fee SH from 2015-08-01: 0.02
-        per mille of value, both sides``."""
+        """The row in a few words, for reports: ``SH from 2015-08-01: 0.02 per mille of
+        value, both sides``."""
         where = "every exchange" if self.exchange == "*" else self.exchange
         return (
-            f"{self.fee} {where} from {self.start.date()}: {self.rate * 1000:g} per mille of "
+            f"{where} from {self.start.date()}: {self.rate * 1000:g} per mille of "
             f"{'par value' if self.base == 'par' else 'value'}, "
             f"{'both sides' if self.sides == 'both' else 'seller only'}"
         )

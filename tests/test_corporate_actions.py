@@ -30,7 +30,9 @@ def fen(yuan: float) -> float:
     return math.floor(yuan * 100 + 0.5 + 1e-9) / 100
 
 
-def stock(code: str, days: pd.DatetimeIndex, close: float, events: dict, missing=()) -> pd.DataFrame:
+def stock(
+    code: str, days: pd.DatetimeIndex, close: float, events: dict, missing=()
+) -> pd.DataFrame:
     """Flat bars of ``code`` from ``close``; on each ex date of ``events`` ({date: (cash,
     new shares per share, rights per share, rights price)}) the close falls to the
     reference price and the factor rises by the ratio. ``missing``: days without a bar
@@ -79,15 +81,22 @@ def test_a_5_day_hold_over_a_cash_dividend_pays_the_tax_of_that_period(tmp_path)
     settled at the sale; the 100 transferred shares are not income. The run's cash is
     the hand-computed one to the fen."""
     panel = panel_of(stock("600000.SH", J16, 17.89, {EX16: (0.515, 0.1, 0, 0)}))
-    script = {"2016-06-16": [("buy", "600000.SH", 1000)], "2016-06-23": [("sell", "600000.SH", 1100)]}
-    result = run_script(panel, script, "2016-06-14", "2016-06-30", corporate_actions=table(tmp_path, PF16))
+    script = {
+        "2016-06-16": [("buy", "600000.SH", 1000)],
+        "2016-06-23": [("sell", "600000.SH", 1100)],
+    }
+    result = run_script(
+        panel, script, "2016-06-14", "2016-06-30", corporate_actions=table(tmp_path, PF16)
+    )
     buy, sell = result.fills.to_dict("records")
     assert (buy["size"], buy["price"], sell["size"], sell["price"]) == (1000, 17.89, 1100, 15.80)
     assert sell["dividend_tax"] == pytest.approx(103.00, abs=1e-9)
     assert sell["transfer_fee"] == pytest.approx(17_380 * 0.00002)  # SH from 2015-08-01
     assert sell["stamp_duty"] == pytest.approx(17.38)
     events = result.events.set_index("event")
-    assert events.loc["bonus and transferred shares", ["shares_before", "shares_after"]].tolist() == [1000, 1100]
+    assert events.loc[
+        "bonus and transferred shares", ["shares_before", "shares_after"]
+    ].tolist() == [1000, 1100]
     assert events.loc["cash dividend", ["cash", "tax"]].tolist() == [515.0, 0.0]
     cash = 100_000 - 17_890 - commission(17_890) - 17_890 * 0.00002
     cash += 515.00
@@ -108,16 +117,25 @@ def test_new_shares_are_not_sold_before_they_are_listed(tmp_path):
         "2016-06-22": [("sell", "600000.SH", 1000)],
         "2016-06-23": [("sell", "600000.SH", 100)],
     }
-    result = run_script(panel, script, "2016-06-14", "2016-06-30", corporate_actions=table(tmp_path, PF16))
+    result = run_script(
+        panel, script, "2016-06-14", "2016-06-30", corporate_actions=table(tmp_path, PF16)
+    )
     assert result.fills[["date", "side", "size"]].values.tolist() == [
         [pd.Timestamp("2016-06-17"), "buy", 1000],
         [EX16, "sell", 1000],  # placed in the old shares, kept so: the new cannot be sold yet
         [pd.Timestamp("2016-06-24"), "sell", 100],
     ]
     assert result.fills["dividend_tax"].tolist() == [0.0, 103.00, 0.0]  # the old lot's income
-    ahead = {"2016-06-16": [("buy", "600000.SH", 1000)], "2016-06-22": [("sell", "600000.SH", 1100)]}
-    refused = run_script(panel, ahead, "2016-06-14", "2016-06-30", corporate_actions=table(tmp_path, PF16))
-    assert refused.refusals[["date", "size", "reason"]].values.tolist() == [[EX16, 1100, "not listed yet"]]
+    ahead = {
+        "2016-06-16": [("buy", "600000.SH", 1000)],
+        "2016-06-22": [("sell", "600000.SH", 1100)],
+    }
+    refused = run_script(
+        panel, ahead, "2016-06-14", "2016-06-30", corporate_actions=table(tmp_path, PF16)
+    )
+    assert refused.refusals[["date", "size", "reason"]].values.tolist() == [
+        [EX16, 1100, "not listed yet"]
+    ]
 
 
 # -- 600000.SH 2015 (85号: 5 % withheld, the rest at the sale) and 2016 (101号) ------------
@@ -143,7 +161,9 @@ PF15 = dict(
 def test_the_tax_settled_at_the_sale_follows_the_holding_period(tmp_path, sold, tax):
     """Bought 2015-06-01. The 2015 dividend pays 757.00 less 5 % withheld (37.85):
     719.15; a 1-year hold pays nothing more, a shorter one the rest of its period's rate."""
-    panel = panel_of(stock("600000.SH", Y, 17.07, {EX15: (0.757, 0, 0, 0), EX16: (0.515, 0.1, 0, 0)}))
+    panel = panel_of(
+        stock("600000.SH", Y, 17.07, {EX15: (0.757, 0, 0, 0), EX16: (0.515, 0.1, 0, 0)})
+    )
     placed = Y[Y.get_loc(pd.Timestamp(sold)) - 1]
     script = {"2015-05-29": [("buy", "600000.SH", 1000)], placed: [("target", "600000.SH", 0)]}
     actions = table(tmp_path, PF15, PF16)
@@ -160,11 +180,18 @@ def test_before_2013_the_tax_is_withheld_when_paid_and_nothing_at_the_sale(tmp_p
     ex = pd.Timestamp("2012-06-26")
     panel = panel_of(stock("600000.SH", days, 8.50, {ex: (0.30, 0, 0, 0)}))
     row = dict(code="600000.SH", ex_date="2012-06-26", record_date="2012-06-25", cash=0.30)
-    script = {"2012-06-19": [("buy", "600000.SH", 2000)], "2012-06-27": [("target", "600000.SH", 0)]}
-    result = run_script(panel, script, "2012-06-19", "2012-07-06", corporate_actions=table(tmp_path, row))
+    script = {
+        "2012-06-19": [("buy", "600000.SH", 2000)],
+        "2012-06-27": [("target", "600000.SH", 0)],
+    }
+    result = run_script(
+        panel, script, "2012-06-19", "2012-07-06", corporate_actions=table(tmp_path, row)
+    )
     assert result.events[["cash", "tax"]].values.tolist() == [[540.0, 60.0]]
     assert result.fills["dividend_tax"].tolist() == [0.0, 0.0]
-    assert result.fills["transfer_fee"].tolist() == [pytest.approx(2000 * 1.0 * 0.0003)] * 2  # SH: par
+    assert (
+        result.fills["transfer_fee"].tolist() == [pytest.approx(2000 * 1.0 * 0.0003)] * 2
+    )  # SH: par
 
 
 @pytest.mark.parametrize(
@@ -188,7 +215,9 @@ def test_a_bonus_issue_adds_shares_taxed_at_par(tmp_path, ex, received, withheld
     result = run_script(panel, script, days[1], days[-1], corporate_actions=table(tmp_path, row))
     events = result.events.set_index("event")
     assert events.loc["bonus and transferred shares", "shares_after"] == 1300
-    assert events.loc["cash dividend", ["cash", "tax"]].tolist() == pytest.approx([received, withheld])
+    assert events.loc["cash dividend", ["cash", "tax"]].tolist() == pytest.approx(
+        [received, withheld]
+    )
     assert result.fills["size"].tolist() == [1000, 1300]
     assert result.fills["dividend_tax"].iloc[-1] == pytest.approx(fen(at_sale), abs=1e-9)
 
@@ -204,7 +233,9 @@ def test_the_tax_counts_each_days_net_trade(tmp_path):
         "2016-06-23": [("sell", "600000.SH", 500), ("buy", "600000.SH", 500)],
         "2016-06-27": [("target", "600000.SH", 0)],
     }
-    result = run_script(panel, script, "2016-06-14", "2016-06-30", corporate_actions=table(tmp_path, row))
+    result = run_script(
+        panel, script, "2016-06-14", "2016-06-30", corporate_actions=table(tmp_path, row)
+    )
     assert result.fills["dividend_tax"].tolist() == [0.0, 0.0, 0.0, 103.00]
 
 
@@ -235,9 +266,14 @@ def test_a_rights_issue_subscribed_costs_its_price(tmp_path):
     """130 rights shares paid for on 03-05 (1,150.50 yuan), credited on 03-15 at the
     reference price 15.28 ((16.12 + 8.85 x 0.13) / 1.13 = 15.2836): the holding is worth
     what was paid in, but for the fen's rounding."""
-    result = run_script(rights_market(), HOLD, "2010-03-02", "2010-03-19", corporate_actions=table(tmp_path, RIGHTS))
+    result = run_script(
+        rights_market(), HOLD, "2010-03-02", "2010-03-19", corporate_actions=table(tmp_path, RIGHTS)
+    )
     events = result.events.set_index("event")
-    assert events.loc["rights subscribed", ["date", "cash"]].tolist() == [pd.Timestamp("2010-03-05"), -1150.50]
+    assert events.loc["rights subscribed", ["date", "cash"]].tolist() == [
+        pd.Timestamp("2010-03-05"),
+        -1150.50,
+    ]
     assert events.loc["rights shares", ["date", "shares_after"]].tolist() == [EXR, 1130]
     cash_after_buy = 100_000 - 16_120 - commission(16_120) - 1000 * 0.0003
     assert result.cash.loc["2010-03-05"] == pytest.approx(cash_after_buy - 1150.50)
@@ -254,7 +290,9 @@ def test_a_rights_issue_lapsed_dilutes(tmp_path):
         corporate_actions=table(tmp_path, RIGHTS),
     )  # fmt: skip
     assert result.events[["event", "cash"]].values.tolist() == [["rights lapsed", 0.0]]
-    assert result.equity.loc[EXR] - result.equity.loc["2010-03-12"] == pytest.approx(1000 * (15.28 - 16.12))
+    assert result.equity.loc[EXR] - result.equity.loc["2010-03-12"] == pytest.approx(
+        1000 * (15.28 - 16.12)
+    )
 
 
 def test_without_a_table_a_rights_issue_is_free_shares():
@@ -346,7 +384,9 @@ def test_the_books_state_is_plain_data_that_round_trips():
     day = pd.Timestamp("2016-06-23")
     book = BookState(
         lots={"600000.SH": [Lot(day, 1000.0, [Income(day, 0.515, 0.0)])]},
-        entitlements=[Entitlement("600036.SH", day, day, day, day, 1000.0, rights=0.13, rights_price=8.85)],
+        entitlements=[
+            Entitlement("600036.SH", day, day, day, day, 1000.0, rights=0.13, rights_price=8.85)
+        ],
         receivables=[Receivable("600000.SH", day, 515.0, 0.0, 1000.0)],
         locked=[Locked("600000.SH", day, 100.0)],
     )
@@ -356,3 +396,33 @@ def test_the_books_state_is_plain_data_that_round_trips():
 
     assert BookState.from_dict(json.loads(json.dumps(plain))) == book
     assert book.pending_value() == 515.0 and book.locked_shares("600000.SH") == 100.0
+
+
+@pytest.mark.parametrize("rules", [Rules(), Rules(rights="lapse")])
+def test_cash_replays_from_the_trades_and_events(tmp_path, rules):
+    """Every yuan that moved is in the logs: the last cash is the first, less what the
+    buys cost, plus what the sells brought, less every cost (the dividend tax included),
+    plus the events' cash (dividends paid, rights paid for, fractions of a share)."""
+    days = sessions("2010-03-01", "2010-03-19")
+    cmb = stock("600036.SH", days, 16.12, {EXR: (0, 0, 0.13, 8.85)}, missing=GAP)
+    spdb = stock("600000.SH", days, 20.0, {pd.Timestamp("2010-03-10"): (0.3, 0.5, 0, 0)})
+    spdb_row = dict(
+        code="600000.SH", ex_date="2010-03-10", record_date="2010-03-09", cash=0.3, bonus=0.5
+    )
+    script = {
+        "2010-03-02": [("buy", "600036.SH", 1000), ("buy", "600000.SH", 1000)],
+        "2010-03-16": [("target", "600036.SH", 0), ("target", "600000.SH", 0)],
+    }
+    result = run_script(
+        panel_of(cmb, spdb), script, "2010-03-02", "2010-03-19", rules=rules,
+        corporate_actions=table(tmp_path, RIGHTS, spdb_row),
+    )  # fmt: skip
+    fills, events = result.fills, result.events
+    signed = fills["value"].where(fills["side"] == "sell", -fills["value"])
+    replayed = 100_000 + signed.sum() - fills["costs"].sum() + events["cash"].sum()
+    assert result.cash.iloc[-1] == pytest.approx(replayed, abs=1e-9)
+    paid = events[events["event"] == "cash dividend"]
+    assert paid[["cash", "tax"]].values.tolist() == [
+        [300 - 80, 80]
+    ]  # 2010: 10 % of (0.3 + 0.5 par)
+    assert result.equity.iloc[-1] == result.cash.iloc[-1]  # all sold, nothing owed

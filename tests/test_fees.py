@@ -57,7 +57,9 @@ def test_costs_of_one_order_by_kind():
     rates = day_rates(Rules(), "SH", pd.Timestamp("2015-07-31"))
     zijin = trade_costs(Rules(), -1000, 10.0, rates, par_value("601899.SH"))
     spdb = trade_costs(Rules(), -1000, 10.0, rates, par_value("600000.SH"))
-    assert (zijin.commission, zijin.transfer_fee, zijin.stamp_duty) == pytest.approx((5.0, 0.03, 10.0))
+    assert (zijin.commission, zijin.transfer_fee, zijin.stamp_duty) == pytest.approx(
+        (5.0, 0.03, 10.0)
+    )
     assert spdb.transfer_fee == pytest.approx(0.30) and spdb.total == pytest.approx(15.30)
 
 
@@ -74,20 +76,29 @@ def two_exchanges(days: pd.DatetimeIndex) -> object:
         (  # Friday 2015-07-31 and Monday 2015-08-03
             sessions("2015-07-28", periods=6),
             {"2015-07-30": "buy", "2015-07-31": "sell"},
-            {("600000.SH", "2015-07-31"): 1000 * 1.0 * 0.0003, ("000001.SZ", "2015-07-31"): 10_000 * 0.0000255,
-             ("600000.SH", "2015-08-03"): 10_000 * 0.00002, ("000001.SZ", "2015-08-03"): 10_000 * 0.00002},
-        ),  # fmt: skip
+            {
+                ("600000.SH", "2015-07-31"): 1000 * 1.0 * 0.0003,
+                ("000001.SZ", "2015-07-31"): 10_000 * 0.0000255,
+                ("600000.SH", "2015-08-03"): 10_000 * 0.00002,
+                ("000001.SZ", "2015-08-03"): 10_000 * 0.00002,
+            },
+        ),
         (  # Thursday 2022-04-28 and Friday 2022-04-29
             sessions("2022-04-25", periods=6),
             {"2022-04-27": "buy", "2022-04-28": "sell"},
-            {("600000.SH", "2022-04-28"): 10_000 * 0.00002, ("000001.SZ", "2022-04-28"): 10_000 * 0.00002,
-             ("600000.SH", "2022-04-29"): 10_000 * 0.00001, ("000001.SZ", "2022-04-29"): 10_000 * 0.00001},
-        ),  # fmt: skip
+            {
+                ("600000.SH", "2022-04-28"): 10_000 * 0.00002,
+                ("000001.SZ", "2022-04-28"): 10_000 * 0.00002,
+                ("600000.SH", "2022-04-29"): 10_000 * 0.00001,
+                ("000001.SZ", "2022-04-29"): 10_000 * 0.00001,
+            },
+        ),
     ],
 )
 def test_fills_pay_the_transfer_fee_of_their_day_and_exchange(days, script, fees):
     orders = {
-        day: [(side, code, 1000) for code in ("600000.SH", "000001.SZ")] for day, side in script.items()
+        day: [(side, code, 1000) for code in ("600000.SH", "000001.SZ")]
+        for day, side in script.items()
     }
     result = run_script(two_exchanges(days), orders, str(days[1].date()), str(days[-1].date()))
     fills = result.fills
@@ -95,14 +106,19 @@ def test_fills_pay_the_transfer_fee_of_their_day_and_exchange(days, script, fees
     assert charged == pytest.approx(fees)
     stamp = fills[fills["side"] == "sell"]["stamp_duty"]
     assert stamp.tolist() == pytest.approx([10.0, 10.0])
-    assert (fills["costs"] - fills[["commission", "transfer_fee", "stamp_duty"]].sum(axis=1)).abs().max() < 1e-12
+    assert (
+        fills["costs"] - fills[["commission", "transfer_fee", "stamp_duty"]].sum(axis=1)
+    ).abs().max() < 1e-12
 
 
 def test_a_study_may_set_one_rate_for_every_exchange_and_date():
     """``transfer_fee = 0.00001`` and stamp-duty pairs: the rates before the table (the
     configs of earlier runs read the same)."""
     days = sessions("2015-07-28", periods=6)
-    orders = {"2015-07-30": [("buy", "600000.SH", 1000)], "2015-07-31": [("sell", "600000.SH", 1000)]}
+    orders = {
+        "2015-07-30": [("buy", "600000.SH", 1000)],
+        "2015-07-31": [("sell", "600000.SH", 1000)],
+    }
     rules = Rules(transfer_fee=0.00001, stamp_duty=(("2008-09-19", 0.002),))
     result = run_script(two_exchanges(days), orders, "2015-07-29", "2015-08-04", rules=rules)
     assert result.fills["transfer_fee"].tolist() == pytest.approx([0.10, 0.10])

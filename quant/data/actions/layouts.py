@@ -220,7 +220,7 @@ def to_tidy(
     out["code"] = _code(kept, layout, file) if len(kept) else pd.Series(dtype="string")
     for column in ("cash", "bonus", "transfer", "rights"):
         if column in out.columns:
-            out[column] = to_float(out, column) / layout.per
+            out[column] = (to_float(out, column) / layout.per).round(10)  # 2.3 / 10 = 0.23
     if layout.total and layout.total in kept.columns:
         notes += _unsplit(kept, out, layout, source)
     if layout.date_format:
@@ -255,7 +255,9 @@ def _unsplit(kept: pd.DataFrame, out: pd.DataFrame, layout: ActionLayout, source
     """Rows that give only the total of bonus and transferred shares (tushare's stk_div,
     East Money's 送转总比例): taken as transferred shares (转增, not taxed), counted in a
     note; a split that does not add up to the total is an error."""
-    total = to_float(kept.assign(_row=out["_row"]), layout.total).fillna(0.0) / layout.per
+    total = (to_float(kept.assign(_row=out["_row"]), layout.total).fillna(0.0) / layout.per).round(
+        10
+    )
     bonus = out["bonus"] if "bonus" in out.columns else pd.Series(np.nan, index=out.index)
     transfer = out["transfer"] if "transfer" in out.columns else pd.Series(np.nan, index=out.index)
     unsplit = (total > 0) & bonus.isna() & transfer.isna()

@@ -37,7 +37,6 @@ nothing counts twice. Every other factor change of a held stock is applied as be
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -264,8 +263,3 @@ def offer_of(entitlement: Entitlement) -> RightsOffer:
         offered,
         entitlement.rights_price,
     )
-
-
-def summary(events: Mapping[str, int]) -> str:
-    """``3 cash dividend, 1 bonus shares`` from counts by event."""
-    return ", ".join(f"{count} {event}" for event, count in events.items() if count)

@@ -70,10 +70,6 @@ class ActionTable:
     def __len__(self) -> int:
         return len(self.frame)
 
-    def for_codes(self, codes: list[str] | pd.Index) -> pd.DataFrame:
-        """The rows of ``codes``."""
-        return self.frame[self.frame["code"].isin(codes)]
-
     def kinds(self) -> dict[str, int]:
         """Rows per kind of action: cash, bonus, transfer, rights (a row may count twice)."""
         return {k: int((self.frame[k] > 0).sum()) for k in ("cash", "bonus", "transfer", "rights")}

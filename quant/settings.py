@@ -136,6 +136,12 @@ def changes_to(
     return create_model(name, __base__=Settings, __module__=cls.__module__, **fields)
 
 
+def _union_branch(part: Any) -> bool:
+    """A part of an error's location that names a branch of a union (pydantic's tags:
+    ``literal['table']``, ``constrained-float``, ``tuple[...]``), not a key."""
+    return isinstance(part, str) and ("[" in part or part.startswith("constrained-"))
+
+
 def describe(
     cls: type[BaseModel],
     error: ValidationError,
@@ -150,8 +156,18 @@ def describe(
     label = f"{name}: " if name else ""
     unknown: dict[tuple[Any, ...], list[str]] = {}  # by the path of the table holding them
     problems = []
+    alternatives: dict[str, int] = {}  # a union's key -> its problem, the branches' joined
     for item in error.errors(include_url=False):
-        key = ".".join(str(part) for part in item["loc"])
+        loc = tuple(part for part in item["loc"] if not _union_branch(part))
+        key = ".".join(str(part) for part in loc)
+        if len(loc) < len(item["loc"]) and item["type"] not in ("extra_forbidden", "missing"):
+            message = item["msg"][0].lower() + item["msg"][1:]
+            if key in alternatives:  # one line for the value, each branch's need joined
+                problems[alternatives[key]] += f" or {message.removeprefix('input should be ')}"
+                continue
+            alternatives[key] = len(problems)
+            problems.append(f"{label}{shown(key)} = {shown(repr(item['input']))}: {message}")
+            continue
         if item["type"] == "extra_forbidden":
             unknown.setdefault(item["loc"][:-1], []).append(str(item["loc"][-1]))
         elif item["type"] == "value_error":

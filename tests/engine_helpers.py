@@ -60,8 +60,10 @@ def run_script(
     cash: float = 100_000.0,
     rules: Rules | None = None,
     strategy: type[AShareStrategy] = Scripted,
+    corporate_actions: str = "",
 ) -> StrategyResult:
     config = BacktestConfig(
+        corporate_actions=corporate_actions,
         start=start,
         end=end,
         cash=cash,

@@ -14,6 +14,10 @@ was gone (``strategies/monthly.py``, before: ``if available <= 0: break``) is no
 refused for ``cash`` by ``AShareStrategy.buy_list`` (SIZING_CASH_REFUSALS, the rows of
 refusals.parquet that only the new run has: reason ``cash``, side ``buy``). Trades, net
 values and positions are the same row for row.
+
+Issue 21 made the transfer fee and stamp duty dated, by exchange (quant/market/fee_rules.csv):
+the run here sets the one transfer-fee rate and the stamp-duty pairs of before
+(``PRE_TABLE_FEES``), so that it still shows the rest of the engine unchanged.
 """
 
 from __future__ import annotations
@@ -120,6 +124,11 @@ KEPT = {
         },
     },
 }
+#: The fees before the dated table of issue 21 (a study's override, as a config can set them).
+PRE_TABLE_FEES = {
+    "transfer_fee": 0.00001,
+    "stamp_duty": [["2008-09-19", 0.001], ["2023-08-28", 0.0005]],
+}
 #: Buys of the monthly retries that no cash was left for, now logged (see the docstring).
 SIZING_CASH_REFUSALS = {"ew_universe": 3700, "momentum": 4, "reversal": 33}
 
@@ -148,7 +157,8 @@ def effective(name: str, config: BacktestConfig) -> object:
 def metrics(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("kept")
     config = BacktestConfig.from_toml(ROOT / "configs/paper_sample.toml")
-    config = config.replace({"cache_dir": str(out / "cache")})  # models trained afresh
+    rules = config.rules.replace(PRE_TABLE_FEES)
+    config = config.replace({"cache_dir": str(out / "cache"), "rules": rules})  # trained afresh
     write_run(run_backtest(config), out / "run")
     return json.loads((out / "run" / "metrics.json").read_text())["strategies"]
 

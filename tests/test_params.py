@@ -124,8 +124,10 @@ def test_unquoted_toml_dates_are_dates_and_the_saved_form_is_unchanged(tmp_path)
     path.write_text("start = 2015-01-05\nend = 2015-06-30\n")
     config = BacktestConfig.from_toml(path)
     assert (config.start, config.end) == ("2015-01-05", "2015-06-30")
+    pairs = BacktestConfig(rules={"stamp_duty": [["2008-09-19", 0.001]]})
+    assert 'stamp_duty = [\n    [\n        "2008-09-19",' in pairs.to_toml()  # lists, as before
     paper = BacktestConfig.from_toml(ROOT / "configs/paper.toml")
-    assert 'stamp_duty = [\n    [\n        "2008-09-19",' in paper.to_toml()  # lists, as before
+    assert 'transfer_fee = "table"' in paper.to_toml() and 'stamp_duty = "table"' in paper.to_toml()
 
 
 def test_settings_built_in_python_are_checked_the_same_way():

@@ -38,6 +38,7 @@ class Feed:
 class Account:
     held_shares: float = 0.0
     bought: float = 0.0
+    not_listed: float = 0.0
     sizes: OrderSize = field(default_factory=lambda: OrderSize(100, 100))  # main board
     rules: Rules = field(default_factory=Rules)
 
@@ -49,6 +50,9 @@ class Account:
 
     def bought_today(self, data):
         return self.bought
+
+    def locked(self, data):
+        return self.not_listed
 
 
 def order(shares: float, flags: int = TRADING):
@@ -91,6 +95,20 @@ def test_price_limits_block_one_side(shares, flags, reason):
 )
 def test_sellable_shares_under_t_plus_one(shares, t_plus_one, reason):
     account = Account(held_shares=1000, bought=300, rules=Rules(t_plus_one=t_plus_one))
+    assert Sellable().refusal(order(shares), account) == reason
+
+
+@pytest.mark.parametrize(
+    ("shares", "reason"),
+    [
+        (-800, None),  # 1,100 held, 100 bonus shares not listed yet, 200 bought today
+        (-1000, "T+1"),  # within the listed shares: what is missing was bought today
+        (-1050, "not listed yet"),  # beyond them: the bonus shares
+        (-1200, "more than held"),
+    ],
+)
+def test_new_shares_are_not_sold_before_their_listing(shares, reason):
+    account = Account(held_shares=1100, bought=200, not_listed=100)
     assert Sellable().refusal(order(shares), account) == reason
 
 

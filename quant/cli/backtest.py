@@ -86,6 +86,8 @@ def config_from_args(
             changes[name] = value
     if args.code_changes:
         changes["code_changes"] = args.code_changes
+    if args.corporate_actions:
+        changes["corporate_actions"] = args.corporate_actions
     if args.drop_non_stocks:
         changes["non_stocks"] = "drop"
     if args.clip:

@@ -80,7 +80,10 @@ def _register_import(actions: argparse._SubParsersAction) -> None:
         description="Read daily bars in a known layout, map names, codes, units and dates "
         "into the tidy schema, check them as any data is checked, and write a store folder "
         "(one Parquet file per code and a manifest) that --data reads. See "
-        "docs/data_sources.md for each layout's mapping.",
+        "docs/data_sources.md for each layout's mapping. With --corporate-actions: read "
+        "dividend and rights tables (tushare, baostock, akshare; the layout is known by the "
+        "columns) and write one checked corporate-actions table (--out FILE.parquet or .csv) "
+        "that --corporate-actions reads (docs/corporate_actions.md).",
     )
     command.add_argument(
         "source",
@@ -90,8 +93,21 @@ def _register_import(actions: argparse._SubParsersAction) -> None:
         help="files or folders of files (e.g. tushare's daily.csv adj_factor.csv), or a qlib "
         "data folder",
     )
-    command.add_argument("--format", required=True, choices=FORMATS, help="the layout of SRC")
-    command.add_argument("--out", required=True, type=Path, help="the store folder (new or empty)")
+    command.add_argument(
+        "--format", choices=FORMATS, help="the layout of SRC (bars; corporate actions: by columns)"
+    )
+    command.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="the store folder (new or empty); with --corporate-actions a .parquet or .csv file",
+    )
+    command.add_argument(
+        "--corporate-actions",
+        action="store_true",
+        help="SRC are corporate-action tables (tushare dividend, baostock query_dividend_data, "
+        "akshare's Sina, cninfo or East Money tables, or our tidy schema)",
+    )
     command.add_argument(
         "--encoding", default=None, help="encoding of CSV files (default: UTF-8, else GBK)"
     )
@@ -153,6 +169,12 @@ def add_market_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="drop indices, funds, bonds and B shares found in stock data (default: an error)",
     )
+    parser.add_argument(
+        "--corporate-actions",
+        metavar="FILE",
+        help="a corporate-actions table (dividends, bonus shares, rights issues; tidy, tushare, "
+        "baostock or akshare layout): applied as they happen instead of the adj_factor ratio",
+    )
 
 
 def _date(text: str) -> dt.date:
@@ -170,6 +192,7 @@ def describe(
     calendar: str = "exchange",
     code_changes: str | None = None,
     drop_non_stocks: bool = False,
+    corporate_actions: str | None = None,
 ) -> dict[str, object]:
     """The figures `quant data info` prints for stock or index data; a store or synthetic
     folder adds what its manifest says (survivor bias, how the market was generated, where
@@ -224,12 +247,43 @@ def describe(
         summary["store"] = {"kind": manifest["kind"], **store_survivorship(manifest)}
     summary["notes"] = [*approximation_notes(panel), *panel.notes]
     summary["warnings"] = warning_notes(panel)
+    if corporate_actions:
+        summary["corporate_actions"] = _actions_summary(corporate_actions, panel)
     return summary
+
+
+def _actions_summary(source: str, panel: object) -> dict[str, object]:
+    """What ``data info --corporate-actions`` says of a table checked against the data."""
+    from quant.data.actions import check_against, load_actions
+
+    table = load_actions(source)
+    check = check_against(table, panel)
+    return {
+        "source": source,
+        "layouts": list(table.layouts),
+        "rows": len(table),
+        "codes": int(table.frame["code"].nunique()),
+        "kinds": table.kinds(),
+        "ex_dates": [
+            str(d.date()) for d in (table.frame["ex_date"].min(), table.frame["ex_date"].max())
+        ]
+        if len(table)
+        else [],
+        "rows_in_data": check.rows,
+        "codes_not_in_data": check.other_codes,
+        "ratio_mismatches": len(check.mismatches),
+        "factor_changes_without_row": len(check.unexplained),
+        "notes": [*table.notes, *check.notes(source)],
+    }
 
 
 def run_info(args: argparse.Namespace) -> int:
     summary = describe(
-        args.data, args.calendar or "exchange", args.code_changes, args.drop_non_stocks
+        args.data,
+        args.calendar or "exchange",
+        args.code_changes,
+        args.drop_non_stocks,
+        args.corporate_actions,
     )
     print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
     for line in summary["warnings"]:
@@ -285,7 +339,23 @@ def format_summary(summary: dict[str, object]) -> str:
         lines.append(
             f"imported                from {made['format']} files at {made['from']} ({made['at']})"
         )
+    if "corporate_actions" in summary:
+        lines += _actions_lines(summary["corporate_actions"])
     return "\n".join(lines)
+
+
+def _actions_lines(actions: dict) -> list[str]:
+    kinds = ", ".join(f"{kind} {count:,}" for kind, count in actions["kinds"].items() if count)
+    span = " .. ".join(actions["ex_dates"]) or "none"
+    return [
+        f"corporate actions       {actions['rows']:,} rows of {actions['codes']:,} codes "
+        f"({', '.join(actions['layouts'])}; {kinds}; ex dates {span}) from {actions['source']}",
+        f"  against the data      {actions['rows_in_data']:,} rows of its codes and days; "
+        f"{actions['codes_not_in_data']:,} codes it lacks; {actions['ratio_mismatches']:,} rows "
+        "whose ratio differs from the adj_factor's change; "
+        f"{actions['factor_changes_without_row']:,} factor changes without a row",
+        *(f"  note                  {note}" for note in actions["notes"]),
+    ]
 
 
 def _kinds(summary: dict[str, object]) -> str:
@@ -380,6 +450,10 @@ def run_import(args: argparse.Namespace) -> int:
     from quant.data.readers import ReadOptions
     from quant.data.store import write_imported
 
+    if args.corporate_actions:
+        return _import_actions(args)
+    if args.format is None:
+        raise UserError("quant data import: --format is required for bars (the layout of SRC)")
     options = ReadOptions(
         encoding=args.encoding,
         date_format=args.date_format,
@@ -409,6 +483,28 @@ def run_import(args: argparse.Namespace) -> int:
         f"{', '.join(map(str, args.source))} ({args.format}) -> {args.out}"
     )
     for note in panel.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _import_actions(args: argparse.Namespace) -> int:
+    """``quant data import --corporate-actions SRC... --out FILE``: one checked table."""
+    from quant.data.actions import load_actions, write_actions
+
+    table = load_actions(args.source, encoding=args.encoding)
+    found = {layout.split("_")[0] for layout in table.layouts}
+    if args.format is not None and found != {args.format}:
+        raise UserError(
+            f"--format {args.format}: the files are {', '.join(table.layouts)} corporate-action "
+            "tables (their layout is known by their columns; leave out --format)"
+        )
+    write_actions(table, args.out)
+    kinds = ", ".join(f"{kind} {count:,}" for kind, count in table.kinds().items() if count)
+    print(
+        f"{len(table):,} corporate actions of {table.frame['code'].nunique():,} codes ({kinds}) "
+        f"from {', '.join(map(str, args.source))} ({', '.join(table.layouts)}) -> {args.out}"
+    )
+    for note in table.notes:
         print(f"note: {note}")
     return 0
 

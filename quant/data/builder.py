@@ -54,6 +54,7 @@ class PanelBuilder:
         *,
         adj_factor: bool = True,
         is_st: bool = False,
+        delisting: bool = False,
     ) -> None:
         self.calendar = calendar
         self.dates = calendar.sessions
@@ -68,6 +69,7 @@ class PanelBuilder:
         self.factor = np.full(shape, np.nan) if adj_factor else None
         self.has_bar = np.zeros(shape, dtype=bool)
         self.is_st = np.zeros(shape, dtype=bool) if is_st else None
+        self.delisting = np.zeros(shape, dtype=bool) if delisting else None
         self.sources: dict[int, str] = {}  # column -> the piece that gave its first bars
 
     def add(self, frame: pd.DataFrame, source: str = "") -> None:
@@ -111,6 +113,8 @@ class PanelBuilder:
             self.factor[row, col] = frame["adj_factor"].to_numpy(dtype=np.float64)
         if self.is_st is not None and "is_st" in frame.columns:
             self.is_st[row, col] = frame["is_st"].to_numpy(dtype=bool)
+        if self.delisting is not None and "delisting" in frame.columns:
+            self.delisting[row, col] = frame["delisting"].to_numpy(dtype=bool)
         self.has_bar[row, col] = True
 
     def finish(self, **facts: Any) -> dict[str, Any]:
@@ -142,12 +146,13 @@ class PanelBuilder:
         new_listing = np.cumsum(has_bar, axis=0, dtype=np.int32) <= free_days[None, :]
         new_listing &= has_bar
         suspect = suspect_days(
-            self.arrays["close"], factor, has_bar, board, dates, self.is_st, self.fen_prices
-        )
+            self.arrays["close"], factor, has_bar, board, dates, self.is_st, self.fen_prices,
+            self.delisting,
+        )  # fmt: skip
         at_limit = {name: np.zeros(has_bar.shape, dtype=bool) for name in AT_LIMIT}
         limits = bands(
             self.arrays, factor, has_bar, new_listing, board, dates, self.is_st,
-            suspect, without, self.fen_prices,
+            suspect, without, self.fen_prices, self.delisting,
         )  # fmt: skip
         cells: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for cols, up, down, outside in limits:
@@ -172,6 +177,7 @@ class PanelBuilder:
             "is_st": self.is_st if self.is_st is not None else np.zeros(has_bar.shape, bool),
             "calendar": self.calendar,
             "st_known": self.is_st is not None,
+            "delisting": self.delisting,
             "fen_prices": self.fen_prices,
             "suspect": suspect,
             "outside": tuple(np.concatenate(parts) for parts in zip(*cells)) if cells else None,

@@ -39,7 +39,7 @@ from quant.data.code_changes import (
 from quant.data.errors import CountedWarning, DataError, DataWarning
 from quant.data.files import release_memory
 from quant.data.readers.base import Reader
-from quant.data.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from quant.data.schema import FLAG_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from quant.data.validate import MARKET_GAP_DAYS, check_codes, check_keys, check_values
 from quant.market.calendar import Gaps, TradingCalendar
 from quant.market.securities import check_kind, classify
@@ -275,6 +275,7 @@ def panel_fields(reader: Reader, selection: Selection | None = None) -> dict[str
         found.codes,
         adj_factor="adj_factor" in reader.optional,
         is_st="is_st" in reader.optional,
+        delisting="delisting" in reader.optional,
     )
     approximated = "amount" in reader.about.approximated
     for piece, label in _checked_pieces(reader, found):
@@ -318,8 +319,9 @@ def read_table(reader: Reader, selection: Selection | None = None) -> pd.DataFra
     ] = True
     warn_about_gaps(has_bar, sessions, frame["code"].cat.categories, found.calendar.source)
     frame = frame[columns]
-    if "is_st" in frame.columns:
-        frame["is_st"] = frame["is_st"].fillna(False).astype(bool)
+    for column in FLAG_COLUMNS:
+        if column in frame.columns:
+            frame[column] = frame[column].fillna(False).astype(bool)
     frame.attrs.update(
         amount_approximated=approximated,
         code_changes=reader.about.code_changes + found.applied,

@@ -91,18 +91,21 @@ def suspect_days(
     dates: pd.DatetimeIndex,
     is_st: np.ndarray | None,
     fen_prices: bool,
+    delisting: np.ndarray | None = None,
 ) -> np.ndarray:
     """(T, N) mask of the days whose adj_factor change the raw prices do not bear out
     (quant.data.plausibility.suspect_factor_changes, with each board's rate on each day and
-    the risk-warning rate on ST days), a block of codes at a time."""
+    the risk-warning rate on ST days, the delisting period's on its days), a block of
+    codes at a time."""
     out = np.zeros(has_bar.shape, dtype=bool)
     for cols in blocks(has_bar.shape[1], 2 * COLUMN_BLOCK):
         st = is_st[:, cols] if is_st is not None else None
+        period = delisting[:, cols] if delisting is not None else None
         out[:, cols] = suspect_factor_changes(
             exact(close[:, cols], fen_prices),
             adj_factor[:, cols],
             has_bar[:, cols],
-            limit_rates(board[cols], dates, st),
+            limit_rates(board[cols], dates, st, period),
         )
     return out
 
@@ -118,6 +121,7 @@ def bands(
     suspect: np.ndarray,
     without_factor: np.ndarray,
     fen_prices: bool,
+    delisting: np.ndarray | None = None,
 ) -> Iterator[tuple[slice, np.ndarray, np.ndarray, np.ndarray]]:
     """:func:`price_limits` of every code, COLUMN_BLOCK codes at a time: (columns, limit
     up, limit down, outside the band). ``bars``: the stored open, high, low, close (T, N);
@@ -128,12 +132,13 @@ def bands(
     unknown_reference[1:] = hole[:-1]
     for cols in blocks(has_bar.shape[1]):
         st = is_st[:, cols] if is_st is not None else None
+        period = delisting[:, cols] if delisting is not None else None
         up, down, outside = price_limits(
             {name: exact(bars[name][:, cols], fen_prices) for name in PRICES},
             adj_factor[:, cols],
             has_bar[:, cols],
             new_listing[:, cols] | unknown_reference[:, None],
-            limit_rates(board[cols], dates, st),
+            limit_rates(board[cols], dates, st, period),
             suspect[:, cols],
             without_factor[cols],
         )

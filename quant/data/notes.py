@@ -46,6 +46,12 @@ def approximation_notes(panel: MarketPanel) -> list[str]:
             "the stock data has no is_st column: ST/*ST stocks trade under their board's normal "
             "price limit instead of the risk-warning one (5 % on the main board until 2026-07-05)"
         )
+    if panel.delisting is None:
+        notes.append(
+            "the stock data has no delisting column: days of a delisting arrangement period "
+            "trade under the ordinary limits (the ST rate where is_st), not the period's own "
+            "(the board's ordinary rate, none on its first day from 2020-12-31)"
+        )
     if panel.codes_without_adj:
         notes.append(
             f"{len(panel.codes_without_adj)} of {len(panel.codes)} codes have no adjustment "

@@ -14,6 +14,10 @@ Definitions (all arrays have shape (T, N), rows = the sessions of the panel's
   ``main``, ``chinext``, ``star``, ``bse``; empty for indices. Shape (N,).
 - ``is_st``: the stock was under risk warning (ST/*ST) that day, from the data's optional
   ``is_st`` column; all false, and ``st_known`` false, without it.
+- ``delisting``: the day is in the stock's delisting arrangement period (退市整理期), from
+  the data's optional ``delisting`` column: the board's ordinary limit then, ST or not,
+  and none on the period's first day under the 2020 listing rules (quant.market.rules);
+  None without the column (those days then trade under the ordinary rules).
 - ``new_listing``: the limit-free days after an IPO (quant.market.rules.limit_free_days: the
   listing day, or the first 5 days of registration-system IPOs). A code whose first bar is
   the first session of the data is not counted as new: its listing is older.
@@ -95,6 +99,8 @@ class MarketPanel:
     #: Codes the source knows to be listed but suspended on the data's last day (a qlib
     #: folder pads them to the end; a store's universe lists them): not delisted.
     suspended_at_end: tuple[str, ...] = ()
+    #: (T, N) bool: days of a delisting arrangement period; None: the data does not say.
+    delisting: np.ndarray | None = None
     #: What the builder computed on the way (suspect_factor; the bars outside their band
     #: as rows, columns and whether each keeps its limit), kept as the cached values.
     suspect: InitVar[np.ndarray | None] = None
@@ -176,6 +182,7 @@ class MarketPanel:
             self.suspect_factor,
             without,
             self.fen_prices,
+            self.delisting,
         )
 
     @cached_property
@@ -190,6 +197,7 @@ class MarketPanel:
             self.dates,
             self.is_st if self.st_known else None,
             self.fen_prices,
+            self.delisting,
         )
 
     @cached_property
@@ -354,6 +362,9 @@ class MarketPanel:
             "suspended_share": float(self.suspended.sum() / listed_days) if listed_days else 0.0,
             "zero_volume_bars": int((self.has_bar & ~self.tradable).sum()),
             "st_stock_days": int(self.is_st.sum()) if self.st_known else None,
+            "delisting_stock_days": int(self.delisting.sum())
+            if self.delisting is not None
+            else None,
             "codes_without_adj_factor": len(self.codes_without_adj),
             "codes_ending_early": int((self.last_bar_row < len(self.dates) - 1).sum()),
             "codes_suspended_at_end": len(self.suspended_at_end),

@@ -17,8 +17,11 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "amount",
 )
 #: raw price x adj_factor = back-adjusted price; is_st: the stock is under risk warning
-#: (ST or *ST) that day, a boolean (see quant.market.rules).
-OPTIONAL_COLUMNS: tuple[str, ...] = ("adj_factor", "is_st")
+#: (ST or *ST) that day, a boolean; delisting: the day is in the stock's delisting
+#: arrangement period (退市整理期), a boolean (see quant.market.rules).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("adj_factor", "is_st", "delisting")
+#: The optional columns that are a stock's status on a day (booleans).
+FLAG_COLUMNS: tuple[str, ...] = ("is_st", "delisting")
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
 NUMERIC_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, "volume", "amount")
 
@@ -33,6 +36,8 @@ ALIASES: dict[str, str] = {
     "isst": "is_st",
     "st": "is_st",
     "is_st_flag": "is_st",
+    "delisting_period": "delisting",
+    "in_delisting_period": "delisting",
     "money": "amount",
     "datetime": "date",
     "trade_date": "date",

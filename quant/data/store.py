@@ -254,6 +254,8 @@ def _tables(panel: MarketPanel, entries: dict[str, Any]):
             columns["adj_factor"] = pa.array(factor, from_pandas=True)
         if panel.st_known:
             columns["is_st"] = pa.array(panel.is_st[day, col])
+        if panel.delisting is not None:
+            columns["delisting"] = pa.array(panel.delisting[day, col])
         counts = np.bincount(stock, minlength=len(cols))
         ends = np.cumsum(counts)
         for k, j in enumerate(cols):

@@ -33,6 +33,7 @@ from quant.data.schema import (
     ALIASES,
     CODE_FORM,
     CODE_PATTERN,
+    FLAG_COLUMNS,
     NUMERIC_COLUMNS,
     OPTIONAL_COLUMNS,
     PRICE_COLUMNS,
@@ -133,7 +134,7 @@ def prepare_columns(
         ]
         raise DataError(
             f"{source}: missing column(s) {', '.join(hints)}; "
-            f"the tidy schema is {', '.join(REQUIRED_COLUMNS)} [+ adj_factor, is_st]"
+            f"the tidy schema is {', '.join(REQUIRED_COLUMNS)} [+ adj_factor, is_st, delisting]"
         )
     keep = [c for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c in frame.columns]
     out = number_rows(frame[keep + [c for c in frame.columns if str(c).startswith("_")]], source)
@@ -489,8 +490,9 @@ def check_values(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     for column in [*NUMERIC_COLUMNS, *(c for c in ("adj_factor",) if c in frame.columns)]:
         frame[column] = to_float(frame, column)
-    if "is_st" in frame.columns:
-        frame["is_st"] = to_bool(frame, "is_st")
+    for column in FLAG_COLUMNS:
+        if column in frame.columns:
+            frame[column] = to_bool(frame, column)
     _approximate_amount(frame)
     prices = frame[list(PRICE_COLUMNS)].to_numpy()
     for j, column in enumerate(PRICE_COLUMNS):

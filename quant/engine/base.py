@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import backtrader as bt
 
+from quant.engine.actions import RightsOffer
 from quant.engine.arguments import bad_argument, is_number, number
 from quant.engine.config import BacktestConfig
 from quant.engine.params import StrategyParams
@@ -146,6 +147,16 @@ class BaseStrategy(bt.Strategy):
         self._market = self.broker.market
         self._feeds: dict[str, Any] = dict(zip(self._market.names, self._market.feeds))
         self.setsizer(BoardLotSizer())
+        self.broker.holder = self  # asked about rights issues (rights_issue)
+
+    def rights_issue(self, offer: RightsOffer) -> float | None:
+        """A rights issue (配股) of a stock held at its record date, on its first payment
+        day (runs with a corporate-actions table; quant.engine.actions): how many of
+        ``offer.offered`` rights shares to take at ``offer.price`` yuan each, a whole number
+        from 0 to ``offer.offered``; the cash is paid at once (as far as it goes), the
+        shares credited on ``offer.ex_date``. None (default): the run's ``Rules.rights``
+        (``"subscribe"``: all of them; ``"lapse"``: none, the holding diluted)."""
+        return None
 
     def _periodset(self) -> None:
         super()._periodset()

@@ -19,11 +19,11 @@ import tomli_w
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from quant.errors import UserError
+from quant.market.fees import fee_on
 from quant.settings import Settings, describe, read_toml
 
-#: Stamp duty on sells, by the date from which a rate applies. Before 2008-09-19 it was
-#: charged on both sides; those dates are refused (see BacktestConfig).
-STAMP_DUTY = (("2008-09-19", 0.001), ("2023-08-28", 0.0005))
+#: Before this day stamp duty was charged on both sides and the fee table's transfer fees
+#: begin: windows starting earlier are refused (see BacktestConfig).
 STAMP_DUTY_BOTH_SIDES_UNTIL = pd.Timestamp("2008-09-19")
 
 
@@ -90,11 +90,23 @@ class Rules(Settings):
     """Commission on both sides, a fraction of the traded value."""
     min_commission: float = Field(5.0, ge=0)
     """The least commission of an order, in yuan."""
-    transfer_fee: Fraction = 0.00001
-    """Transfer fee on both sides, a fraction of the traded value."""
-    stamp_duty: Annotated[tuple[tuple[str, Fraction], ...], BeforeValidator(_tuples)] = STAMP_DUTY
-    """Stamp duty on sells only: (date from which a rate applies, rate), ordered by date;
-    the rate in force on the trade date applies."""
+    transfer_fee: Literal["table"] | Fraction = "table"
+    """Transfer fee on both sides: ``"table"`` (default), the dated rate of each stock's
+    exchange from quant/market/fee_rules.csv (Shanghai 0.3 per mille of the par value until
+    2015-07-31; Shenzhen 0.0255 per mille of the value; both 0.02 per mille from 2015-08-01
+    and 0.01 per mille from 2022-04-29; each row with its source), or one fraction of the
+    traded value for every exchange and date (a study's override)."""
+    stamp_duty: Annotated[
+        Literal["table"] | tuple[tuple[str, Fraction], ...], BeforeValidator(_tuples)
+    ] = "table"
+    """Stamp duty: ``"table"`` (default), the dated rows of quant/market/fee_rules.csv
+    (sells only: 0.1 % from 2008-09-19, 0.05 % from 2023-08-28), or (date from which a
+    rate applies, rate) pairs ordered by date, on sells only (a study's override)."""
+    rights: Literal["subscribe", "lapse"] = "subscribe"
+    """What a holder does with a rights issue (配股) of the corporate-actions table when the
+    strategy does not say (AShareStrategy.rights_issue): ``"subscribe"`` (default) takes
+    every rights share its cash can pay for, at the subscription price; ``"lapse"`` takes
+    none, and the holding is diluted by the ex-rights price."""
     cash_buffer: float = Field(0.002, ge=0, lt=0.5)
     """Share of equity kept back when sizing buys, because orders are sized at today's
     close and tomorrow may open higher."""
@@ -106,7 +118,9 @@ class Rules(Settings):
 
     @field_validator("stamp_duty")
     @classmethod
-    def _dated(cls, value: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+    def _dated(cls, value: Any) -> Any:
+        if value == "table":
+            return value
         try:
             starts = [pd.Timestamp(date) for date, _ in value]
         except ValueError as error:
@@ -121,7 +135,10 @@ class Rules(Settings):
         return self.lot or None
 
     def stamp_duty_rate(self, date: pd.Timestamp) -> float:
-        """Sell-side stamp duty in force on ``date``."""
+        """Sell-side stamp duty in force on ``date`` under the rules' own pairs (with
+        ``stamp_duty = "table"``: quant.engine.costs.day_rates reads the table)."""
+        if self.stamp_duty == "table":
+            return fee_on("stamp_duty", "*", date).rate
         rate = 0.0
         for start, value in self.stamp_duty:
             if date >= pd.Timestamp(start):
@@ -214,6 +231,12 @@ class BacktestConfig(Settings):
     """``"exchange"``: the XSHG sessions; ``"data"``: the data's own dates."""
     code_changes: str = ""
     """A file of (old_code, new_code, date) merging re-coded securities; "": none."""
+    corporate_actions: str = ""
+    """A corporate-actions table (file or folder; the tidy schema or a tushare, baostock
+    or akshare dividend / rights table, quant.data.actions): dividends paid in cash with
+    their tax, bonus shares, rights issues, as they happen. "" (default): none, and every
+    ex-rights day scales the shares held by the adjustment factor's ratio (dividends
+    reinvested untaxed, rights taken as free shares), which every report says."""
     non_stocks: Literal["error", "drop"] = "error"
     """Codes in the stock data that are not A-share stocks: an ``"error"`` (default), or
     ``"drop"`` them with a warning."""
@@ -250,8 +273,8 @@ class BacktestConfig(Settings):
         if self.start_date < STAMP_DUTY_BOTH_SIDES_UNTIL:
             raise ValueError(
                 f"backtests starting before {STAMP_DUTY_BOTH_SIDES_UNTIL.date()} are refused: "
-                "stamp duty was then charged on both sides, which is not modelled "
-                f"(start {self.start_date.date()})"
+                "the fee table's transfer fees start then (quant/market/fee_rules.csv; stamp "
+                f"duty was charged on both sides before) (start {self.start_date.date()})"
             )
         return self
 

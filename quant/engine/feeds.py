@@ -135,7 +135,8 @@ class ClockedTimes(ClockedBuffer):
 @dataclass(eq=False)
 class Market:
     """The feeds of one run and the matrices behind them, shape (T, F): T sessions of the
-    window, F feeds in the order of ``feeds``; the first feed is the clock cerebro steps.
+    window, F feeds in the order of ``feeds`` (the lines of MATRIX_LINES, and ``has_bar``:
+    whether the code has a bar); the first feed is the clock cerebro steps.
     ``book`` holds the shares held per feed (kept by the broker); ``row`` is today's row
     while the run goes."""
 
@@ -232,6 +233,7 @@ def market_matrices(
     else:
         ratio[1:] = np.where(has_bar[1:], factor[1:] / factor[:-1], 1.0)
     matrices["share_ratio"] = ratio
+    matrices["has_bar"] = has_bar
     return matrices
 
 
@@ -246,7 +248,7 @@ def make_market(sources: list[tuple[MarketPanel, list[str]]], rows: slice, fill_
     if not parts:
         raise ValueError("a market needs at least one code")
     blocks = [market_matrices(panel, codes, rows, fill_at) for panel, codes in parts]
-    matrices = {name: np.hstack([b[name] for b in blocks]) for name in MATRIX_LINES}
+    matrices = {name: np.hstack([b[name] for b in blocks]) for name in (*MATRIX_LINES, "has_bar")}
     times = datetime_column(dates)
     own = {name: matrices[name][:, 0] for name in MATRIX_LINES}
     clock_columns = {"datetime": times, "openinterest": np.zeros(len(times)), **own}
@@ -293,4 +295,5 @@ def align(panel: MarketPanel, calendar: TradingCalendar) -> MarketPanel:
         calendar=calendar,
         st_known=panel.st_known,
         fen_prices=panel.fen_prices,
+        delisting=None if panel.delisting is None else on_calendar(panel.delisting, False),
     )

@@ -21,11 +21,14 @@ import pandas as pd
 
 from quant import progress
 from quant.data import DataWarning, MarketPanel, load_panel
+from quant.data.actions import ActionTable, check_against, load_actions
 from quant.data.notes import data_notes as panel_notes
+from quant.engine.actions import ActionSchedule
 from quant.engine.broker import SUSPECT_FACTOR_EVENT, AShareBroker
 from quant.engine.bt_strategy import adapt
 from quant.engine.config import BacktestConfig, ConfigError
 from quant.engine.feeds import align, make_market
+from quant.engine.money import money, money_notes
 from quant.engine.params import check_params_used, check_strategy_names, read_params
 from quant.engine.plugins import builtins, load_strategy, strategy_name
 from quant.engine.ranking import with_returns
@@ -94,6 +97,9 @@ class BacktestResult:
     strategies: list[StrategyResult]
     window: RunWindow
     notes: list[str] = field(default_factory=list)
+    #: The fees, taxes and corporate actions the run applied and from which tables
+    #: (quant.engine.money.money): metrics.json's ``money``.
+    money: dict[str, Any] = field(default_factory=dict)
 
     def nav_frame(self) -> pd.DataFrame:
         """Net value per run: strategies run once per seed appear once per seed
@@ -250,13 +256,27 @@ def prepare_context(
     with a warning (DataWarning) saying so."""
     panel, index_panel = load_panels(config, panel, index_panel)
     index_panel = align(index_panel, panel.calendar)
+    actions = load_corporate_actions(config, panel)
     inputs = [stock_coverage(panel, config.data)] + [
         index_coverage(index_panel, code, config.index_data) for code in dict.fromkeys(index_codes)
     ]
     window = run_window(panel.calendar, config.start_date, config.end_date, inputs, config.clip)
     if window.clipped:
         warnings.warn(window.clipped, DataWarning, stacklevel=2)
-    return Context(panel, index_panel, config, window, Path(config.cache_dir), config.seed)
+    return Context(panel, index_panel, config, window, Path(config.cache_dir), config.seed, actions)
+
+
+def load_corporate_actions(config: BacktestConfig, panel: MarketPanel) -> ActionTable | None:
+    """The config's corporate-actions table (None without one), checked against the stock
+    data (quant.data.actions: its ex and record dates are sessions). DataError naming the
+    file, row, code and date at fault."""
+    if not config.corporate_actions:
+        return None
+    with progress.task("data"), progress.step("corporate actions", 1, "file") as loaded:
+        table = load_actions(config.corporate_actions)
+        found = check_against(table, panel).notes(table.source)
+        loaded.advance()
+    return replace(table, notes=(*table.notes, *found))
 
 
 def load_panels(
@@ -330,7 +350,12 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     )
     feeds = market.feeds
     market.attach(cerebro)  # cerebro steps the first feed; the others follow it
-    broker.market = market
+    schedule = None
+    if context.actions is not None:
+        schedule = ActionSchedule(
+            context.actions.frame, market.names, context.dates, market.matrices["has_bar"]
+        )
+    broker.join(market, schedule)
     cerebro.addstrategy(cls, *feeds[1:], quant_plan=plan, quant_name=name)
     days = len(context.dates)
     with progress.step("backtest", days, "day") as step:
@@ -439,13 +464,9 @@ def _collect(
         nav=equity / equity.iloc[0],
         cash=pd.Series(recorder.cash, index=dates, name=name),
         equity=equity,
-        fills=_frame(
-            broker.fills, ["date", "code", "side", "size", "price", "value", "costs", "note"]
-        ),
+        fills=_frame(broker.fills, FILL_COLUMNS),
         refusals=_frame(broker.refusals, ["date", "code", "side", "size", "reason"]),
-        events=_frame(
-            broker.events, ["date", "code", "event", "shares_before", "shares_after", "cash"]
-        ),
+        events=_frame(broker.events, EVENT_COLUMNS),
         positions=recorder.positions(),
         info=plan.info,
         tables=plan.tables,
@@ -453,6 +474,19 @@ def _collect(
         prepare_seconds=seconds[0],
         backtest_seconds=seconds[1],
     )
+
+
+#: The columns of a run's trades: ``costs`` is every cost of the fill (yuan), also by kind;
+#: ``dividend_tax`` is what a sale settled (quant.engine.actions).
+FILL_COLUMNS = [
+    "date", "code", "side", "size", "price", "value", "costs",
+    "commission", "transfer_fee", "stamp_duty", "dividend_tax", "note",
+]  # fmt: skip
+#: The columns of a run's events (quant.engine.broker): ``cash`` what the event paid in (yuan,
+#: < 0 when it cost), ``tax`` the dividend tax withheld from it.
+EVENT_COLUMNS = [
+    "date", "code", "event", "shares_before", "shares_after", "cash", "tax", "note",
+]  # fmt: skip
 
 
 def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
@@ -510,6 +544,8 @@ def run_backtest(
     window = context.window
     notes = [window.clipped] if window.clipped else []
     notes += data_notes(context.panel)
+    notes += money_notes(config, context.actions)
+    applied = money(config, context.panel, context.dates, context.actions)
     workers = min(config.workers or os.cpu_count() or 1, len(jobs))
     if workers <= 1:
         results = [run_strategy(spec, context, seed) for spec, seed in jobs]
@@ -534,7 +570,7 @@ def run_backtest(
         if note not in notes:
             notes.append(note)
             warnings.warn(note, DataWarning, stacklevel=2)
-    return BacktestResult(config, results, window, notes)
+    return BacktestResult(config, results, window, notes, applied)
 
 
 def portable(spec: str, cls: type[AShareStrategy]) -> str | bytes:

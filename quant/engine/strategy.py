@@ -22,6 +22,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from quant.data.actions import ActionTable
 from quant.data.panel import MarketPanel
 from quant.engine.arguments import StrategyError, bad_argument, is_number, number
 from quant.engine.base import BaseStrategy
@@ -38,7 +39,8 @@ __all__ = ["AShareStrategy", "Context", "Plan", "StrategyError"]
 class Context:
     """What ``prepare`` may read: the panel (all of it: prepare must itself only use the
     past of each decision), the index bars, the run's config and the window it runs
-    (quant.engine.window: checked against the data, clipped with ``clip``)."""
+    (quant.engine.window: checked against the data, clipped with ``clip``), and the
+    corporate-actions table the broker applies (None without one)."""
 
     panel: MarketPanel
     index_panel: MarketPanel
@@ -46,6 +48,7 @@ class Context:
     window: RunWindow
     cache_dir: Path
     seed: int = 0
+    actions: ActionTable | None = None
 
     @property
     def rows(self) -> slice:

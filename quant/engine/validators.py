@@ -10,8 +10,9 @@ fill (the bar after it was placed), in this order, and refuses it with the first
   stock's first bar);
 - :class:`PriceLimit`: a buy at limit-up or a sell at limit-down at the fill price ->
   ``limit-up`` / ``limit-down``;
-- :class:`Sellable`: a sell of shares bought today (T+1) or of more than is held ->
-  ``T+1`` / ``more than held``;
+- :class:`Sellable`: a sell of shares bought today (T+1), of new shares not listed yet
+  (bonus, transferred or rights shares before their listing date) or of more than is held
+  -> ``T+1`` / ``not listed yet`` / ``more than held``;
 - :class:`BoardOrderSize`: a size the stock's board does not allow -> ``order size``.
 
 Cash is checked earlier, when the day's orders are submitted, in the order they were
@@ -39,7 +40,8 @@ BELOW_MINIMUM = "below minimum order"
 
 class Account(Protocol):
     """What the checks read of the broker: the rules, today's order sizes of a feed's
-    stock, the shares held and the shares bought today (filled this session)."""
+    stock, the shares held, the shares bought today (filled this session) and the shares
+    credited but not listed yet."""
 
     rules: Rules
 
@@ -48,6 +50,8 @@ class Account(Protocol):
     def held(self, data: Any) -> float: ...
 
     def bought_today(self, data: Any) -> float: ...
+
+    def locked(self, data: Any) -> float: ...
 
 
 class Check:
@@ -85,7 +89,9 @@ class PriceLimit(Check):
 
 class Sellable(Check):
     """A sell of at most the shares held, less those bought today under T+1 (SSE/SZSE
-    Trading Rules 3.1.4: shares bought on a day can be sold from the next trading day)."""
+    Trading Rules 3.1.4: shares bought on a day can be sold from the next trading day) and
+    those credited by a corporate action but not listed yet (bonus and transferred shares
+    trade from their listing date, 红股上市日; rights shares from theirs, 配股上市日)."""
 
     def refusal(self, order: bt.Order, account: Account) -> str | None:
         size = order.created.size
@@ -93,10 +99,13 @@ class Sellable(Check):
             return None
         data = order.data
         held = account.held(data)
-        sellable = held - (account.bought_today(data) if account.rules.t_plus_one else 0.0)
-        if -size <= sellable + 1e-9:
+        bought = account.bought_today(data) if account.rules.t_plus_one else 0.0
+        locked = account.locked(data)
+        if -size <= held - bought - locked + 1e-9:
             return None
-        return "T+1" if -size <= held + 1e-9 else "more than held"
+        if -size > held + 1e-9:
+            return "more than held"
+        return "T+1" if -size <= held - locked + 1e-9 else "not listed yet"
 
 
 class BoardOrderSize(Check):

@@ -1,6 +1,7 @@
 """The A-share trading rules that depend on a stock's board and the date: the daily price
-limit (and its risk-warning rate for ST/*ST stocks), the limit-free days after a listing, and
-the order sizes. One table holds them, ``board_rules.csv`` beside this module, one row per
+limit (and its risk-warning rate for ST/*ST stocks, and the delisting arrangement period's:
+the board's ordinary limit, none on its first day since the 2020 listing rules), the
+limit-free days after a listing, and the order sizes. One table holds them, ``board_rules.csv`` beside this module, one row per
 board and date from which the row applies, each with its source; the panel (limit prices),
 the broker (order checks) and the strategy helpers (order sizing) all read it here.
 
@@ -27,7 +28,9 @@ class BoardRule:
     """One row of the table: from ``start`` on (until the board's next row) the ``board``
     trades with these rules. ``limit`` / ``st_limit`` are fractions of the reference price
     (NaN: no daily limit); ``ipo_free_days`` counts the trading days from a listing on which
-    no limit applies, for stocks listed while the row is in force."""
+    no limit applies, for stocks listed while the row is in force; on days of a delisting
+    arrangement period (退市整理期) the limit is ``limit`` (ST or not), and none on the
+    period's first day where ``delisting_first_day_free``."""
 
     board: str
     start: pd.Timestamp
@@ -36,6 +39,7 @@ class BoardRule:
     ipo_free_days: int
     order: OrderSize
     source: str
+    delisting_first_day_free: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,7 @@ def board_rules() -> dict[str, tuple[BoardRule, ...]]:
                 ipo_free_days=int(r["ipo_free_days"]),
                 order=OrderSize(int(r["order_min"]), int(r["order_step"])),
                 source=r["source"],
+                delisting_first_day_free=r["delisting_first_day_free"] == "1",
             )
             for r in csv.DictReader(handle)
         ]
@@ -147,14 +152,23 @@ def limit_free_days(board: str, listing_date: pd.Timestamp) -> int:
 
 
 def limit_rates(
-    board: np.ndarray, dates: pd.DatetimeIndex, is_st: np.ndarray | None = None
+    board: np.ndarray,
+    dates: pd.DatetimeIndex,
+    is_st: np.ndarray | None = None,
+    delisting: np.ndarray | None = None,
 ) -> np.ndarray:
     """Daily price-limit rate per (date, code), shape (T, N), from each stock's board
     (shape (N,)) and the rows of the table in force on each date; the risk-warning rate
-    where ``is_st`` (shape (T, N)) is true. NaN: no limit (before a board's limits began;
-    codes without a board, such as indices)."""
+    where ``is_st`` (shape (T, N)) is true; on days of a delisting arrangement period
+    (``delisting``, shape (T, N)) the board's ordinary rate, and NaN on the period's first
+    day where the row says so. NaN: no limit (before a board's limits began; codes without
+    a board, such as indices)."""
     rates = np.full((len(dates), len(board)), np.nan)
     day = dates.to_numpy()
+    first = None
+    if delisting is not None:
+        first = delisting.copy()
+        first[1:] &= ~delisting[:-1]
     for name, rows in board_rules().items():
         cols = np.flatnonzero(board == name)
         if not len(cols):
@@ -165,10 +179,13 @@ def limit_rates(
             if not inside.any():
                 continue
             block = np.ix_(inside, cols)
-            if is_st is None:
-                rates[block] = row.limit
-            else:
-                rates[block] = np.where(is_st[block], row.st_limit, row.limit)
+            rates[block] = (
+                row.limit if is_st is None else np.where(is_st[block], row.st_limit, row.limit)
+            )
+            if delisting is not None and first is not None:
+                rates[block] = np.where(delisting[block], row.limit, rates[block])
+                if row.delisting_first_day_free:
+                    rates[block] = np.where(first[block], np.nan, rates[block])
     return rates
 
 

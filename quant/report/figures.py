@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from quant.engine.broker import SUSPECT_FACTOR_EVENT
+from quant.engine.money import action_counts
 from quant.engine.ranking import SCORES
 from quant.engine.runner import StrategyResult
 from quant.engine.strategy import AShareStrategy
@@ -54,6 +55,7 @@ def strategy_metrics(result: StrategyResult) -> dict[str, Any]:
         "refused_orders": {str(k): int(v) for k, v in refusals.items()},
         "written_off": int(fills["note"].str.startswith("written off").sum()) if len(fills) else 0,
         "suspect_factor_days": suspect_factor_days(result.events),
+        "corporate_actions": action_counts(result.events, fills),
         "held_without_bar_at_end": len(stuck),
         "held_without_bar_at_end_value": float(stuck["value"].sum()),
         "feeds": result.feeds,

@@ -54,6 +54,7 @@ def _write_files(result: BacktestResult, out: Path, html: bool) -> None:
         "data": {"stocks": config.data, "index": config.index_data},
         "seeds": config.seed_list,
         "notes": result.notes,
+        "money": result.money,
     }
     write_text_atomic(out / "config.toml", config.to_toml())
     write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2, default=str) + "\n")

@@ -42,11 +42,12 @@ def headline(
 
 
 def data_lines(notes: Sequence[str], names: Sequence[str]) -> list[str]:
-    """The run's notes on the data (survivorship, approximations, suspect factors), each a
-    line; notes on one strategy's holdings (they start with its name) are counted in one
-    line that points to the report's notes."""
+    """The run's notes on the data (survivorship, approximations, suspect factors, the
+    corporate actions applied or approximated), each a line, but the fees applied (in the
+    report's own section); notes on one strategy's holdings (they start with its name) are
+    counted in one line that points to the report's notes."""
     own = [n for n in notes if n.split(" ", 1)[0].split("@seed")[0] in names]
-    lines = [f"data: {note}" for note in notes if note not in own]
+    lines = [f"data: {note}" for note in notes if note not in own and not note.startswith("fees:")]
     if own:
         lines.append(f"data: {len(own)} notes on the strategies' own holdings (see the notes)")
     return lines

@@ -35,7 +35,8 @@ def render_report(
         "",
         f"{window_line(metrics['window'])}; stocks: `{metrics['data']['stocks']}`, index: "
         f"`{metrics['data']['index']}`. All figures are after costs (commission, stamp "
-        "duty, transfer fee) under the A-share rules in the config below. Annualised return is "
+        "duty, transfer fee, and with a corporate-actions table the dividend tax) under the "
+        "A-share rules in the config below. Annualised return is "
         "geometric over calendar days; Sharpe uses daily returns and a zero risk-free rate.",
         "",
     ]
@@ -58,6 +59,7 @@ def render_report(
     lines += ablation_section(metrics.get("ablations", []))
     lines += factor_section(rows)
     lines += _refusals_section(rows)
+    lines += money_section(metrics.get("money", {}), rows)
     lines += [
         "## Net value",
         "",
@@ -290,6 +292,59 @@ def _refusals_section(rows: Mapping[str, Any]) -> list[str]:
             f"{m['held_without_bar_at_end']}; written off (rules.write_off_after_days): "
             f"{m['written_off']}; positions not resized on a suspect ex-rights day: "
             f"{m['suspect_factor_days']}"
+        )
+    return [*lines, ""]
+
+
+def money_section(money: Mapping[str, Any], rows: Mapping[str, Any]) -> list[str]:
+    """What the run paid and received beyond its trades' prices: the fee rows applied
+    (quant/market/fee_rules.csv, or the rules' own rates), the corporate actions (the
+    table, or the adj_factor approximation) and each strategy's costs by kind, dividends
+    and dividend tax (metrics.json's ``money`` and each strategy's ``corporate_actions``;
+    for strategies run per seed, the mean over the seeds)."""
+    if not money:
+        return []
+    fees = [
+        f"- {kind.replace('_', ' ')}: " + ("; ".join(r.split(" [", 1)[0] for r in rules)
+                                         if isinstance(rules, list) else rules)
+        for kind, rules in (("transfer_fee", money["transfer_fee"]), ("stamp_duty", money["stamp_duty"]))
+    ]  # fmt: skip
+    table = money.get("corporate_actions")
+    actions = (
+        f"- corporate actions: from `{table['table']}` ({', '.join(table['layouts'])}, "
+        f"{table['rows']} rows); rights issues: {table['rights']} unless the strategy says; "
+        f"dividend tax: {'; '.join(money['dividend_tax'])}"
+        if table
+        else "- corporate actions: no table: every ex-rights day of a held stock scales its "
+        "shares by the adj_factor's ratio (dividends reinvested untaxed, rights issues as free "
+        "shares)"
+    )
+    lines = [
+        "## Corporate actions, taxes and fees",
+        "",
+        f"- commission: {money['commission']}",
+        *fees,
+        actions,
+        "",
+    ]
+    for name, m in rows.items():
+        runs = [s["corporate_actions"] for s in m.get("seeds", {}).values()] or [
+            m["corporate_actions"]
+        ]
+        mean = {
+            key: sum(run[key] for run in runs) / len(runs)
+            for key in ("dividends_received", "dividend_tax_withheld", "dividend_tax_at_sale")
+        }
+        costs = {k: sum(run["costs"][k] for run in runs) / len(runs) for k in runs[0]["costs"]}
+        events = {k: sum(run["events"][k] for run in runs) / len(runs) for k in runs[0]["events"]}
+        shown = ", ".join(f"{k} {v:,.4g}" for k, v in events.items() if v) or "none"
+        each = f" (mean of {len(runs)} seeds)" if len(runs) > 1 else ""
+        lines.append(
+            f"- **{name}**{each}: commission {costs['commission']:,.0f}, transfer fee "
+            f"{costs['transfer_fee']:,.2f}, stamp duty {costs['stamp_duty']:,.0f}, dividend tax "
+            f"at sales {costs['dividend_tax']:,.2f} yuan; dividends received "
+            f"{mean['dividends_received']:,.2f} (tax withheld {mean['dividend_tax_withheld']:,.2f}); "
+            f"corporate actions: {shown}"
         )
     return [*lines, ""]
 

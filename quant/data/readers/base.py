@@ -24,6 +24,7 @@ import pandas as pd
 
 from quant.data.akshare_source import normalize_code
 from quant.data.errors import DataError
+from quant.data.schema import OPTIONAL_COLUMNS
 from quant.data.validate import fail_where, to_float, where
 
 #: Rows of bars checked and scattered at a time (whole codes; small files gathered).
@@ -178,5 +179,5 @@ class TableReader(Reader):
             for frame in self._frames:
                 if frame["_amount_missing"].any():
                     self.about.approximated.add("amount")
-                self.optional |= {c for c in ("adj_factor", "is_st") if c in frame.columns}
+                self.optional |= {c for c in OPTIONAL_COLUMNS if c in frame.columns}
         yield from gathered(only(frame, codes) for frame in self._frames)

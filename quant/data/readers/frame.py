@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from quant.data.readers.base import PIECE_ROWS, Reader
+from quant.data.schema import OPTIONAL_COLUMNS
 from quant.data.validate import prepare_columns
 
 SOURCE = "table"
@@ -28,7 +29,7 @@ class FrameReader(Reader):
         self.about.notes += list(attrs.get("notes", ()))
         self.about.listed_at_end |= set(attrs.get("listed_at_end", ()))
         self.about.code_changes += list(attrs.get("code_changes", ()))
-        self.optional = {c for c in ("adj_factor", "is_st") if c in frame.columns}
+        self.optional = {c for c in OPTIONAL_COLUMNS if c in frame.columns}
 
     def pieces(self, codes: frozenset[str] | None = None) -> Iterator[pd.DataFrame]:
         frame = self.frame

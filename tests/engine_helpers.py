@@ -31,7 +31,8 @@ class Scripted(AShareStrategy):
 
     class Params(AShareStrategy.Params):
         script: dict[Any, Any] = Field(default_factory=dict)
-        """date -> the actions placed at its close."""
+        """date (a Timestamp, or ``YYYY-MM-DD`` where the config is written as TOML) -> the
+        actions placed at its close."""
 
     @classmethod
     def prepare(cls, context: Context, params: Params) -> Plan:
@@ -39,7 +40,10 @@ class Scripted(AShareStrategy):
         return Plan(codes=sorted(codes))
 
     def next(self) -> None:
-        for method, code, amount in self.plan.params.script.get(self.today, []):
+        script = self.plan.params.script
+        for method, code, amount in script.get(self.today) or script.get(
+            f"{self.today:%Y-%m-%d}", []
+        ):
             if method == "buy":
                 self.order_shares(code, amount)
             elif method == "sell":

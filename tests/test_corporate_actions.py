@@ -426,3 +426,35 @@ def test_cash_replays_from_the_trades_and_events(tmp_path, rules):
         [300 - 80, 80]
     ]  # 2010: 10 % of (0.3 + 0.5 par)
     assert result.equity.iloc[-1] == result.cash.iloc[-1]  # all sold, nothing owed
+
+
+def test_the_reports_say_which_fees_and_actions_were_applied(tmp_path):
+    """The 5-day hold above through the Python API into a run folder: report.md and
+    report.html both name the fee rows and the table applied and the hand-computed
+    dividend (515.00 yuan) and tax settled at the sale (103.00), the two minimum commissions
+    (5 + 5), the transfer fee (0.02 per mille of 17,890 + 17,380) and the stamp duty (17.38)."""
+    import quant
+
+    panel = panel_of(stock("600000.SH", J16, 17.89, {EX16: (0.515, 0.1, 0, 0)}))
+    script = {
+        "2016-06-16": [["buy", "600000.SH", 1000]],
+        "2016-06-23": [["sell", "600000.SH", 1100]],
+    }
+    actions = table(tmp_path, PF16)
+    result = quant.backtest(
+        panel=panel, index_panel=panel, start="2016-06-14", end="2016-06-30", cash=100_000.0,
+        strategies=[Scripted], params={"Scripted": {"script": script}}, baselines=[],
+        workers=1, corporate_actions=actions, progress=False,
+    )  # fmt: skip
+    out = result.write(tmp_path / "run")
+    expected = (
+        "**Scripted**: commission 10, transfer fee 0.71, stamp duty 17, dividend tax at sales "
+        "103.00 yuan; dividends received 515.00 (tax withheld 0.00); corporate actions: cash "
+        "dividend 1, bonus and transferred shares 1"
+    )
+    assert expected in (out / "report.md").read_text()
+    page = (out / "report.html").read_text()
+    assert "Corporate actions, taxes and fees</h2>" in page
+    assert expected.replace("**Scripted**", "<strong>Scripted</strong>") in page
+    for text in ("SH from 2015-08-01: 0.02 per mille of value, both sides", "actions.csv"):
+        assert text in page

@@ -31,6 +31,7 @@ from quant.report.markdown import (
     ablation_frame,
     deduplicated,
     factor_frame,
+    money_section,
     window_line,
 )
 from quant.report.reader import RunFolder
@@ -155,7 +156,8 @@ def render_html(
     intro = [
         paragraph(
             f"{window_line(metrics['window'])}; stocks: {metrics['data']['stocks']}, index: "
-            f"{metrics['data']['index']}. After costs (commission, stamp duty, transfer fee) "
+            f"{metrics['data']['index']}. After costs (commission, stamp duty, transfer fee, and "
+            "with a corporate-actions table the dividend tax) "
             "under the A-share rules of the config at the end. Annualised return: geometric "
             "over calendar days; Sharpe ratio and volatility: daily returns, annualised with "
             f"the calendar's {sessions_per_year:.1f} sessions a year, zero risk-free rate."
@@ -207,6 +209,9 @@ def render_html(
                     _markdown([text]),
                 )
             )
+    money = money_section(metrics.get("money", {}), rows)
+    if money:
+        out.append(("money", "Corporate actions, taxes and fees", _markdown(money[1:])))
     notes = metrics.get("notes", [])
     out.append(
         (

@@ -119,6 +119,27 @@ def test_akshare_answers_saved_as_parquet_keep_their_date_objects(tmp_path):
     ]
 
 
+def test_stamps_with_a_zone_or_a_time_are_beijing_dates(tmp_path):
+    """Midnight in Beijing stored in UTC is 16:00 the day before: read as the Beijing date,
+    as the bars' dates are (quant.data.validate.parse_dates), not as the UTC day; a time
+    every row shares (a daily stamp at 15:00) is dropped, not kept to miss every session."""
+    beijing = pd.DatetimeIndex(["2016-06-23", "2016-07-19"]).tz_localize("Asia/Shanghai")
+    zoned = pd.DataFrame(
+        {"code": ["600000.SH", "600012.SH"], "ex_date": beijing.tz_convert("UTC"), "cash": 0.5}
+    )
+    zoned.to_parquet(tmp_path / "zoned.parquet")
+    assert load_actions(tmp_path / "zoned.parquet").frame["ex_date"].tolist() == [
+        D("2016-06-23"),
+        D("2016-07-19"),
+    ]
+    timed = zoned.assign(ex_date=pd.to_datetime(["2016-06-23 15:00", "2016-07-19 15:00"]))
+    timed.to_parquet(tmp_path / "timed.parquet")
+    assert load_actions(tmp_path / "timed.parquet").frame["ex_date"].tolist() == [
+        D("2016-06-23"),
+        D("2016-07-19"),
+    ]
+
+
 def test_the_tidy_table_written_reads_back_the_same(tmp_path):
     table = load_actions([HERE / "akshare", HERE / "baostock_dividend.csv"])
     for name in ("actions.csv", "actions.parquet"):

@@ -56,6 +56,23 @@ def test_tushare_dividend(tmp_path):
     assert any("1 rows give only stk_div" in note for note in table.notes)
 
 
+@pytest.mark.parametrize(
+    ("dropped", "message"),
+    [
+        ("cash_div_tax", r"missing column\(s\) cash_div_tax of tushare \(cash_div is after tax"),
+        ("stk_div", r"missing column\(s\) stk_div of tushare"),
+    ],
+)
+def test_a_tushare_answer_without_its_amount_columns_is_refused(tmp_path, dropped, message):
+    """``pro.dividend(fields=...)`` without cash_div_tax (or stk_div): every cash dividend
+    (or bonus issue) would read as 0, be dropped as a plan that pays nothing, and leave
+    the factor to reinvest it untaxed. Refused, naming the column."""
+    file = tushare_csv(tmp_path)
+    pd.read_csv(file, dtype=str).drop(columns=[dropped]).to_csv(file, index=False)
+    with pytest.raises(DataError, match=message):
+        load_actions(file)
+
+
 def test_baostock_dividend():
     """Per share, text fields, "" for none; the after-tax "0.6813或0.71915" is not read;
     a plan without dividOperateDate is left out."""

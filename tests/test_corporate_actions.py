@@ -243,7 +243,7 @@ def test_an_ex_date_while_suspended_takes_effect_on_the_first_bar_after(tmp_path
     """10转10派5 with its ex date 06-23 inside a suspension (no bars 06-23 .. 06-28): the
     price falls on the first bar, 06-29, to (10.00 - 0.50) / 2 = 4.75, so the 1,000 new
     shares and the 500 yuan come then too. Credited on 06-23 they would be valued at the
-    old close, 10.00, for four sessions: a 10,000-yuan jump in equity and a false 9 %
+    old close, 10.00, for four sessions: a 10,500-yuan jump in equity and a false 9.5 %
     drawdown when the bar comes."""
     days = sessions("2016-06-13", "2016-07-08")
     first = pd.Timestamp("2016-06-29")

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from quant.data.errors import DataError
 from quant.engine import Rules
 from quant.engine.arguments import StrategyError
 from quant.engine.book import BookState, Entitlement, Income, Locked, Lot, Receivable
@@ -485,3 +486,25 @@ def test_the_reports_say_which_fees_and_actions_were_applied(tmp_path):
     assert expected.replace("**Scripted**", "<strong>Scripted</strong>") in page
     for text in ("SH from 2015-08-01: 0.02 per mille of value, both sides", "actions.csv"):
         assert text in page
+
+
+def test_a_row_the_factor_does_not_bear_out_stops_the_backtest(tmp_path):
+    """The 600000.SH row dated a session after the factor's change (06-24): applied, the
+    factor's ratio would scale 1,000 shares to 1,100 on 06-23 and the row would pay its
+    dividend and shares again on 06-24. The run is refused in one line naming the row's
+    code, date and both ratios, as is the same row read per 10 shares (cash 5.15)."""
+    panel = panel_of(stock("600000.SH", J16, 17.89, {EX16: (0.515, 0.1, 0, 0)}))
+    script = {"2016-06-16": [("buy", "600000.SH", 1000)]}
+    late = dict(PF16, ex_date="2016-06-24", record_date="2016-06-23", pay_date="2016-06-24")
+    for row, shown in (
+        (late, "600000.SH 2016-06-24"),
+        (dict(PF16, cash=5.15), "600000.SH 2016-06-23"),
+    ):
+        with pytest.raises(
+            DataError,
+            match=rf"1 rows imply .*\({shown} \(\d\.\d{{4}} vs \d\.\d{{4}}\)\).*: correct or remove",
+        ) as raised:
+            run_script(
+                panel, script, "2016-06-14", "2016-06-30", corporate_actions=table(tmp_path, row)
+            )
+        assert "\n" not in str(raised.value)

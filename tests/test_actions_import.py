@@ -56,6 +56,23 @@ def test_tushare_dividend(tmp_path):
     assert any("1 rows give only stk_div" in note for note in table.notes)
 
 
+@pytest.mark.parametrize(
+    ("dropped", "message"),
+    [
+        ("cash_div_tax", r"missing column\(s\) cash_div_tax of tushare \(cash_div is after tax"),
+        ("stk_div", r"missing column\(s\) stk_div of tushare"),
+    ],
+)
+def test_a_tushare_answer_without_its_amount_columns_is_refused(tmp_path, dropped, message):
+    """``pro.dividend(fields=...)`` without cash_div_tax (or stk_div): every cash dividend
+    (or bonus issue) would read as 0, be dropped as a plan that pays nothing, and leave
+    the factor to reinvest it untaxed. Refused, naming the column."""
+    file = tushare_csv(tmp_path)
+    pd.read_csv(file, dtype=str).drop(columns=[dropped]).to_csv(file, index=False)
+    with pytest.raises(DataError, match=message):
+        load_actions(file)
+
+
 def test_baostock_dividend():
     """Per share, text fields, "" for none; the after-tax "0.6813或0.71915" is not read;
     a plan without dividOperateDate is left out."""
@@ -116,6 +133,27 @@ def test_akshare_answers_saved_as_parquet_keep_their_date_objects(tmp_path):
     table = load_actions(tmp_path / "sh600012.parquet")
     assert rows(table) == [
         ["600012.SH", D("2016-07-19"), D("2016-07-18"), None, None, 0.23, 0, 0, 0, 0]
+    ]
+
+
+def test_stamps_with_a_zone_or_a_time_are_beijing_dates(tmp_path):
+    """Midnight in Beijing stored in UTC is 16:00 the day before: read as the Beijing date,
+    as the bars' dates are (quant.data.validate.parse_dates), not as the UTC day; a time
+    every row shares (a daily stamp at 15:00) is dropped, not kept to miss every session."""
+    beijing = pd.DatetimeIndex(["2016-06-23", "2016-07-19"]).tz_localize("Asia/Shanghai")
+    zoned = pd.DataFrame(
+        {"code": ["600000.SH", "600012.SH"], "ex_date": beijing.tz_convert("UTC"), "cash": 0.5}
+    )
+    zoned.to_parquet(tmp_path / "zoned.parquet")
+    assert load_actions(tmp_path / "zoned.parquet").frame["ex_date"].tolist() == [
+        D("2016-06-23"),
+        D("2016-07-19"),
+    ]
+    timed = zoned.assign(ex_date=pd.to_datetime(["2016-06-23 15:00", "2016-07-19 15:00"]))
+    timed.to_parquet(tmp_path / "timed.parquet")
+    assert load_actions(tmp_path / "timed.parquet").frame["ex_date"].tolist() == [
+        D("2016-06-23"),
+        D("2016-07-19"),
     ]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from quant.data.errors import DataError
 from quant.engine import Rules
 from quant.engine.arguments import StrategyError
 from quant.engine.book import BookState, Entitlement, Income, Locked, Lot, Receivable
@@ -239,6 +240,33 @@ def test_the_tax_counts_each_days_net_trade(tmp_path):
     assert result.fills["dividend_tax"].tolist() == [0.0, 0.0, 0.0, 103.00]
 
 
+def test_an_ex_date_while_suspended_takes_effect_on_the_first_bar_after(tmp_path):
+    """10转10派5 with its ex date 06-23 inside a suspension (no bars 06-23 .. 06-28): the
+    price falls on the first bar, 06-29, to (10.00 - 0.50) / 2 = 4.75, so the 1,000 new
+    shares and the 500 yuan come then too. Credited on 06-23 they would be valued at the
+    old close, 10.00, for four sessions: a 10,500-yuan jump in equity and a false 9.5 %
+    drawdown when the bar comes."""
+    days = sessions("2016-06-13", "2016-07-08")
+    first = pd.Timestamp("2016-06-29")
+    cut = sessions("2016-06-23", "2016-06-28")
+    bars = stock("600000.SH", days, 10.00, {first: (0.50, 1.0, 0, 0)}, missing=cut)
+    panel = panel_of(bars, make_bars("600001.SH", days, close=[5.0] * len(days)))
+    row = dict(code="600000.SH", ex_date="2016-06-23", record_date="2016-06-22", cash=0.50)
+    row["transfer"] = 1.0
+    script = {"2016-06-14": [("buy", "600000.SH", 1000)]}
+    result = run_script(
+        panel, script, "2016-06-14", "2016-07-08", corporate_actions=table(tmp_path, row)
+    )
+    after_buy = 100_000 - 10_000 - commission(10_000) - 10_000 * 0.00002
+    assert result.equity.loc["2016-06-15":].tolist() == pytest.approx(
+        [after_buy + 10_000] * len(result.equity.loc["2016-06-15":])
+    )
+    assert result.events[["date", "event", "shares_after", "cash"]].values.tolist() == [
+        [first, "bonus and transferred shares", 2000, 0.0],
+        [first, "cash dividend", 2000, 500.0],
+    ]
+
+
 # -- 600036.SH 2010: 10配1.3 at 8.85 (issuer's notice): record 03-04, payment 03-05..03-11 --
 # -- while suspended (no bars 03-05 .. 03-12), ex-rights on resumption 03-15 --------------
 R = sessions("2010-03-01", "2010-03-19")
@@ -458,3 +486,25 @@ def test_the_reports_say_which_fees_and_actions_were_applied(tmp_path):
     assert expected.replace("**Scripted**", "<strong>Scripted</strong>") in page
     for text in ("SH from 2015-08-01: 0.02 per mille of value, both sides", "actions.csv"):
         assert text in page
+
+
+def test_a_row_the_factor_does_not_bear_out_stops_the_backtest(tmp_path):
+    """The 600000.SH row dated a session after the factor's change (06-24): applied, the
+    factor's ratio would scale 1,000 shares to 1,100 on 06-23 and the row would pay its
+    dividend and shares again on 06-24. The run is refused in one line naming the row's
+    code, date and both ratios, as is the same row read per 10 shares (cash 5.15)."""
+    panel = panel_of(stock("600000.SH", J16, 17.89, {EX16: (0.515, 0.1, 0, 0)}))
+    script = {"2016-06-16": [("buy", "600000.SH", 1000)]}
+    late = dict(PF16, ex_date="2016-06-24", record_date="2016-06-23", pay_date="2016-06-24")
+    for row, shown in (
+        (late, "600000.SH 2016-06-24"),
+        (dict(PF16, cash=5.15), "600000.SH 2016-06-23"),
+    ):
+        with pytest.raises(
+            DataError,
+            match=rf"1 rows imply .*\({shown} \(\d\.\d{{4}} vs \d\.\d{{4}}\)\).*: correct or remove",
+        ) as raised:
+            run_script(
+                panel, script, "2016-06-14", "2016-06-30", corporate_actions=table(tmp_path, row)
+            )
+        assert "\n" not in str(raised.value)

@@ -47,3 +47,19 @@ def test_without_the_column_a_note_says_the_period_is_not_modelled():
     )
     assert panel.delisting is None
     assert any("no delisting column" in n for n in approximation_notes(panel))
+
+
+def test_a_suspension_inside_the_period_does_not_start_it_again():
+    """2020 rules: only the period's first day (day 3) trades without a limit. Day 5 has
+    no bar (suspended); day 6 is the period's fourth day, limited by 10 % from day 4's
+    close (1.80: 1.98 / 1.62), not a second "first day" without a limit."""
+    days = sessions("2021-03-01", periods=8)
+    bars = make_bars("600001.SH", days, close=[4.0, 3.8, 3.61, 2.0, 1.8, 1.62, 1.62, 1.46])
+    bars["adj_factor"], bars["is_st"] = 1.0, True
+    bars["delisting"] = np.arange(len(days)) >= 3
+    other = make_bars("600000.SH", days, close=[5.0] * len(days), adj_factor=[1.0] * len(days))
+    panel = MarketPanel.from_frame(pd.concat([bars[bars["date"] != days[5]], other]))
+    col = panel.codes.get_loc("600001.SH")
+    assert np.isnan(panel.limit_up[3, col])
+    assert panel.limit_up[6, col] == pytest.approx(1.98)
+    assert panel.limit_down[6, col] == pytest.approx(1.62)

@@ -96,7 +96,11 @@ class ActionSchedule:
     """The table's actions for a run: ``record[r]`` the actions whose record date is the
     session before window row ``r`` (their entitlement is taken at the start of row r);
     ``covered[r]`` the feed columns whose adjustment-factor change on row r an action
-    explains (the first bar from its ex date). ``frame``: the table's tidy rows;
+    explains (the first bar from its ex date). An ex date on which the stock has no bar
+    (suspended) takes effect on that first bar, the day its price falls: new shares and
+    cash credited on the ex date itself would be valued with the old close until then
+    (equity jumps by them, then falls back); without a bar to the window's end the
+    action does not happen (the holding stays at its last close, which still holds it). ``frame``: the table's tidy rows;
     ``codes``: the feeds' codes, in column order; ``dates``: the window's sessions;
     ``has_bar``: (T, F) whether each feed has a bar."""
 
@@ -113,8 +117,10 @@ class ActionSchedule:
                 continue  # not a session (quant.data.actions.check refuses it)
             col = column[row.code]
             bars = np.flatnonzero(has_bar[ex:, col])
-            if len(bars):
-                self.covered.setdefault(int(ex + bars[0]), set()).add(col)
+            if not len(bars):
+                continue  # suspended to the window's end: held at its last close, unchanged
+            self.covered.setdefault(int(ex + bars[0]), set()).add(col)
+            effective = dates[ex + bars[0]]  # the price falls on the first bar from the ex date
             recorded = row.record_date
             if pd.isna(recorded):
                 recorded = dates[ex - 1] if ex > 0 else dates[0] - pd.Timedelta(days=1)
@@ -124,15 +130,15 @@ class ActionSchedule:
             after = record + 1
             pay = row.pay_date
             if pd.isna(pay):
-                pay = dates[after] if row.rights > 0 else row.ex_date
+                pay = dates[after] if row.rights > 0 else effective
             elif row.rights == 0:
-                pay = max(pay, row.ex_date)
-            listing = row.ex_date if pd.isna(row.listing_date) else row.listing_date
+                pay = max(pay, effective)
+            listing = effective if pd.isna(row.listing_date) else row.listing_date
             self.record.setdefault(after, []).append(
                 Action(
                     row.code,
                     recorded,
-                    row.ex_date,
+                    effective,
                     pay,
                     listing,
                     row.cash,

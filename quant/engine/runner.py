@@ -268,13 +268,16 @@ def prepare_context(
 
 def load_corporate_actions(config: BacktestConfig, panel: MarketPanel) -> ActionTable | None:
     """The config's corporate-actions table (None without one), checked against the stock
-    data (quant.data.actions: its ex and record dates are sessions). DataError naming the
-    file, row, code and date at fault."""
+    data (quant.data.actions: its ex and record dates are sessions, each row's implied
+    ratio the adj_factor's change). DataError naming the file, row, code and date at fault,
+    or the rows whose ratio differs."""
     if not config.corporate_actions:
         return None
     with progress.task("data"), progress.step("corporate actions", 1, "file") as loaded:
         table = load_actions(config.corporate_actions)
-        found = check_against(table, panel).notes(table.source)
+        check = check_against(table, panel)
+        check.refuse_mismatches(table.source)
+        found = check.notes(table.source)
         loaded.advance()
     return replace(table, notes=(*table.notes, *found))
 

@@ -166,9 +166,8 @@ def limit_rates(
     rates = np.full((len(dates), len(board)), np.nan)
     day = dates.to_numpy()
     first = None
-    if delisting is not None:
-        first = delisting.copy()
-        first[1:] &= ~delisting[:-1]
+    if delisting is not None:  # the first day marked: a suspension inside does not restart it
+        first = delisting & (np.cumsum(delisting, axis=0) == 1)
     for name, rows in board_rules().items():
         cols = np.flatnonzero(board == name)
         if not len(cols):

@@ -53,7 +53,7 @@ class ActionCheck:
                 f"corporate actions {source}: {len(self.mismatches)} rows imply an ex-rights "
                 f"ratio (previous close / reference price) more than {RATIO_TOLERANCE:.1%} from "
                 f"the adj_factor's change on that day ({shown}{more}): a wrong row or a wrong "
-                "factor; the row is applied as it is"
+                "factor"
             )
         if self.unexplained:
             shown = ", ".join(f"{c} {d.date()}" for c, d in self.unexplained[:SHOWN])
@@ -68,6 +68,18 @@ class ActionCheck:
                 "scaled by its ratio) where held"
             )
         return lines
+
+    def refuse_mismatches(self, source: str) -> None:
+        """DataError when a row's implied ratio differs from the factor's change: applied,
+        it would count its action twice (a wrong ex date: the factor's ratio scales the
+        shares on the real one, the row pays on its own) or tenfold (amounts per 10 shares).
+        A backtest refuses; ``quant data info --corporate-actions`` lists them all."""
+        if self.mismatches:
+            raise DataError(
+                self.notes(source)[0] + ": correct or remove these rows (quant data info "
+                "--corporate-actions FILE lists them all); applied, an action would count "
+                "twice or wrongly"
+            )
 
 
 def check_against(table: ActionTable, panel: MarketPanel) -> ActionCheck:

@@ -46,7 +46,8 @@ class ActionLayout:
     kept where ``status`` (column, accepted values) holds, or where ``needs`` (a column)
     is not blank. ``code``: its code column, or "" to take the code from the file name;
     ``total``: a column of bonus and transferred shares together, used where the table
-    does not split them."""
+    does not split them; ``required``: amount columns a file of the layout must have (a
+    query may leave them out, and every amount would read as 0), each with a hint."""
 
     name: str
     markers: frozenset[str]
@@ -58,6 +59,7 @@ class ActionLayout:
     total: str = ""
     date_format: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    required: dict[str, str] = field(default_factory=dict)
 
 
 TIDY = ActionLayout(
@@ -98,6 +100,7 @@ TUSHARE = ActionLayout(
     status=("div_proc", ("实施",)),
     total="stk_div",
     date_format="%Y%m%d",
+    required={"cash_div_tax": "cash_div is after tax", "stk_div": ""},
 )
 BAOSTOCK = ActionLayout(
     "baostock",
@@ -114,6 +117,11 @@ BAOSTOCK = ActionLayout(
     },
     code="code",
     needs="dividOperateDate",
+    required={
+        "dividCashPsBeforeTax": "dividCashPsAfterTax is after tax",
+        "dividStocksPs": "",
+        "dividReserveToStockPs": "",
+    },
 )
 SINA_DIVIDEND = ActionLayout(
     "akshare_sina_dividend",
@@ -193,10 +201,14 @@ def to_tidy(
     on what was left out or assumed."""
     source = str(file)
     ex_column = next(theirs for theirs, ours in layout.columns.items() if ours == "ex_date")
-    required = [ex_column, *([layout.status[0]] if layout.status else [])]
+    required = [ex_column, *([layout.status[0]] if layout.status else []), *layout.required]
     missing = [c for c in required if c not in table.columns]
     if missing:
-        raise DataError(f"{source}: missing column(s) {', '.join(missing)} of {layout.name}")
+        hints = "; ".join(layout.required[c] for c in missing if layout.required.get(c))
+        raise DataError(
+            f"{source}: missing column(s) {', '.join(missing)} of {layout.name}"
+            + (f" ({hints})" if hints else "")
+        )
     notes: list[str] = []
     keep = np.ones(len(table), dtype=bool)
     if layout.status is not None:

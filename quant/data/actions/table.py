@@ -153,17 +153,21 @@ def _codes(frame: pd.DataFrame) -> pd.Series:
 
 def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
     """A date column (datetime, date objects, YYYYMMDD numbers or texts, ISO texts) as
-    datetime64; blanks are NaT."""
+    datetime64 Beijing dates, as the bars' (parse_dates: stamps with a zone converted,
+    a time every row shares dropped); blanks are NaT."""
     raw = frame[column]
     if pd.api.types.is_datetime64_any_dtype(raw):
-        stamps = raw.dt.tz_localize(None) if raw.dt.tz is not None else raw
-        return stamps.astype("datetime64[ns]").where(stamps != UNKNOWN_DATE)
-    blank = raw.isna() | raw.astype("string").str.strip().str.lower().isin(BLANKS).fillna(True)
+        blank = raw.isna()
+    else:
+        text = raw.astype("string").str.strip().str.lower()
+        blank = raw.isna() | text.isin(BLANKS).fillna(True)
     out = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     if (~blank).any():
         given = frame[~blank.to_numpy()]
         values = given[column]
-        if values.map(lambda v: hasattr(v, "year")).all():  # date objects (akshare's .dt.date)
+        if pd.api.types.is_datetime64_any_dtype(values):
+            parsed = parse_dates(given.assign(date=values))
+        elif values.map(lambda v: hasattr(v, "year")).all():  # akshare's .dt.date objects
             parsed = pd.to_datetime(values)
         else:
             text = values.astype("string").str.strip()

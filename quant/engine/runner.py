@@ -24,8 +24,8 @@ from quant.data import DataWarning, MarketPanel, load_panel
 from quant.data.notes import data_notes as panel_notes
 from quant.engine.broker import SUSPECT_FACTOR_EVENT, AShareBroker
 from quant.engine.bt_strategy import adapt
-from quant.engine.config import BacktestConfig, ConfigError
-from quant.engine.feeds import align, make_market
+from quant.engine.config import BacktestConfig, ConfigError, Rules
+from quant.engine.feeds import Market, align, make_market
 from quant.engine.params import check_params_used, check_strategy_names, read_params
 from quant.engine.plugins import builtins, load_strategy, strategy_name
 from quant.engine.ranking import with_returns
@@ -315,12 +315,6 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     check_plan(name, cls, plan, context)
     plan = replace(plan, tables=with_returns(name, plan.tables, context))  # its scores' returns
     rules = context.config.rules
-    cerebro = bt.Cerebro(stdstats=False, runonce=True, preload=True, quicknotify=True)
-    broker = AShareBroker(rules=rules, frictionless=cls.frictionless)
-    broker.setcash(plan.cash or context.config.cash)
-    if cls.frictionless:
-        broker.set_coc(True)  # reference: held from day 0's close
-    cerebro.broker = broker
     if not plan.codes and not plan.index_codes:
         raise ConfigError(f"strategy {name}: its plan names no codes to trade")
     market = make_market(
@@ -329,8 +323,7 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
         rules.fill_at,
     )
     feeds = market.feeds
-    market.attach(cerebro)  # cerebro steps the first feed; the others follow it
-    broker.market = market
+    cerebro, broker = new_cerebro(cls, rules, plan.cash or context.config.cash, market)
     cerebro.addstrategy(cls, *feeds[1:], quant_plan=plan, quant_name=name)
     days = len(context.dates)
     with progress.step("backtest", days, "day") as step:
@@ -349,6 +342,23 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     return _collect(
         name, strategy, broker, plan, len(feeds), (prepared - started, finished - prepared)
     )
+
+
+def new_cerebro(
+    cls: type[AShareStrategy], rules: Rules, cash: float, market: Market
+) -> tuple[bt.Cerebro, AShareBroker]:
+    """A cerebro stepping ``market`` (its first feed; the others follow it) with the
+    A-share broker of ``rules`` holding ``cash`` yuan (a frictionless reference's broker
+    for such a strategy class)."""
+    cerebro = bt.Cerebro(stdstats=False, runonce=True, preload=True, quicknotify=True)
+    broker = AShareBroker(rules=rules, frictionless=cls.frictionless)
+    broker.setcash(cash)
+    if cls.frictionless:
+        broker.set_coc(True)  # reference: held from day 0's close
+    cerebro.broker = broker
+    market.attach(cerebro)
+    broker.market = market
+    return cerebro, broker
 
 
 def check_plan(name: str, cls: type[AShareStrategy], plan: Plan, context: Context) -> None:

@@ -80,3 +80,25 @@ class Rotation(AShareStrategy):
         for code in list(self.entries):
             if code not in chosen:
                 del self.entries[code]
+
+
+class Scripted(AShareStrategy):
+    """Places the orders its ``orders`` parameter lists for a session (date -> entries
+    ``CODE:SHARES``, negative shares sell), raw (quant's ``order_shares``), at that
+    session's close."""
+
+    class Params(AShareStrategy.Params):
+        codes: list[str] = Field(default_factory=list)
+        orders: dict[str, list[str]] = Field(default_factory=dict)
+
+    @classmethod
+    def prepare(cls, context: Context, params: Params) -> Plan:
+        return Plan(codes=list(params.codes))
+
+    def next(self) -> None:
+        for entry in self.plan.params.orders.get(str(self.today.date()), []):
+            code, shares = entry.split(":")
+            self.order_shares(code, float(shares))
+
+    def explain(self, code: str, side: str) -> str:
+        return f"scripted {side}"

@@ -20,6 +20,7 @@ from quant.live.book import Book, day, now
 from quant.live.evening import Evening, Setup, Strategy, book_session, row_of
 from quant.live.orders import orders_file, write_orders
 from quant.live.status import Status, book_status
+from quant.settings import read_toml
 
 #: Config settings that name files: made absolute when a book is started, so that its
 #: evenings read the same files from wherever they are run.
@@ -34,11 +35,17 @@ def init(config: BacktestConfig | str | Path, book: str | Path, start: str | Non
     platform strategies (AShareStrategy) defined in a module or file, one seed. Returns
     the folder. Nothing is booked yet: ``next`` books day 0's evening and the sessions
     after it."""
-    if not isinstance(config, BacktestConfig):
-        config = BacktestConfig.from_toml(config)
+    if isinstance(config, BacktestConfig):
+        values, source = config.to_dict(), "config"
+    else:
+        values, _ = read_toml(config, ConfigError)
+        source = str(config)
     if start is not None:
-        config = config.replace({"start": start}, where="--start: ")
-    config = config.replace({"end": config.start, "workers": 1}, where="book: ")
+        values["start"] = start
+    values["start"] = values.get("start", BacktestConfig().start)
+    values["end"] = values["start"]  # a book goes on: its evenings set their own end
+    values["workers"] = 1
+    config = BacktestConfig.from_dict(values, source)
     config = config.replace(
         {key: _absolute(getattr(config, key)) for key in PATHS if getattr(config, key)}
     )

@@ -316,3 +316,45 @@ def test_as_of_is_the_data_known_at_that_close(market):
     suspended = known.column("000001.SZ")
     assert not known.listed[-2, suspended]  # its later bars are not known that evening
     assert full.listed[DAYS.get_loc(EVENING), suspended]
+
+
+def test_status_says_which_days_differ_from_the_backtest_and_why(market, tmp_path):
+    """A bar of a booked session corrected since (600016.SH closes 0.10 higher on session
+    6, when the book holds it): status finds that day, says the data changed, and values
+    every other day the same."""
+    book = reference(market, tmp_path, day(DAYS[10]))
+    bars = pd.read_parquet(market["data"])
+    row = (bars["code"] == "600016.SH") & (bars["date"] == DAYS[6])
+    bars.loc[row, ["close", "high"]] += 0.10
+    corrected = load_panel(bars)
+    index = load_panel(market["index_data"], kind="index")
+    status = live.status(book, panel=corrected, index_panel=index)
+    assert list(zip(status.differences["session"], status.differences["why"])) == [
+        (day(DAYS[6]), "different data: the session's bars changed since it was booked")
+    ]
+    held = 200 + 100 + 300  # bought at the opens of sessions 2, 4 and 6 (ROTATING)
+    nav = status.nav
+    assert nav.loc[DAYS[6], "backtest:Scripted"] - nav.loc[DAYS[6], "Scripted"] == pytest.approx(
+        held * 0.10 / 1_000_000, abs=1e-12
+    )
+    others = nav.index != DAYS[6]
+    np.testing.assert_array_equal(nav["Scripted"][others], nav["backtest:Scripted"][others])
+    text = str(status)
+    assert f"  {day(DAYS[6])} Scripted: equity " in text and "different data" in text
+
+
+def test_a_refused_order_is_named_as_the_reason_a_day_differs():
+    from quant.live.status import _why
+
+    columns = ["code", "side", "size", "price"]
+    fill = pd.DataFrame([("600000.SH", "buy", 100.0, 10.0)], columns=columns)
+    refusal = pd.DataFrame(
+        [("600000.SH", "buy", 100.0, "limit-up")], columns=[*columns[:3], "reason"]
+    )
+    none = fill.iloc[:0]
+    what, why = _why(
+        "2023-03-01", "x", none, refusal, fill, refusal.iloc[:0], 1e6, 999_000.0, False
+    )
+    assert what == "equity 1,000,000.00 in the book, 999,000.00 in the backtest"
+    assert why == "a refusal: the book refused buy 100 600000.SH (limit-up)"
+    assert _why("2023-03-01", "x", fill, none, fill, none, 1e6, 1e6, False) is None

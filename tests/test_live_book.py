@@ -297,6 +297,20 @@ def test_the_command_line(market, tmp_path, capsys):
     assert "nothing to book" in capsys.readouterr().err
     assert main(["live", "init", "--config", str(config), "--book", str(book)]) == 2
     assert "already exists" in capsys.readouterr().err
+    # one line each, naming what is at fault
+    errors = {
+        ("next", "--book", str(tmp_path / "none")): "no book there (book.db missing)",
+        ("status", "--book", str(tmp_path / "none")): "no book there (book.db missing)",
+        ("next", "--book", str(book), "--until", "2023-13-01"): "--until '2023-13-01': not a date",
+        ("init", "--config", str(config), "--book", str(tmp_path / "b2"), "--start", "2023-02-30"):
+            "--start '2023-02-30': not a date",
+        ("init", "--config", str(tmp_path / "none.toml"), "--book", str(tmp_path / "b3")):
+            "no such config file",
+    }  # fmt: skip
+    for args, message in errors.items():
+        assert main(["live", *args]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("error: ") and message in err[-1], (args, err)
 
 
 def test_as_of_is_the_data_known_at_that_close(market):

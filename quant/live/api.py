@@ -43,6 +43,11 @@ def init(config: BacktestConfig | str | Path, book: str | Path, start: str | Non
     if start is not None:
         values["start"] = start
     values["start"] = values.get("start", BacktestConfig().start)
+    try:
+        pd.Timestamp(values["start"])
+    except (TypeError, ValueError):
+        where = "--start" if start is not None else f"{source}: start"
+        raise ConfigError(f"{where} {values['start']!r}: not a date (YYYY-MM-DD)") from None
     values["end"] = values["start"]  # a book goes on: its evenings set their own end
     values["workers"] = 1
     config = BacktestConfig.from_dict(values, source)

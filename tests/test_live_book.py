@@ -110,6 +110,11 @@ def test_the_orders_file_of_a_hand_made_evening(market, tmp_path):
     path = book / f"orders-{day(NEXT)}.csv"
     assert evenings[-1].orders_path == path
     table = pd.read_csv(path, dtype={"code": str})
+    assert (
+        path.read_text()
+        .splitlines()[1]
+        .startswith("Scripted,600000.SH,main,buy,1000,market,11.00,")
+    )
     # reference price = tonight's close (the last close while suspended); limits =
     # reference x (1 +/- 10 %) (STAR: 20 %), rounded half up to the fen
     expected = [

@@ -166,5 +166,8 @@ def write_orders(folder: Path, session: str, orders: pd.DataFrame) -> Path:
     """``orders-SESSION.csv`` (columns :data:`COLUMNS`), written whole (a temporary file
     renamed); a header line only when there is no order."""
     path = orders_file(folder, session)
-    write_text_atomic(path, orders[COLUMNS].to_csv(index=False, float_format="%.2f"))
+    table = orders[COLUMNS].copy()
+    if (table["shares"] == table["shares"].round()).all():  # whole shares, written as such
+        table["shares"] = table["shares"].astype("int64")
+    write_text_atomic(path, table.to_csv(index=False, float_format="%.2f"))
     return path

@@ -13,12 +13,14 @@ issue's targets: 10 s on the sample, 60 s on 5,200 codes.
 
 - sample: the built-in sample (3,198 codes, 2010 .. 2017), book from 2016-03-01, evenings
   from 2016-03-10.
-- synthetic: ``quant data synth --stocks 5200 --days 800 --seed 7 --start 2015-01-05``
-  with an equal-weight index (benchmarks/full_market.py), book from 2017-09-01 (the CNN
-  trained on 2016-03 .. 2017-08), evenings from 2017-09-11.
+- synthetic: ``quant data synth --stocks 5200 --days D --seed 7`` ending in 2018 (D = 800:
+  from 2015-01-05; ``--days 3966``: the whole market's history, from 2002) with an
+  equal-weight index (benchmarks/full_market.py), book from 2017-09-01 (the CNN trained
+  from the 15th month of the data to 2017-08), evenings from 2017-09-11.
 
     .venv/bin/python benchmarks/live_next.py                   # both markets
     .venv/bin/python benchmarks/live_next.py --market sample
+    .venv/bin/python benchmarks/live_next.py --market synthetic --days 3966
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from full_market import make_market
+from full_market import HISTORY_MONTHS, make_market
 from process_tree import GIB, measure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +67,7 @@ MARKETS = {
 }
 
 
-def config_text(market: Market, folder: Path) -> str:
+def config_text(market: Market, folder: Path, history_start: str) -> str:
     lines = [
         'strategies = ["momentum", "cnn_lstm"]',
         f'start = "{market.start}"',
@@ -82,7 +84,7 @@ def config_text(market: Market, folder: Path) -> str:
         lines += [
             "[params.cnn_lstm]",
             'preset = "sample"',
-            'train_start = "2016-03"',
+            f'train_start = "{pd.Period(history_start, freq="M") + HISTORY_MONTHS}"',
             'train_end = "2017-08"',
         ]
     return "\n".join(lines) + "\n" + TRAINING
@@ -100,14 +102,16 @@ def sessions_from(market: Market, folder: Path, count: int) -> list[str]:
     return [str(d.date()) for d in dates[dates >= pd.Timestamp(market.first_evening)][:count]]
 
 
-def run_market(market: Market, folder: Path, evenings: int) -> bool:
-    folder.mkdir(parents=True, exist_ok=True)
+def run_market(market: Market, folder: Path, evenings: int, days: int) -> bool:
+    start = str((pd.Timestamp("2015-01-05") - pd.offsets.BDay(days - 800)).date())
     if market.name == "synthetic":
-        size = argparse.Namespace(stocks=5200, days=800, seed=7, start="2015-01-05")
+        folder = folder.with_name(f"synthetic-5200x{days}")
+        size = argparse.Namespace(stocks=5200, days=days, seed=7, start=start)
         make_market(folder / "market", size)
+    folder.mkdir(parents=True, exist_ok=True)
     book = folder / "book"
     shutil.rmtree(book, ignore_errors=True)
-    (folder / "book.toml").write_text(config_text(market, folder))
+    (folder / "book.toml").write_text(config_text(market, folder, start))
     subprocess.run(
         quant("live", "init", "--config", str(folder / "book.toml"), "--book", str(book)),
         check=True,
@@ -151,10 +155,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--market", choices=[*MARKETS, "both"], default="both")
     parser.add_argument("--evenings", type=int, default=3, help="evenings measured per market")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=800,
+        help="sessions of the synthetic market (at least 800), ending in 2018 (3966: the "
+        "whole market's history since 2002)",
+    )
     parser.add_argument("--folder", type=Path, default=ROOT / ".cache" / "live_next")
     args = parser.parse_args(argv)
     names = list(MARKETS) if args.market == "both" else [args.market]
-    ok = all([run_market(MARKETS[name], args.folder / name, args.evenings) for name in names])
+    ok = all(
+        [run_market(MARKETS[name], args.folder / name, args.evenings, args.days) for name in names]
+    )
     return 0 if ok else 1
 
 

@@ -182,3 +182,22 @@ def test_status_finds_no_differing_day(replay, panels):
         np.testing.assert_allclose(status.nav[name], status.nav[f"backtest:{name}"], rtol=0, atol=0)
     assert status.nav["benchmark"].iloc[0] == 1.0
     assert "none: the same fills" in str(status)
+
+
+def test_every_order_says_why(replay):
+    """The orders of the book's evenings carry the strategy's reason: the CNN-LSTM's rank,
+    signal and hold counter, momentum's rank and score (also when placed again after a
+    refusal)."""
+    _, book = replay
+    orders = book_table(book, "orders")
+    assert orders["reason"].notna().all() and (orders["reason"] != "").all()
+    buys = orders[orders["side"] == "buy"]
+    cnn = buys[buys["strategy"] == "cnn_lstm"]["reason"]
+    momentum = buys[buys["strategy"] == "momentum"]["reason"]
+    assert (
+        len(cnn)
+        and cnn.str.match(
+            r"CNN rank \d+ of \d+ \(\d{4}-\d\d-\d\d\); LSTM \+1 today: .*hold counter \d"
+        ).all()
+    )
+    assert len(momentum) and momentum.str.contains(r"rank \d+ of \d+ \(score ").all()

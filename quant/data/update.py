@@ -34,6 +34,7 @@ from quant.data.store import (
     DAY_FINAL_AT,
     EXCHANGE_TZ,
     Store,
+    Throttle,
     last_complete_day,
     write_imported,
 )
@@ -105,8 +106,6 @@ def _update_akshare(
     now: dt.datetime,
     progress: bool | None,
 ) -> Update:
-    from quant.data.store import Throttle
-
     target = last_final_session(now)
     before = _last_bar(manifest)
     store = Store.open(root, manifest["kind"])
@@ -133,8 +132,8 @@ def _update_akshare(
 
 
 def _update_imported(root: Path, manifest: dict[str, Any], now: dt.datetime) -> Update:
-    from quant.data import load_panel
-    from quant.data.readers import ReadOptions
+    from quant.data.load import load_panel
+    from quant.data.readers.base import ReadOptions
 
     imported = manifest["imported"]
     paths = imported.get("paths") or imported["from"].split(", ")
@@ -198,7 +197,7 @@ def _nothing_new(root: Path, before: dt.date | None, now: dt.datetime) -> str:
 
 def _check(root: Path, kind: str) -> MarketPanel:
     """The store read back through the intake's checks (DataError naming what is wrong)."""
-    from quant.data import load_panel
+    from quant.data.load import load_panel
 
     return load_panel(root, kind="index" if kind == "index" else "stock")
 

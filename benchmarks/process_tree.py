@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import IO
 
 import psutil
 
@@ -67,10 +68,11 @@ def tree_memory(root: psutil.Process) -> tuple[int, int | None, int]:
     return rss, pss, count
 
 
-def measure(command: list[str], interval: float = 0.25) -> Measurement:
-    """Run ``command`` (its output goes to this terminal) and sample its tree until it ends."""
+def measure(command: list[str], interval: float = 0.25, stdout: IO | None = None) -> Measurement:
+    """Run ``command`` (its output goes to this terminal, or its standard output to
+    ``stdout``) and sample its tree until it ends."""
     started = time.perf_counter()
-    child = subprocess.Popen(command)
+    child = subprocess.Popen(command, stdout=stdout)
     root = psutil.Process(child.pid)
     peak_rss, peak_pss, peak_count = 0, 0, 0
     pss_known = True

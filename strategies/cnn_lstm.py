@@ -128,11 +128,32 @@ class CnnLstm(AShareStrategy):
         and always-down, pooled over the seeds (strategies/cnn_lstm_report.py)."""
         return signals_evidence(infos)
 
+    carried = ("selected", "counters", "liquidating")
+
     def __init__(self) -> None:
         super().__init__()
         self.selected: list[str] = []
         self.counters: dict[str, int] = {}
         self.liquidating = False
+
+    def explain(self, code: str, side: str) -> str:
+        """The stock's CNN rank at the month's decision, today's LSTM call and its hold
+        counter (a buy), or why it is sold."""
+        signal = self.plan.signals.get(self.today, {}).get(code)
+        call = f"LSTM {signal:+d} today" if signal else "no LSTM call today"
+        rank = selection_rank(self.plan, code, self.today)
+        if side == "buy":
+            return (
+                f"{rank}; {call}: buy 1/{len(self.selected)} of equity, hold counter "
+                f"{self.counters.get(code, 0)}"
+            )
+        if self.liquidating:
+            return "month end: everything is sold before the next selection"
+        if code not in self.selected:
+            return "not in this month's selection"
+        if signal == -1:
+            return f"{rank}; {call}: hold counter down to 0"
+        return f"{rank}; {call}: placed again after a refused sell"
 
     def next(self) -> None:
         today, plan = self.today, self.plan
@@ -208,3 +229,21 @@ def timing_plan(
         signals=signals,
         liquidation_days=liquidation,
     )
+
+
+def selection_rank(plan: Plan, code: str, today: pd.Timestamp) -> str:
+    """``CNN rank K of N (DATE)``: ``code``'s rank in the plan's selection table at its
+    latest decision date up to ``today``; "" when it was not scored then."""
+    table = plan.tables.get("selection")
+    if table is None or "rank" not in table.columns or table.empty:
+        return ""
+    dates = table["decision_date"]
+    past = dates[dates <= today]
+    if past.empty:
+        return ""
+    day = past.max()
+    month = table[dates == day]
+    row = month[month["code"].astype(str) == code]
+    if row.empty:
+        return ""
+    return f"CNN rank {int(row['rank'].iloc[0])} of {len(month)} ({day.date()})"

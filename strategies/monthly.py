@@ -32,20 +32,29 @@ class MonthlyPlan(Plan):
 
 class MonthlyRebalance(AShareStrategy):
     plan: MonthlyPlan
+    carried = ("target",)
 
     def __init__(self) -> None:
         super().__init__()
         self.target: dict[str, float] = {}
-        self.target_columns = np.zeros(0, dtype=np.int64)  # the target's codes, in its order
 
     def next(self) -> None:
         weights = self.plan.weights.get(self.today)
         if weights is not None:
             self.target = weights
-            self.target_columns = self.columns(list(weights))
             self.order_target_weights(weights)
             return
         self._retry()
+
+    def explain(self, code: str, side: str) -> str:
+        """The stock's rank and target weight at a decision; a retry of a refused order on
+        the days after."""
+        rank = super().explain(code, side)
+        if self.today not in self.plan.weights:
+            return f"placed again after a refused order ({rank})" if rank else "placed again"
+        if side == "sell":
+            return "not in this month's target"
+        return f"{rank}: target weight {self.target.get(code, 0.0):.2%} of equity"
 
     def _retry(self) -> None:
         """Orders refused yesterday: sell what should go, buy what is missing (stocks that
@@ -53,11 +62,12 @@ class MonthlyRebalance(AShareStrategy):
         out as the buys are placed). Whole-book masks find them, so a quiet day costs
         little however many stocks are held."""
         held = self.held_mask()
+        target = self.columns(list(self.target))  # positions in this run's book
         wanted = np.zeros(len(held), dtype=bool)
-        wanted[self.target_columns] = True
+        wanted[target] = True
         for code in self.codes_of(held & ~wanted):
             self.close_position(code)
-        missing = self.target_columns[~held[self.target_columns]]
+        missing = target[~held[target]]
         missing = missing[self.tradable_mask()[missing]]
         if len(missing):
             equity = self.equity

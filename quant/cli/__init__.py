@@ -46,6 +46,7 @@ COMMANDS = {
     "sweep": Command(
         "sweep", "run every combination of a sweep file's settings, seeds and windows as Ray tasks"
     ),
+    "live": Command("live", "follow strategies day by day in a paper book: tomorrow's orders"),
 }
 
 

@@ -26,6 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_market_options(info)
     info.set_defaults(run=run_info)
     _register_fetch(actions)
+    _register_update(actions)
     _register_import(actions)
     _register_synth(actions)
 
@@ -69,6 +70,33 @@ def _register_fetch(actions: argparse._SubParsersAction) -> None:
         "--retry-empty", action="store_true", help="ask again for codes that came back empty"
     )
     fetch.set_defaults(run=run_fetch)
+
+
+def _register_update(actions: argparse._SubParsersAction) -> None:
+    from quant.data.store import DEFAULT_PAUSE, DEFAULT_RETRIES
+
+    update = actions.add_parser(
+        "update",
+        help="bring a store up to the last session whose bars are final",
+        description="An akshare store asks only for the sessions each code lacks (new "
+        "listings too, for a store fetched with --all); an imported store reads its source "
+        "files again, new files with them. The store is then checked as any data is. A "
+        "session's bars are final at 16:00 Beijing time.",
+    )
+    update.add_argument("--store", required=True, type=Path, help="the store folder")
+    update.add_argument(
+        "--pause",
+        type=float,
+        default=DEFAULT_PAUSE,
+        help=f"akshare: seconds between requests (default {DEFAULT_PAUSE})",
+    )
+    update.add_argument(
+        "--retries",
+        type=int,
+        default=DEFAULT_RETRIES,
+        help=f"akshare: retries of a failed request (default {DEFAULT_RETRIES})",
+    )
+    update.set_defaults(run=run_update)
 
 
 def _register_import(actions: argparse._SubParsersAction) -> None:
@@ -442,6 +470,22 @@ def run_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- update ------------------------------------------------------------------------------
+
+
+def run_update(args: argparse.Namespace) -> int:
+    from quant.data.akshare_source import Akshare
+    from quant.data.store import Throttle
+    from quant.data.update import update_store
+
+    try:
+        throttle = Throttle(pause=args.pause, retries=args.retries)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    print(update_store(args.store, client=Akshare(call=throttle)).line)
+    return 0
+
+
 # -- import ------------------------------------------------------------------------------
 
 
@@ -467,6 +511,7 @@ def run_import(args: argparse.Namespace) -> int:
     imported = {
         "format": args.format,
         "from": ", ".join(str(path.resolve()) for path in args.source),
+        "paths": [str(path.resolve()) for path in args.source],  # quant data update reads them
         "options": {
             k: v
             for k, v in vars(options).items()

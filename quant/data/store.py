@@ -37,7 +37,7 @@ from quant.data.errors import DataError
 from quant.data.manifest import FORMAT, MANIFEST, read_manifest
 from quant.data.panel import MarketPanel
 from quant.errors import UserError
-from quant.io import atomic_folder, write_atomic, write_text_atomic
+from quant.io import atomic_folder, must_be_empty, write_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,12 @@ def survivorship(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_imported(
-    panel: MarketPanel, root: str | Path, *, kind: str, imported: dict[str, Any]
+    panel: MarketPanel,
+    root: str | Path,
+    *,
+    kind: str,
+    imported: dict[str, Any],
+    replace: bool = False,
 ) -> Path:
     """Write a panel's bars as an imported store: one Parquet file (IMPORTED_BARS, the tidy
     schema sorted by (code, date), a row group per WRITE_CODES codes, LZ4: read twice as
@@ -178,12 +183,13 @@ def write_imported(
     missing for some codes; is_st unknown), the intake's ``notes`` and the codes
     ``listed_at_end``. The folder is built under a temporary name and renamed when
     complete, so it exists whole or not at all; ``root`` must be new or an empty folder
-    (FileExistsError otherwise). ``quant data fetch`` refuses such a folder (a fetch
-    would mix sources)."""
+    (FileExistsError otherwise) unless ``replace`` (``quant data update``: the old store is
+    swapped out whole). ``quant data fetch`` refuses such a folder (a fetch would mix
+    sources)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     entries: dict[str, Any] = {}
-    with atomic_folder(root) as folder:
+    with atomic_folder(root, _replaceable if replace else must_be_empty) as folder:
         path = folder / IMPORTED_BARS
         writer: pq.ParquetWriter | None = None
         try:
@@ -209,6 +215,13 @@ def write_imported(
         text = json.dumps(manifest, indent=1, ensure_ascii=False, sort_keys=True)
         (folder / MANIFEST).write_text(text + "\n", encoding="utf-8")
     return Path(root)
+
+
+def _replaceable(target: Path) -> None:
+    """An imported store may be replaced by its update (its manifest says what it is)."""
+    if target.exists() and (read_manifest(target) or {}).get("source", "").startswith("import:"):
+        return
+    must_be_empty(target)
 
 
 def approximations(panel: MarketPanel) -> dict[str, str]:
@@ -375,6 +388,58 @@ class Store:
             self._save_manifest()
             codes = sorted(set(listed) | set(delisted))
             return self._fetch(codes, start, end, client, retry_empty, progress, now)
+
+    def update(
+        self,
+        end: dt.date,
+        client: Akshare,
+        *,
+        progress: bool | None = None,
+        now: dt.datetime | None = None,
+    ) -> FetchReport:
+        """Bring every code of the store up to ``end`` (the last session that is final),
+        each from its own start: only the days after those already asked for are requested
+        (:meth:`fetch`). A store filled with ``fetch_all`` lists the exchanges' codes again,
+        so that new listings come in from the store's first day. A day that no code came
+        back with (the source has not published it yet) is not counted as asked for, so
+        the next update asks for it again; a day only some codes lack (suspensions) is."""
+        with self._locked():
+            before = {code: dict(entry) for code, entry in self.manifest["codes"].items()}
+            if not before:
+                raise DataError(
+                    f"{self.root}: the store holds no codes: fill it with quant data fetch"
+                )
+            starts: dict[dt.date, list[str]] = {}
+            for code, entry in before.items():
+                starts.setdefault(_day(entry["start"]), []).append(code)
+            if "universe" in self.manifest:
+                listed, delisted = client.listed_codes(), client.delisted_codes()
+                self.manifest["universe"] = {
+                    "listed": listed, "delisted": delisted, "as_of": end.isoformat()
+                }  # fmt: skip
+                new = sorted(set(listed) - set(before))
+                starts.setdefault(min(starts), []).extend(new)
+            report = FetchReport()
+            for start, codes in sorted(starts.items()):
+                part = self._fetch(sorted(codes), start, end, client, False, progress, now)
+                for name in ("requested", "up_to_date", "fetched", "empty", "new_rows"):
+                    setattr(report, name, getattr(report, name) + getattr(part, name))
+                report.requests = part.requests
+            self._forget_unpublished(before)
+            return report
+
+    def _forget_unpublished(self, before: dict[str, dict[str, Any]]) -> None:
+        """Entries moved past the newest bar of the store back to it (see :meth:`update`)."""
+        entries = self.manifest["codes"]
+        lasts = [_day(e["last_date"]) for e in entries.values() if e["rows"] > 0]
+        if not lasts:
+            return
+        newest = max(lasts)
+        for code, entry in entries.items():
+            if _day(entry["end"]) > newest:
+                old = before.get(code)
+                entry["end"] = max(newest, _day(old["end"]) if old else newest).isoformat()
+        self._save_manifest()
 
     def _fetch(
         self,

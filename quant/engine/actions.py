@@ -37,7 +37,9 @@ nothing counts twice. Every other factor change of a held stock is applied as be
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,13 +98,18 @@ class ActionSchedule:
     """The table's actions for a run: ``record[r]`` the actions whose record date is the
     session before window row ``r`` (their entitlement is taken at the start of row r);
     ``covered[r]`` the feed columns whose adjustment-factor change on row r an action
-    explains (the first bar from its ex date). An ex date on which the stock has no bar
-    (suspended) takes effect on that first bar, the day its price falls: new shares and
-    cash credited on the ex date itself would be valued with the old close until then
-    (equity jumps by them, then falls back); without a bar to the window's end the
-    action does not happen (the holding stays at its last close, which still holds it). ``frame``: the table's tidy rows;
-    ``codes``: the feeds' codes, in column order; ``dates``: the window's sessions;
-    ``has_bar``: (T, F) whether each feed has a bar."""
+    explains (the first bar from its ex date). The broker takes an entitlement's ex step on
+    that same bar, the first session from the ex date on which the stock trades: on an ex
+    date inside a suspension the price falls only then, and new shares and cash credited
+    on the ex date itself would be valued with the old close until then (equity jumping by
+    them, then back); a dividend's pay date is no earlier, and new shares without a
+    listing date are sellable from it. A stock suspended from its ex date to the window's
+    end keeps its last close, its entitlement waiting. Nothing here reads a bar after the
+    row it concerns: a paper book, which builds the schedule each evening from the bars
+    known then (:meth:`rows`, quant.engine.session), gets the backtest's.
+
+    ``frame``: the table's tidy rows; ``codes``: the feeds' codes, in column order;
+    ``dates``: the window's sessions; ``has_bar``: (T, F) whether each feed has a bar."""
 
     def __init__(
         self, frame: pd.DataFrame, codes: list[str], dates: pd.DatetimeIndex, has_bar: np.ndarray
@@ -110,35 +117,33 @@ class ActionSchedule:
         self.record: dict[int, list[Action]] = {}
         self.covered: dict[int, set[int]] = {}
         column = {code: k for k, code in enumerate(codes)}
-        rows = frame[frame["code"].isin(column) & frame["ex_date"].between(dates[0], dates[-1])]
+        rows = frame[frame["code"].isin(column) & (frame["ex_date"] >= dates[0])]
         for row in rows.itertuples(index=False):
-            ex = dates.searchsorted(row.ex_date)
-            if dates[ex] != row.ex_date:
+            ex = dates.searchsorted(row.ex_date)  # len(dates): after the window
+            if ex < len(dates) and dates[ex] != row.ex_date:
                 continue  # not a session (quant.data.actions.check refuses it)
             col = column[row.code]
             bars = np.flatnonzero(has_bar[ex:, col])
-            if not len(bars):
-                continue  # suspended to the window's end: held at its last close, unchanged
-            self.covered.setdefault(int(ex + bars[0]), set()).add(col)
-            effective = dates[ex + bars[0]]  # the price falls on the first bar from the ex date
+            if len(bars):
+                self.covered.setdefault(int(ex + bars[0]), set()).add(col)
             recorded = row.record_date
             if pd.isna(recorded):
+                if ex == len(dates):
+                    continue  # the session before an ex date after the window is not known
                 recorded = dates[ex - 1] if ex > 0 else dates[0] - pd.Timedelta(days=1)
             record = dates.searchsorted(recorded)
-            if record >= ex or dates[record] != recorded:
-                continue  # recorded before the window: nothing was held then
-            after = record + 1
+            after = record + 1  # the entitlement is taken at the start of this row
+            if after >= len(dates) or record >= ex or dates[record] != recorded:
+                continue  # recorded before the window (nothing was held then), or too late
             pay = row.pay_date
             if pd.isna(pay):
-                pay = dates[after] if row.rights > 0 else effective
-            elif row.rights == 0:
-                pay = max(pay, effective)
-            listing = effective if pd.isna(row.listing_date) else row.listing_date
+                pay = dates[after] if row.rights > 0 else row.ex_date
+            listing = row.ex_date if pd.isna(row.listing_date) else row.listing_date
             self.record.setdefault(after, []).append(
                 Action(
                     row.code,
                     recorded,
-                    effective,
+                    row.ex_date,
                     pay,
                     listing,
                     row.cash,
@@ -148,6 +153,14 @@ class ActionSchedule:
                     row.rights_price,
                 )
             )
+
+    def rows(self, start: int, stop: int) -> ActionSchedule:
+        """The schedule of window rows ``start`` .. ``stop - 1`` alone, renumbered from 0
+        (a paper book's session: the schedule of its history, for the two bars it runs)."""
+        part = ActionSchedule.__new__(ActionSchedule)
+        part.record = {r - start: a for r, a in self.record.items() if start <= r < stop}
+        part.covered = {r - start: c for r, c in self.covered.items() if start <= r < stop}
+        return part
 
     def __len__(self) -> int:
         return sum(len(actions) for actions in self.record.values())
@@ -237,20 +250,24 @@ def lock(
         book.locked.append(Locked(code, until, shares))
 
 
-def due(items: list, today: pd.Timestamp, date: str) -> tuple[list, list]:
-    """The items whose ``date`` attribute is today or earlier, and the rest."""
-    now = [item for item in items if getattr(item, date) <= today]
-    return now, [item for item in items if getattr(item, date) > today]
+def due(
+    items: list, today: pd.Timestamp, date: str, ready: Callable[[Any], bool] | None = None
+) -> tuple[list, list]:
+    """The items whose ``date`` attribute is today or earlier (and ``ready``, if given),
+    and the rest, each in their order."""
+    now = [i for i in items if getattr(i, date) <= today and (ready is None or ready(i))]
+    taken = {id(i) for i in now}
+    return now, [i for i in items if id(i) not in taken]
 
 
-def receivable(entitlement: Entitlement) -> Receivable | None:
-    """The cash an entitlement is owed from its ex date, or None (no cash, no tax)."""
+def receivable(entitlement: Entitlement, today: pd.Timestamp) -> Receivable | None:
+    """The cash an entitlement is owed from its ex step ``today``, paid on its pay date or
+    today if that has passed (an ex date inside a suspension), or None (no cash, no tax)."""
     gross, withheld = withheld_at_payment(entitlement)
     if gross == 0 and withheld == 0:
         return None
-    return Receivable(
-        entitlement.code, entitlement.pay_date, gross - withheld, withheld, entitlement.shares
-    )
+    pay = max(entitlement.pay_date, today)
+    return Receivable(entitlement.code, pay, gross - withheld, withheld, entitlement.shares)
 
 
 def new_shares(entitlement: Entitlement) -> float:

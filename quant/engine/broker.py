@@ -166,7 +166,7 @@ class AShareBroker(FastBroker):
         if len(held):
             ratio = market.today("share_ratio")[held]
             ex_rights = held[(ratio != 1.0) & np.isfinite(ratio) & (ratio > 0)]
-            covered = self.schedule.covered.get(market.row) if self.schedule else None
+            covered = self.schedule.covered.get(market.row) if self.schedule is not None else None
             if covered and len(ex_rights):
                 ex_rights = ex_rights[~np.isin(ex_rights, list(covered))]
             if len(ex_rights):
@@ -257,7 +257,13 @@ class AShareBroker(FastBroker):
             if entitlement.rights > 0 and not entitlement.decided and entitlement.pay_date <= today:
                 self._pay_rights(entitlement)
         if book.entitlements:
-            now, book.entitlements = act.due(book.entitlements, today, "ex_date")
+            trading = self.market.today("has_bar")
+            now, book.entitlements = act.due(
+                book.entitlements,
+                today,
+                "ex_date",
+                lambda e: bool(trading[self._feeds_by_code[e.code].column]),
+            )
             restated = {}
             for entitlement in now:
                 if entitlement.rights > 0 and not entitlement.decided:
@@ -329,7 +335,7 @@ class AShareBroker(FastBroker):
         before = position.size
         bonus = act.new_shares(entitlement)
         added = bonus + entitlement.subscribed
-        owed = act.receivable(entitlement)
+        owed = act.receivable(entitlement, self._today)
         if owed is not None:
             self.book.receivables.append(owed)
         if not added:
@@ -339,14 +345,15 @@ class AShareBroker(FastBroker):
         position.size = after
         entitlement.paid = 0.0  # now in the shares
         act.acquire(self.book.lots.setdefault(entitlement.code, []), added, self._today)
-        act.lock(self.book, entitlement.code, added, entitlement.listing_date, self._today)
+        listing = max(entitlement.listing_date, self._today)
+        act.lock(self.book, entitlement.code, added, listing, self._today)
         self.sync(data)
-        listed = f"sellable from {entitlement.listing_date.date()}"
+        listed = f"sellable from {listing.date()}"
         if bonus:
             self._log_event(data, act.BONUS, before, before + bonus, 0.0, note=listed)
         if entitlement.subscribed:
             self._log_event(data, act.RIGHTS_CREDITED, before + bonus, after, 0.0, note=listed)
-        if before <= 0 or entitlement.listing_date > self._today:
+        if before <= 0 or listing > self._today:
             return {}  # orders in the old shares stay as placed: the new cannot be sold yet
         return {data: (after / before, before, after)}
 

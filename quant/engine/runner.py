@@ -26,8 +26,8 @@ from quant.data.notes import data_notes as panel_notes
 from quant.engine.actions import ActionSchedule
 from quant.engine.broker import SUSPECT_FACTOR_EVENT, AShareBroker
 from quant.engine.bt_strategy import adapt
-from quant.engine.config import BacktestConfig, ConfigError
-from quant.engine.feeds import align, make_market
+from quant.engine.config import BacktestConfig, ConfigError, Rules
+from quant.engine.feeds import Market, align, make_market
 from quant.engine.money import money, money_notes
 from quant.engine.params import check_params_used, check_strategy_names, read_params
 from quant.engine.plugins import builtins, load_strategy, strategy_name
@@ -338,12 +338,6 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     check_plan(name, cls, plan, context)
     plan = replace(plan, tables=with_returns(name, plan.tables, context))  # its scores' returns
     rules = context.config.rules
-    cerebro = bt.Cerebro(stdstats=False, runonce=True, preload=True, quicknotify=True)
-    broker = AShareBroker(rules=rules, frictionless=cls.frictionless)
-    broker.setcash(plan.cash or context.config.cash)
-    if cls.frictionless:
-        broker.set_coc(True)  # reference: held from day 0's close
-    cerebro.broker = broker
     if not plan.codes and not plan.index_codes:
         raise ConfigError(f"strategy {name}: its plan names no codes to trade")
     market = make_market(
@@ -352,13 +346,12 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
         rules.fill_at,
     )
     feeds = market.feeds
-    market.attach(cerebro)  # cerebro steps the first feed; the others follow it
     schedule = None
     if context.actions is not None:
         schedule = ActionSchedule(
             context.actions.frame, market.names, context.dates, market.matrices["has_bar"]
         )
-    broker.join(market, schedule)
+    cerebro, broker = new_cerebro(cls, rules, plan.cash or context.config.cash, market, schedule)
     cerebro.addstrategy(cls, *feeds[1:], quant_plan=plan, quant_name=name)
     days = len(context.dates)
     with progress.step("backtest", days, "day") as step:
@@ -377,6 +370,28 @@ def _run_strategy(cls: type[AShareStrategy], name: str, context: Context) -> Str
     return _collect(
         name, strategy, broker, plan, len(feeds), (prepared - started, finished - prepared)
     )
+
+
+def new_cerebro(
+    cls: type[AShareStrategy],
+    rules: Rules,
+    cash: float,
+    market: Market,
+    schedule: ActionSchedule | None = None,
+) -> tuple[bt.Cerebro, AShareBroker]:
+    """A cerebro stepping ``market`` (its first feed; the others follow it) with the
+    A-share broker of ``rules`` holding ``cash`` yuan (a frictionless reference's broker
+    for such a strategy class), applying the corporate-actions ``schedule`` (None: the
+    adj_factor's approximation)."""
+    cerebro = bt.Cerebro(stdstats=False, runonce=True, preload=True, quicknotify=True)
+    broker = AShareBroker(rules=rules, frictionless=cls.frictionless)
+    broker.setcash(cash)
+    if cls.frictionless:
+        broker.set_coc(True)  # reference: held from day 0's close
+    cerebro.broker = broker
+    market.attach(cerebro)
+    broker.join(market, schedule)
+    return cerebro, broker
 
 
 def check_plan(name: str, cls: type[AShareStrategy], plan: Plan, context: Context) -> None:
@@ -468,7 +483,7 @@ def _collect(
         cash=pd.Series(recorder.cash, index=dates, name=name),
         equity=equity,
         fills=_frame(broker.fills, FILL_COLUMNS),
-        refusals=_frame(broker.refusals, ["date", "code", "side", "size", "reason"]),
+        refusals=_frame(broker.refusals, REFUSAL_COLUMNS),
         events=_frame(broker.events, EVENT_COLUMNS),
         positions=recorder.positions(),
         info=plan.info,
@@ -485,6 +500,8 @@ FILL_COLUMNS = [
     "date", "code", "side", "size", "price", "value", "costs",
     "commission", "transfer_fee", "stamp_duty", "dividend_tax", "note",
 ]  # fmt: skip
+#: The columns of a run's refused orders.
+REFUSAL_COLUMNS = ["date", "code", "side", "size", "reason"]
 #: The columns of a run's events (quant.engine.broker): ``cash`` what the event paid in (yuan,
 #: < 0 when it cost), ``tax`` the dividend tax withheld from it.
 EVENT_COLUMNS = [

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import backtrader as bt
 import numpy as np
@@ -40,7 +40,11 @@ class Context:
     """What ``prepare`` may read: the panel (all of it: prepare must itself only use the
     past of each decision), the index bars, the run's config and the window it runs
     (quant.engine.window: checked against the data, clipped with ``clip``), and the
-    corporate-actions table the broker applies (None without one)."""
+    corporate-actions table the broker applies (None without one). In a paper book's
+    evening (quant.live) the panel ends with the evening's close and the next session,
+    without bars (quant.data.asof), and ``models`` is the book's store of walk-forward
+    models (quant.signals.models), which the built-in signal source reads instead of its
+    cache; None in a backtest."""
 
     panel: MarketPanel
     index_panel: MarketPanel
@@ -49,6 +53,7 @@ class Context:
     cache_dir: Path
     seed: int = 0
     actions: ActionTable | None = None
+    models: Any = None
 
     @property
     def rows(self) -> slice:
@@ -96,6 +101,15 @@ class AShareStrategy(BaseStrategy):
     A code outside the plan's codes, or an argument that is not what a method takes, is a
     :class:`StrategyError` naming the strategy, the method and argument and the strategy's
     file and line, whichever helper it is given to."""
+
+    #: The attributes that carry the strategy's state from one session to the next (hold
+    #: counters, the month's selection): a paper book (quant.live) runs one session at a
+    #: time, saves them at each close and gives them back the next evening, as plain data
+    #: (quant.engine.state). In a book, any other attribute that ``next`` changes is an
+    #: error; those set in ``__init__`` and never changed are rebuilt each evening. Keep
+    #: codes there, not positions in the whole-book arrays (:meth:`columns`), which belong
+    #: to one run.
+    carried: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def evidence(cls, infos: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -157,8 +171,13 @@ class AShareStrategy(BaseStrategy):
 
     # -- the whole book at once (shape (F,): one entry per code of the plan) -------------
     def columns(self, codes: list[str]) -> np.ndarray:
-        """Positions of ``codes`` in the whole-book arrays below."""
-        return np.array([self._feed(code, "columns(codes)").column for code in codes], np.int64)
+        """Positions of ``codes`` in the whole-book arrays below (of this run: keep codes,
+        not positions, in what the strategy carries to the next session)."""
+        feeds = self._feeds
+        try:
+            return np.array([feeds[code].column for code in codes], np.int64)
+        except (KeyError, TypeError):
+            return np.array([self._feed(code, "columns(codes)").column for code in codes], np.int64)
 
     def codes_of(self, selection: np.ndarray) -> list[str]:
         """The codes of a mask or of column positions over the whole book, in that order."""
@@ -242,6 +261,13 @@ class AShareStrategy(BaseStrategy):
         for code in self.holdings():
             self.close_position(code)
 
+    def explain(self, code: str, side: str) -> str:
+        """Why the order placed at this close for ``code`` (``side``: "buy" or "sell"), in a
+        few words, for a paper book's orders file (quant.live). Default: the stock's rank by
+        the plan's scores (quant.engine.ranking) at the latest decision up to today, or
+        nothing; strategies say more (the CNN-LSTM: rank, signal, hold counter)."""
+        return score_rank(self.plan, code, self.today)
+
     # -- the arguments' checks ----------------------------------------------------------
     def _feed(self, code: str, call: str) -> Any:
         feed = self._feeds.get(code)
@@ -275,3 +301,25 @@ class AShareStrategy(BaseStrategy):
                 problem = f"{what} of {code} must be a finite number >= 0, got {value!r}"
                 raise bad_argument(self.name, call, problem)
         return feeds
+
+
+def score_rank(plan: Plan, code: str, today: pd.Timestamp) -> str:
+    """``rank K of N (score S, DATE)``: ``code``'s place among the scores of the plan's
+    ``scores`` table (quant.engine.ranking) at its latest decision date up to ``today``;
+    "" when it has none."""
+    scores = plan.tables.get("scores")
+    if scores is None or scores.empty:
+        return ""
+    dates = scores["decision_date"]
+    past = dates[dates <= today]
+    if past.empty:
+        return ""
+    day = past.max()
+    ranked = scores[(dates == day) & scores["score"].notna()].sort_values(
+        "score", ascending=False, kind="stable"
+    )
+    codes = ranked["code"].astype(str).tolist()
+    if code not in codes:
+        return ""
+    score = float(ranked["score"].iloc[codes.index(code)])
+    return f"rank {codes.index(code) + 1} of {len(codes)} (score {score:.4g}, {day.date()})"

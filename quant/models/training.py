@@ -6,6 +6,7 @@ checkpoints that hold weights and JSON only (read without unpickling code)."""
 from __future__ import annotations
 
 import copy
+import io
 import json
 import math
 import random
@@ -186,16 +187,28 @@ def evaluate(
 
 @torch.no_grad()
 def predict(
-    model: nn.Module, inputs: np.ndarray | torch.Tensor, batch_size: int = 4096
+    model: nn.Module,
+    inputs: np.ndarray | torch.Tensor,
+    batch_size: int = 4096,
+    fixed: bool = False,
 ) -> np.ndarray:
-    """Model outputs in eval mode, as a NumPy array on the CPU."""
+    """Model outputs in eval mode, as a NumPy array on the CPU. With ``fixed``, every
+    forward pass has exactly ``batch_size`` rows (the last batch padded with zeros, whose
+    outputs are dropped): the arithmetic of BLAS kernels depends on the shape they are
+    given, so without it a row's output can differ in its last bits with the number of
+    rows predicted beside it. The walk-forward signals use it, so that a paper book's
+    evening, which predicts one day, gives what a backtest's whole block gave
+    (tests/test_live_replay.py)."""
     x = as_tensor(inputs)
     device = next(model.parameters()).device
     model.eval()
-    outputs = [
-        model(x[start : start + batch_size].to(device)).cpu()
-        for start in range(0, len(x), batch_size)
-    ]
+    outputs = []
+    for start in range(0, len(x), batch_size):
+        batch = x[start : start + batch_size]
+        rows = len(batch)
+        if fixed and rows < batch_size:
+            batch = torch.cat([batch, batch.new_zeros((batch_size - rows, *batch.shape[1:]))])
+        outputs.append(model(batch.to(device)).cpu()[:rows])
     if not outputs:
         return np.empty((0,))
     return torch.cat(outputs).numpy()
@@ -209,27 +222,42 @@ class CheckpointError(UserError):
 def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any]) -> Path:
     """The model's weights (its ``state_dict``: tensors) and ``meta`` (as JSON text:
     whatever rebuilds the model, its training record), atomically, with ``torch.save``."""
-    payload = {"state_dict": model.state_dict(), "meta": json.dumps(meta, default=str)}
+    data = checkpoint_bytes(model, meta)
     with atomic_path(path) as temporary:
-        torch.save(payload, temporary)
+        temporary.write_bytes(data)
     return Path(path)
 
 
-def load_checkpoint(path: str | Path, model: nn.Module) -> dict[str, Any]:
-    """Load weights saved by :func:`save_checkpoint` into ``model``; returns the meta.
+def checkpoint_bytes(model: nn.Module, meta: dict[str, Any]) -> bytes:
+    """What :func:`save_checkpoint` writes, as bytes (a paper book keeps them in its
+    database)."""
+    payload = {"state_dict": model.state_dict(), "meta": json.dumps(meta, default=str)}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+def load_checkpoint(
+    source: str | Path | bytes, model: nn.Module, name: str | None = None
+) -> dict[str, Any]:
+    """Load weights saved by :func:`save_checkpoint` (a file, or its bytes) into
+    ``model``; returns the meta.
 
     Read with ``torch.load(weights_only=True)``: its unpickler builds tensors, dicts, lists
     and plain values only, so a crafted file cannot run code (torch's "Serialization
-    semantics", weights_only). Raises :class:`CheckpointError` (one line naming the file)
-    for a file that is not such a checkpoint of this model, whatever is wrong with it."""
+    semantics", weights_only). Raises :class:`CheckpointError` (one line naming the file,
+    or ``name``) for a file that is not such a checkpoint of this model, whatever is wrong
+    with it."""
+    name = name or str(source if not isinstance(source, bytes) else "checkpoint")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        readable = io.BytesIO(source) if isinstance(source, bytes) else source
+        payload = torch.load(readable, map_location="cpu", weights_only=True)
         meta = json.loads(payload["meta"])
         model.load_state_dict(payload["state_dict"])
     except Exception as error:  # an untrusted file: any failure of the reader is its fault
         lines = str(error).strip().splitlines() or [""]
         raise CheckpointError(
-            f"{path}: not a weights-only checkpoint of this model "
+            f"{name}: not a weights-only checkpoint of this model "
             f"({type(error).__name__}: {lines[0][:200]})"
         ) from None
     model.eval()

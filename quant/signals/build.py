@@ -13,10 +13,21 @@ import numpy as np
 import pandas as pd
 import torch
 from filelock import FileLock
+from torch import nn
 
 from quant import progress
 from quant.data.panel import MarketPanel
-from quant.features import Bars, cnn_inputs, cnn_labels, lstm_windows, window_ends
+from quant.features import (
+    Bars,
+    CNNInputs,
+    CNNLabels,
+    cnn_inputs,
+    cnn_labels,
+    cnn_returns,
+    lstm_windows,
+    standardise,
+    window_ends,
+)
 from quant.io import remove_stale_temporaries
 from quant.manifest import DamagedError
 from quant.signals.cache import (
@@ -28,7 +39,8 @@ from quant.signals.cache import (
     save_tables,
 )
 from quant.signals.config import SignalConfig
-from quant.signals.plan import Run, walk_forward
+from quant.signals.models import FolderModels, ModelStore
+from quant.signals.plan import Block, Run, walk_forward
 from quant.signals.quality import (
     pooled_quality,
     pooled_test_sample,
@@ -94,40 +106,24 @@ def _build(
     panel: MarketPanel, config: SignalConfig, folder: Path, key: str, device: str | None
 ) -> SignalTables:
     with progress.step("features", 5, "step") as features:
-        months = panel.calendar.months
-        bars = Bars.of(panel)
-        blocks = walk_forward(months, config)
         features.advance()
-        inputs = cnn_inputs(panel, months, bars)
-        features.advance()
-        labels = cnn_labels(panel, months, inputs)
-        features.advance()
-        window_ok = window_ends(bars, config.lstm.max_span)
-        features.advance()
-        run = Run(panel, months, bars, config, folder, device)
+        run, blocks, inputs, labels, window_ok = _features(
+            panel, config, folder, device, FolderModels(folder.parent / MODELS), features
+        )
         eval_positions = pooled_test_sample(run, blocks, window_ok)
         features.advance()
 
     selections, returns, timings, training = [], [], [], []
     pooled: list[tuple[np.ndarray, np.ndarray]] = []
     for block in blocks:
-        cnn, cnn_record = train_or_load(
-            run, block, "cnn", partial(ranker_training_set, run, block, inputs, labels)
-        )
-        lstm, lstm_record = train_or_load(
-            run, block, "lstm", partial(timer_training_set, run, block, window_ok)
-        )
-        training.append({"block": block.name, "cnn": cnn_record, "lstm": lstm_record})
-
-        in_block = np.isin(inputs.month, block.test_months)
-        test = inputs.take(in_block)
-        selection = selection_table(run, test, class_one_probability(cnn, test.x))
+        lstm, selection, timing, record = _block(run, block, inputs, labels, window_ok)
+        training.append(record)
         selections.append(selection)
-        returns.append(labels.ret[in_block])
-        timings.append(timing_table(run, selection, window_ok, lstm))
-        month = run.holding_month(bars.row[eval_positions])
+        returns.append(labels.ret[np.isin(inputs.month, block.test_months)])
+        timings.append(timing)
+        month = run.holding_month(run.bars.row[eval_positions])
         mine = eval_positions[np.isin(month, block.test_months)]
-        pooled.append((class_one_probability(lstm, lstm_windows(bars, mine)), mine))
+        pooled.append((class_one_probability(lstm, lstm_windows(run.bars, mine)), mine))
 
     selection = pd.concat(selections, ignore_index=True)
     cnn_monthly, cnn_quality = ranking_quality(
@@ -153,3 +149,129 @@ def _build(
     tables = load_tables(folder)  # exactly what a later call will read
     assert tables is not None
     return tables
+
+
+def book_tables(
+    panel: MarketPanel, config: SignalConfig, models: ModelStore, *, device: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    """A paper book's evening (quant.live): the selection and timing tables of ``config``
+    on ``panel``, the data as known at the evening's close (quant.data.asof: its last row is
+    the next session, without bars), and the training record of each block. The ranker of
+    every block scores its months (the selections a strategy's plan names), the timer of
+    the evening's block calls the days of the evening's holding month so far: the rows a
+    backtest's build gives for those months and days (:func:`build_signals`, the same
+    functions; predictions of a fixed batch shape, quant.models.training.predict), without
+    quality figures or a cache of tables (the data change every evening). Models come from
+    ``models`` (quant.signals.models); a block's are trained, and kept there, on the
+    evening of its "now" when the store lacks them. On one torch thread: an evening's
+    predictions are a few small batches, which a second thread only slows down on a
+    machine with other work (the rows are the same: tests/test_live_replay.py)."""
+    with _torch_threads(1):
+        return _book_tables(panel, config, models, device)
+
+
+def _book_tables(
+    panel: MarketPanel, config: SignalConfig, models: ModelStore, device: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    months = panel.calendar.months
+    bars = Bars.of(panel)
+    blocks = walk_forward(months, config)
+    window_ok = window_ends(bars, config.lstm.max_span)
+    run = Run(panel, months, bars, config, None, device, models)
+    month = int(run.holding_month(np.array([len(panel.dates) - 2]))[0])
+    features: list[tuple[CNNInputs, CNNLabels]] = []
+
+    def learned() -> tuple[CNNInputs, CNNLabels]:  # every month's: only to train a ranker
+        if not features:
+            inputs = cnn_inputs(panel, months, bars)
+            features.append((inputs, cnn_labels(panel, months, inputs)))
+        return features[0]
+
+    selections, timings, training = [], [], []
+    for block in blocks:
+        cnn, cnn_record = train_or_load(
+            run, block, "cnn", lambda b=block: ranker_training_set(run, b, *learned())
+        )
+        test = standardise(cnn_returns(panel, months, bars, block.test_months))
+        selection = selection_table(run, test, class_one_probability(cnn, test.x))
+        selections.append(selection)
+        record = {"block": block.name, "cnn": cnn_record}
+        if month in block.test_months:
+            lstm, record["lstm"] = train_or_load(
+                run, block, "lstm", partial(timer_training_set, run, block, window_ok)
+            )
+            decided = panel.dates[months.decision_row[month]]
+            current = selection[selection["decision_date"] == decided]
+            timings.append(timing_table(run, current, window_ok, lstm))
+        training.append(record)
+    selection = pd.concat(selections, ignore_index=True)
+    selection = selection.sort_values(["decision_date", "rank"]).reset_index(drop=True)
+    timing = pd.concat(timings, ignore_index=True) if timings else _no_timing()
+    return selection, timing, training
+
+
+def _no_timing() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "date": pd.DatetimeIndex([]),
+            "code": pd.Series([], dtype=object),
+            "decision_date": pd.DatetimeIndex([]),
+            "signal": pd.Series([], dtype=np.int64),
+            "probability": pd.Series([], dtype=np.float64),
+        }
+    )
+
+
+#: The folder of the signal cache that keeps models by what they learned from.
+MODELS = "models"
+
+
+def _features(
+    panel: MarketPanel,
+    config: SignalConfig,
+    folder: Path | None,
+    device: str | None,
+    models: ModelStore,
+    step: progress.Step | None = None,
+) -> tuple[Run, list[Block], CNNInputs, CNNLabels, np.ndarray]:
+    """What every block of a build reads: the run, the walk-forward blocks, the CNN's
+    inputs and labels, and which bars end a window the LSTM can read."""
+    months = panel.calendar.months
+    bars = Bars.of(panel)
+    blocks = walk_forward(months, config)
+    inputs = cnn_inputs(panel, months, bars)
+    _advance(step)
+    labels = cnn_labels(panel, months, inputs)
+    _advance(step)
+    window_ok = window_ends(bars, config.lstm.max_span)
+    _advance(step)
+    return (
+        Run(panel, months, bars, config, folder, device, models),
+        blocks,
+        inputs,
+        labels,
+        window_ok,
+    )
+
+
+def _advance(step: progress.Step | None) -> None:
+    if step is not None:
+        step.advance()
+
+
+def _block(
+    run: Run, block: Block, inputs: CNNInputs, labels: CNNLabels, window_ok: np.ndarray
+) -> tuple[nn.Module, pd.DataFrame, pd.DataFrame, dict]:
+    """One block: its ranker and timer (trained or loaded), its selection and timing
+    tables, its training record."""
+    cnn, cnn_record = train_or_load(
+        run, block, "cnn", partial(ranker_training_set, run, block, inputs, labels)
+    )
+    lstm, lstm_record = train_or_load(
+        run, block, "lstm", partial(timer_training_set, run, block, window_ok)
+    )
+    test = inputs.take(np.isin(inputs.month, block.test_months))
+    selection = selection_table(run, test, class_one_probability(cnn, test.x))
+    timing = timing_table(run, selection, window_ok, lstm)
+    record = {"block": block.name, "cnn": cnn_record, "lstm": lstm_record}
+    return lstm, selection, timing, record

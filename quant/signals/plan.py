@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,9 @@ from quant.data.panel import MarketPanel
 from quant.features import Bars
 from quant.market.calendar import Months
 from quant.signals.config import SignalConfig, SignalError
+
+if TYPE_CHECKING:
+    from quant.signals.models import ModelStore
 
 
 @dataclass(frozen=True)
@@ -70,15 +74,17 @@ def chronological_split(order: np.ndarray, fraction: float) -> np.ndarray:
 @dataclass(frozen=True)
 class Run:
     """What every step of one build reads: the panel, its months and stacked bars, the
-    config, the folder of the checkpoints and tables, and the torch device (None: a GPU if
-    one is seen)."""
+    config, the folder of the checkpoints and tables (None: a paper book's evening, which
+    caches no tables), the torch device (None: a GPU if one is seen) and the store of
+    models by what they learned from (quant.signals.models), looked in before training."""
 
     panel: MarketPanel
     months: Months
     bars: Bars
     config: SignalConfig
-    folder: Path
+    folder: Path | None
     device: str | None
+    models: ModelStore | None = None
 
     def holding_month(self, rows: np.ndarray) -> np.ndarray:
         """Holding month each calendar row decides for (the month whose decision row is the

@@ -37,7 +37,7 @@ from pydantic import field_validator, model_validator
 from quant.data.panel import MarketPanel
 from quant.plugins import PluginKind
 from quant.settings import Settings, changes_to
-from quant.signals.build import build_signals
+from quant.signals.build import book_tables, build_signals
 from quant.signals.config import MODEL_SLOTS, SignalConfig, SignalError, Training, preset
 
 if TYPE_CHECKING:
@@ -276,6 +276,19 @@ class WalkForward(SignalSource, WalkForwardSettings):
 
     def tables(self, context: Context) -> SignalSet:
         config = self.run_config(context)
+        if context.models is not None:  # a paper book's evening: its models, no cache
+            selection, timing, training = book_tables(context.panel, config, context.models)
+            info = {
+                "preset": self.preset,
+                "train": f"{config.train_start} .. {config.train_end}",
+                "test": f"{config.test_start} .. {config.test_end}",
+                "models": {
+                    "ranker": type(config.cnn).__name__,
+                    "timer": type(config.lstm).__name__,
+                },
+                "training": training,
+            }
+            return SignalSet(selection, timing, info)
         built = build_signals(context.panel, config, context.cache_dir / "signals")
         info = {
             "preset": self.preset,

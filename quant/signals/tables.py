@@ -17,12 +17,17 @@ from quant.models.training import predict
 from quant.selection import top_fraction
 from quant.signals.plan import Run
 
+#: Rows of every forward pass of the signals' models (quant.models.training.predict with
+#: ``fixed``): a book's evening predicts a few rows, padded to this many.
+BATCH = 256
+
 
 def class_one_probability(model: nn.Module, x: np.ndarray) -> np.ndarray:
-    """(n,) probability of class 1 (the higher ranks; a rise) for the (n, ...) inputs ``x``."""
+    """(n,) probability of class 1 (the higher ranks; a rise) for the (n, ...) inputs
+    ``x``, each row's the same however many rows are predicted beside it."""
     if len(x) == 0:
         return np.empty(0)
-    logits = torch.from_numpy(predict(model, x))
+    logits = torch.from_numpy(predict(model, x, batch_size=BATCH, fixed=True))
     return torch.softmax(logits.double(), dim=1)[:, 1].numpy()
 
 

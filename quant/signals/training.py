@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,17 +16,19 @@ import pandas as pd
 from torch import nn
 
 from quant.features import HORIZON, CNNInputs, CNNLabels, forward_returns, lstm_windows
+from quant.io import write_atomic
 from quant.manifest import DamagedError, add_to_manifest, check_files
 from quant.models import Model, train
 from quant.models.training import (
     Arrays,
     CheckpointError,
     TrainResult,
+    checkpoint_bytes,
     load_checkpoint,
     pick_device,
-    save_checkpoint,
 )
 from quant.signals.config import SignalError
+from quant.signals.models import model_identity, model_key
 from quant.signals.plan import Block, Run, chronological_split
 
 log = logging.getLogger(__name__)
@@ -46,25 +49,37 @@ def train_or_load(
 ) -> tuple[nn.Module, dict[str, Any]]:
     """The network of model slot ``slot`` (``cnn``, ``lstm``: a field of the config) for
     ``block``, with its training record: loaded from the checkpoint an earlier build of the
-    same cache key saved (``<slot>_<block>.pt``), or trained on ``training_set()`` (called
-    only then) and saved there, with its checksum in the folder's manifest
-    (quant.manifest). A checkpoint that is not in the manifest, differs from its checksum
-    or does not load as weights only (quant.models.training.load_checkpoint) is never
-    used: one warning line, and the model is trained again. The caller holds the cache
-    key's lock."""
+    same cache key saved (``<slot>_<block>.pt`` in ``run.folder``), else from ``run.models``
+    (the store of models by what they learned from, quant.signals.models), else trained on
+    ``training_set()`` (called only then) and saved in both, the folder's with its checksum
+    in the folder's manifest (quant.manifest). A checkpoint that is not in the manifest,
+    differs from its checksum or does not load as weights only
+    (quant.models.training.load_checkpoint) is never used: one warning line, and the
+    model is looked for in the store or trained again. The caller holds the cache key's
+    lock."""
     settings: Model = getattr(run.config, slot)
-    path = run.folder / f"{slot}_{block.name}.pt"
-    if path.exists():
-        network = settings.build()
+    path = None if run.folder is None else run.folder / f"{slot}_{block.name}.pt"
+    if path is not None and path.exists():
         try:
             check_files(run.folder, [path.name])
-            meta = load_checkpoint(path, network)
-            if not isinstance(meta, dict) or not isinstance(meta.get("record"), dict):
-                raise CheckpointError(f"{path}: its meta holds no training record")
-            return network.to(pick_device(run.device)), meta["record"]
+            return _loaded(settings, path.read_bytes(), str(path), run)
         except (DamagedError, CheckpointError) as error:
             log.warning("%s: trained again", error)
             path.unlink(missing_ok=True)
+    key, stored, meta = "", None, {}
+    if run.models is not None:
+        identity = model_identity(run, block, slot)
+        meta = {"slot": slot, "block": block.name, "identity": identity}
+        key = run.models.known(identity) or model_key(run, block, slot)
+        stored = run.models.load(key, meta)
+    if stored is not None:
+        try:
+            network, record = _loaded(settings, stored, f"model {key}", run)
+        except CheckpointError as error:
+            log.warning("%s: trained again", error)
+        else:
+            _keep(path, run, stored)
+            return network, record
     data = training_set()
     start = time.perf_counter()
     network, result = train(
@@ -76,9 +91,26 @@ def train_or_load(
         desc=f"{settings.name} {block.name}",
     )
     record = {**data.record, **_result_record(result, time.perf_counter() - start)}
-    save_checkpoint(path, network, {"record": record, "model": settings.to_config()})
-    add_to_manifest(run.folder, path.name)
+    checkpoint = checkpoint_bytes(network, {"record": record, "model": settings.to_config()})
+    _keep(path, run, checkpoint)
+    if run.models is not None:
+        run.models.save(key, checkpoint, meta)
     return network, record
+
+
+def _loaded(settings: Model, data: bytes, name: str, run: Run) -> tuple[nn.Module, dict]:
+    network = settings.build()
+    meta = load_checkpoint(data, network, name)
+    if not isinstance(meta, dict) or not isinstance(meta.get("record"), dict):
+        raise CheckpointError(f"{name}: its meta holds no training record")
+    return network.to(pick_device(run.device)), meta["record"]
+
+
+def _keep(path: Path | None, run: Run, checkpoint: bytes) -> None:
+    """The checkpoint in the build's folder, listed in its manifest (none for a book)."""
+    if path is not None:
+        write_atomic(path, lambda target: target.write_bytes(checkpoint))
+        add_to_manifest(run.folder, path.name)
 
 
 def ranker_training_set(

@@ -162,9 +162,6 @@ class ActionSchedule:
         part.covered = {r - start: c for r, c in self.covered.items() if start <= r < stop}
         return part
 
-    def __len__(self) -> int:
-        return sum(len(actions) for actions in self.record.values())
-
 
 def round_fen(yuan: float) -> float:
     """Half up to the fen (CSDC's rounding of the tax settled at a sale)."""

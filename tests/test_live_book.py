@@ -299,9 +299,15 @@ def test_the_command_line(market, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "600036.SH" in out and "none: the same fills, refusals and net values" in out
     assert main(["live", "next", "--book", str(book), "--until", day(DAYS[3])]) == 0
-    assert "nothing to book" in capsys.readouterr().err
+    # the data holds more sessions: --until stopped it, not the data's end
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"{book}: nothing to book up to --until {day(DAYS[3])}: the last booked is {day(DAYS[3])}"
+    )
     assert main(["live", "init", "--config", str(config), "--book", str(book)]) == 2
     assert "already exists" in capsys.readouterr().err
+    no_start = tmp_path / "no_start.toml"  # the backtest's default start would book years
+    no_start.write_text("\n".join(line for line in config.read_text().splitlines()
+                                  if not line.startswith("start")))  # fmt: skip
     # one line each, naming what is at fault
     errors = {
         ("next", "--book", str(tmp_path / "none")): "no book there (book.db missing)",
@@ -311,6 +317,8 @@ def test_the_command_line(market, tmp_path, capsys):
             "--start '2023-02-30': not a date",
         ("init", "--config", str(tmp_path / "none.toml"), "--book", str(tmp_path / "b3")):
             "no such config file",
+        ("init", "--config", str(no_start), "--book", str(tmp_path / "b4")):
+            f"{no_start}: no start: a book needs its first session",
     }  # fmt: skip
     for args, message in errors.items():
         assert main(["live", *args]) == 2

@@ -385,3 +385,22 @@ def test_a_refused_order_is_named_as_the_reason_a_day_differs():
     assert what == "equity 1,000,000.00 in the book, 999,000.00 in the backtest"
     assert why == "a refusal: the book refused buy 100 600000.SH (limit-up)"
     assert _why("2023-03-01", "x", fill, none, fill, none, 1e6, 1e6, False) is None
+
+
+def test_the_orders_file_writes_each_rows_shares_as_they_are(tmp_path):
+    """A frictionless benchmark's fractions of a share beside whole lots: each row as it
+    is (they once made every stock's lots 4600.00)."""
+    from quant.live.orders import COLUMNS, write_orders
+
+    rows = [
+        ["benchmark", "000001.SH", "index", "buy", 308.47726, "market", np.nan, np.nan, np.nan,
+         "any amount: fractions of a share too (a reference without costs)", "", ""],
+        ["momentum", "002092.SZ", "main", "buy", 15100.0, "market", 13.14, 14.45, 11.83,
+         "lots of 100", "rank 4", ""],
+    ]  # fmt: skip
+    path = write_orders(tmp_path, "2017-03-01", pd.DataFrame(rows, columns=COLUMNS))
+    lines = path.read_text().splitlines()
+    assert lines[1].startswith("benchmark,000001.SH,index,buy,308.48,market,,,,any amount")
+    assert (
+        lines[2] == "momentum,002092.SZ,main,buy,15100,market,13.14,14.45,11.83,lots of 100,rank 4,"
+    )

@@ -250,3 +250,21 @@ def test_quant_data_import_writes_one_checked_table(tmp_path, capsys):
     assert main(["data", "import", "--corporate-actions", str(HERE / "baostock_dividend.csv"), "--format",
                  "tushare", "--out", str(tmp_path / "b.csv")]) == 2  # fmt: skip
     assert "the files are baostock corporate-action tables" in capsys.readouterr().err
+
+
+def test_actions_from_factors_says_a_bad_input_in_one_line(tmp_path):
+    """scripts/actions_from_factors.py: a missing --data or an --out of an unknown type is
+    one line (it once ended in a traceback of our own code)."""
+    from scripts.actions_from_factors import main as derive_main
+
+    cases = {
+        ("--data", str(tmp_path / "none"), "--out", str(tmp_path / "a.parquet")):
+            f"error: {tmp_path / 'none'}: no such file or folder",
+        ("--data", "sample", "--out", str(tmp_path / "a.txt")):
+            f"error: {tmp_path / 'a.txt'}: write the corporate-actions table as .parquet or .csv",
+    }  # fmt: skip
+    for args, message in cases.items():
+        with pytest.raises(SystemExit) as stop:
+            derive_main(list(args))
+        assert stop.value.code == message
+    assert not list(tmp_path.iterdir())

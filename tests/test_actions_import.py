@@ -247,6 +247,15 @@ def test_quant_data_import_writes_one_checked_table(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "13 corporate actions of 7 codes" in printed and "note: " in printed
     assert len(load_actions(out)) == 13
+    # against the sample: 600000.SH 2015-2016, 600009.SH 2014-2016 and 600036.SH 2010 are
+    # its codes and days; 300073.SZ, 600012.SH and 600848.SH are not among its codes; every
+    # factor change of 600000.SH and 600009.SH between their rows' ex dates has a row
+    assert main(["data", "info", "--corporate-actions", str(out)]) == 0
+    assert (
+        "  against the data      6 rows of its codes and days; 3 codes it lacks; 0 rows whose "
+        "ratio differs from the adj_factor's change; 0 factor changes without a row (between "
+        "each code's first and last ex date: a table need not cover every year)"
+    ) in capsys.readouterr().out.splitlines()
     assert main(["data", "import", "--corporate-actions", str(HERE / "baostock_dividend.csv"), "--format",
                  "tushare", "--out", str(tmp_path / "b.csv")]) == 2  # fmt: skip
     assert "the files are baostock corporate-action tables" in capsys.readouterr().err

@@ -34,6 +34,7 @@ import pandas as pd
 from quant.data import load_panel
 from quant.data.actions.load import write_actions
 from quant.data.actions.table import ActionTable, check_actions
+from quant.errors import UserError
 
 SOURCE = (
     "derived from the adj_factor change (scripts/actions_from_factors.py): cash and "
@@ -83,16 +84,19 @@ def split(close: float, reference: float) -> tuple[float, float]:
     return 0.0, max(round(close - reference, 3), 0.0)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="stock bars with adj_factor")
     parser.add_argument("--out", required=True, type=Path, help="the table, .parquet or .csv")
-    args = parser.parse_args()
-    frame = derive(args.data)
-    numbered = frame.assign(_source=SOURCE, _row=np.arange(1, len(frame) + 1))
-    checked, notes = check_actions(numbered)
-    table = ActionTable(checked, str(args.out), ("tidy",), tuple(notes))
-    write_actions(table, args.out)
+    args = parser.parse_args(argv)
+    try:
+        frame = derive(args.data)
+        numbered = frame.assign(_source=SOURCE, _row=np.arange(1, len(frame) + 1))
+        checked, notes = check_actions(numbered)
+        table = ActionTable(checked, str(args.out), ("tidy",), tuple(notes))
+        write_actions(table, args.out)
+    except UserError as error:  # bad data or --out: one line, as the quant commands say it
+        raise SystemExit(f"error: {error}") from None
     cash = int((checked["cash"] > 0).sum())
     shares = int((checked["transfer"] > 0).sum())
     print(

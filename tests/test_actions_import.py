@@ -209,8 +209,8 @@ def test_an_unknown_layout_names_its_columns(tmp_path):
         tmp_path / "x.csv", index=False
     )
     with pytest.raises(
-        DataError, match=r"x.csv: not a corporate-actions table .*columns: date, dividend"
-    ):
+        DataError, match=r"x.csv: not a corporate-actions table .*columns: date, dividend\)$"
+    ):  # the file's own columns only, not the row numbers we add (_source, _row)
         load_actions(tmp_path / "x.csv")
 
 
@@ -247,6 +247,33 @@ def test_quant_data_import_writes_one_checked_table(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "13 corporate actions of 7 codes" in printed and "note: " in printed
     assert len(load_actions(out)) == 13
+    # against the sample: 600000.SH 2015-2016, 600009.SH 2014-2016 and 600036.SH 2010 are
+    # its codes and days; 300073.SZ, 600012.SH and 600848.SH are not among its codes; every
+    # factor change of 600000.SH and 600009.SH between their rows' ex dates has a row
+    assert main(["data", "info", "--corporate-actions", str(out)]) == 0
+    assert (
+        "  against the data      6 rows of its codes and days; 3 codes it lacks; 0 rows whose "
+        "ratio differs from the adj_factor's change; 0 factor changes without a row (between "
+        "each code's first and last ex date: a table need not cover every year)"
+    ) in capsys.readouterr().out.splitlines()
     assert main(["data", "import", "--corporate-actions", str(HERE / "baostock_dividend.csv"), "--format",
                  "tushare", "--out", str(tmp_path / "b.csv")]) == 2  # fmt: skip
     assert "the files are baostock corporate-action tables" in capsys.readouterr().err
+
+
+def test_actions_from_factors_says_a_bad_input_in_one_line(tmp_path):
+    """scripts/actions_from_factors.py: a missing --data or an --out of an unknown type is
+    one line (it once ended in a traceback of our own code)."""
+    from scripts.actions_from_factors import main as derive_main
+
+    cases = {
+        ("--data", str(tmp_path / "none"), "--out", str(tmp_path / "a.parquet")):
+            f"error: {tmp_path / 'none'}: no such file or folder",
+        ("--data", "sample", "--out", str(tmp_path / "a.txt")):
+            f"error: {tmp_path / 'a.txt'}: write the corporate-actions table as .parquet or .csv",
+    }  # fmt: skip
+    for args, message in cases.items():
+        with pytest.raises(SystemExit) as stop:
+            derive_main(list(args))
+        assert stop.value.code == message
+    assert not list(tmp_path.iterdir())

@@ -299,9 +299,15 @@ def test_the_command_line(market, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "600036.SH" in out and "none: the same fills, refusals and net values" in out
     assert main(["live", "next", "--book", str(book), "--until", day(DAYS[3])]) == 0
-    assert "nothing to book" in capsys.readouterr().err
+    # the data holds more sessions: --until stopped it, not the data's end
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"{book}: nothing to book up to --until {day(DAYS[3])}: the last booked is {day(DAYS[3])}"
+    )
     assert main(["live", "init", "--config", str(config), "--book", str(book)]) == 2
     assert "already exists" in capsys.readouterr().err
+    no_start = tmp_path / "no_start.toml"  # the backtest's default start would book years
+    no_start.write_text("\n".join(line for line in config.read_text().splitlines()
+                                  if not line.startswith("start")))  # fmt: skip
     # one line each, naming what is at fault
     errors = {
         ("next", "--book", str(tmp_path / "none")): "no book there (book.db missing)",
@@ -311,6 +317,8 @@ def test_the_command_line(market, tmp_path, capsys):
             "--start '2023-02-30': not a date",
         ("init", "--config", str(tmp_path / "none.toml"), "--book", str(tmp_path / "b3")):
             "no such config file",
+        ("init", "--config", str(no_start), "--book", str(tmp_path / "b4")):
+            f"{no_start}: no start: a book needs its first session",
     }  # fmt: skip
     for args, message in errors.items():
         assert main(["live", *args]) == 2
@@ -377,3 +385,22 @@ def test_a_refused_order_is_named_as_the_reason_a_day_differs():
     assert what == "equity 1,000,000.00 in the book, 999,000.00 in the backtest"
     assert why == "a refusal: the book refused buy 100 600000.SH (limit-up)"
     assert _why("2023-03-01", "x", fill, none, fill, none, 1e6, 1e6, False) is None
+
+
+def test_the_orders_file_writes_each_rows_shares_as_they_are(tmp_path):
+    """A frictionless benchmark's fractions of a share beside whole lots: each row as it
+    is (they once made every stock's lots 4600.00)."""
+    from quant.live.orders import COLUMNS, write_orders
+
+    rows = [
+        ["benchmark", "000001.SH", "index", "buy", 308.47726, "market", np.nan, np.nan, np.nan,
+         "any amount: fractions of a share too (a reference without costs)", "", ""],
+        ["momentum", "002092.SZ", "main", "buy", 15100.0, "market", 13.14, 14.45, 11.83,
+         "lots of 100", "rank 4", ""],
+    ]  # fmt: skip
+    path = write_orders(tmp_path, "2017-03-01", pd.DataFrame(rows, columns=COLUMNS))
+    lines = path.read_text().splitlines()
+    assert lines[1].startswith("benchmark,000001.SH,index,buy,308.48,market,,,,any amount")
+    assert (
+        lines[2] == "momentum,002092.SZ,main,buy,15100,market,13.14,14.45,11.83,lots of 100,rank 4,"
+    )

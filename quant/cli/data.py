@@ -381,7 +381,8 @@ def _actions_lines(actions: dict) -> list[str]:
         f"  against the data      {actions['rows_in_data']:,} rows of its codes and days; "
         f"{actions['codes_not_in_data']:,} codes it lacks; {actions['ratio_mismatches']:,} rows "
         "whose ratio differs from the adj_factor's change; "
-        f"{actions['factor_changes_without_row']:,} factor changes without a row",
+        f"{actions['factor_changes_without_row']:,} factor changes without a row (between "
+        "each code's first and last ex date: a table need not cover every year)",
         *(f"  note                  {note}" for note in actions["notes"]),
     ]
 

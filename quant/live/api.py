@@ -30,11 +30,11 @@ PATHS = ("data", "index_data", "cache_dir", "code_changes", "corporate_actions")
 def init(config: BacktestConfig | str | Path, book: str | Path, start: str | None = None) -> Path:
     """Start a book in the folder ``book`` (new, or empty): the config's strategies with
     their parameters, rules, cash, data and seed (its ``end`` is not used: a book goes on),
-    from ``start`` (default: the config's ``start``; day 0 is the session before it).
-    Every setting is checked first (ConfigError naming the key); strategies must be
-    platform strategies (AShareStrategy) defined in a module or file, one seed. Returns
-    the folder. Nothing is booked yet: ``next`` books day 0's evening and the sessions
-    after it."""
+    from ``start`` (default: the config's ``start``; day 0 is the session before it; a
+    config file with neither is refused). Every setting is checked first (ConfigError
+    naming the key); strategies must be platform strategies (AShareStrategy) defined in a
+    module or file, one seed. Returns the folder. Nothing is booked yet: ``next`` books
+    day 0's evening and the sessions after it."""
     if isinstance(config, BacktestConfig):
         values, source = config.to_dict(), "config"
     else:
@@ -42,7 +42,11 @@ def init(config: BacktestConfig | str | Path, book: str | Path, start: str | Non
         source = str(config)
     if start is not None:
         values["start"] = start
-    values["start"] = values.get("start", BacktestConfig().start)
+    if "start" not in values:  # the backtest's default (2014) would book years of history
+        raise ConfigError(
+            f'{source}: no start: a book needs its first session (start = "YYYY-MM-DD" '
+            "in the config, or --start)"
+        )
     try:
         pd.Timestamp(values["start"])
     except (TypeError, ValueError):
@@ -90,7 +94,7 @@ def next(
         stop = len(panel.dates) if until is None else _until(panel, until)
         sessions = panel.dates[start:stop]
         if not len(sessions):
-            print(_up_to_date(opened, panel, last), file=sys.stderr)
+            print(_up_to_date(opened, panel, last, until, first), file=sys.stderr)
             return []
         evenings = []
         with progress.task("live"), progress.step("book", len(sessions), "session") as step:
@@ -190,8 +194,13 @@ def _until(panel: MarketPanel, until: str) -> int:
     return int(panel.dates.searchsorted(date, side="right"))
 
 
-def _up_to_date(book: Book, panel: MarketPanel, last: str | None) -> str:
+def _up_to_date(
+    book: Book, panel: MarketPanel, last: str | None, until: str | None, first: int
+) -> str:
     end = day(panel.dates[-1])
+    if until is not None and pd.Timestamp(until) < panel.dates[-1]:
+        booked = f"the last booked is {last}" if last else f"day 0 is {day(panel.dates[first])}"
+        return f"{book.folder}: nothing to book up to --until {until}: {booked}"
     if last is None:
         return f"{book.folder}: nothing to book: the data ends at {end}, before the book's day 0"
     return (

@@ -151,7 +151,7 @@ def _index_row(order: Any, reason: str, panel: MarketPanel, row: int) -> dict[st
         "reference_price": math.nan,
         "limit_up": math.nan,
         "limit_down": math.nan,
-        "order_size": "any whole share (a reference without costs)",
+        "order_size": "any amount: fractions of a share too (a reference without costs)",
         "reason": reason,
         "may_stop": "",
     }
@@ -167,7 +167,12 @@ def write_orders(folder: Path, session: str, orders: pd.DataFrame) -> Path:
     renamed); a header line only when there is no order."""
     path = orders_file(folder, session)
     table = orders[COLUMNS].copy()
-    if (table["shares"] == table["shares"].round()).all():  # whole shares, written as such
-        table["shares"] = table["shares"].astype("int64")
+    table["shares"] = format_shares(table["shares"])
     write_text_atomic(path, table.to_csv(index=False, float_format="%.2f"))
     return path
+
+
+def format_shares(shares: pd.Series) -> pd.Series:
+    """Share counts as text: whole ones as integers (``4600``), a frictionless reference's
+    fractions of a share to 0.01 (``308.48``), each row on its own."""
+    return shares.map(lambda n: f"{n:.0f}" if n == round(n) else f"{n:.2f}")

@@ -30,6 +30,7 @@ import pandas as pd
 from quant.data.panel import MarketPanel
 from quant.live.book import Book, day
 from quant.live.evening import Setup, data_fingerprint
+from quant.live.orders import format_shares
 from quant.signals.models import FolderModels
 
 #: Relative tolerance of a net value that "agrees" (the same run gives the same digits).
@@ -283,13 +284,18 @@ def format_status(status: Status) -> str:
         lines.append("(not compared with a backtest)")
     lines += ["", f"positions at the close of {status.sessions[-1].date()}:"]
     if len(status.positions):
-        held = status.positions[["strategy", "code", "shares", "close", "value"]]
+        held = status.positions[["strategy", "code", "shares", "close", "value"]].assign(
+            shares=lambda t: format_shares(t["shares"]),
+            close=lambda t: t["close"].map("{:.2f}".format),
+            value=lambda t: t["value"].map("{:,.2f}".format),
+        )
         lines.append(held.to_string(index=False))
     else:
         lines.append("  none")
     lines += ["", "orders pending for the next session:"]
     if len(status.orders):
         pending = status.orders[["strategy", "code", "side", "shares", "reason", "may_stop"]]
+        pending = pending.assign(shares=format_shares(pending["shares"]))
         lines.append(pending.to_string(index=False))
     else:
         lines.append("  none")

@@ -41,13 +41,14 @@ def load_actions(
     parts, notes, layouts = [], [], []
     for file in files:
         table = read_table(file, encoding, text=TEXT_COLUMNS)
-        table = number_rows(table.rename(columns=lambda c: str(c).strip()), str(file))
+        table = table.rename(columns=lambda c: str(c).strip())
         layout = identify(list(table.columns))
-        if layout is None:
+        if layout is None:  # the file's own columns, before ours (_source, _row) are added
             raise DataError(
                 f"{file}: not a corporate-actions table of a known layout ({', '.join(LAYOUTS)}; "
                 f"columns: {', '.join(map(str, table.columns[:12]))})"
             )
+        table = number_rows(table, str(file))
         tidy, found = to_tidy(table, layout, file)
         parts.append(tidy)
         notes += found

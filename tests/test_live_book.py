@@ -308,8 +308,19 @@ def test_the_command_line(market, tmp_path, capsys):
     no_start = tmp_path / "no_start.toml"  # the backtest's default start would book years
     no_start.write_text("\n".join(line for line in config.read_text().splitlines()
                                   if not line.startswith("start")))  # fmt: skip
+    # a book started the session after the data's last: day 0 is that last session, whose
+    # evening writes the first orders; one started later has no day 0 in the data yet
+    following = sessions(DAYS[-1], periods=2)[1]
+    for name, start in (("tomorrow", following), ("late", pd.Timestamp("2030-01-02"))):
+        assert main(["live", "init", "--config", str(config), "--book", str(tmp_path / name),
+                     "--start", day(start)]) == 0  # fmt: skip
+    assert main(["live", "next", "--book", str(tmp_path / "tomorrow")]) == 0
+    assert (tmp_path / "tomorrow" / f"orders-{day(following)}.csv").exists()
+    capsys.readouterr()
     # one line each, naming what is at fault
     errors = {
+        ("next", "--book", str(tmp_path / "late")):
+            f"the book starts on 2030-01-02, and the data ends on {day(DAYS[-1])}: its day 0",
         ("next", "--book", str(tmp_path / "none")): "no book there (book.db missing)",
         ("status", "--book", str(tmp_path / "none")): "no book there (book.db missing)",
         ("next", "--book", str(book), "--until", "2023-13-01"): "--until '2023-13-01': not a date",

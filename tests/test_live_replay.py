@@ -201,3 +201,29 @@ def test_every_order_says_why(replay):
         ).all()
     )
     assert len(momentum) and momentum.str.contains(r"rank \d+ of \d+ \(score ").all()
+
+
+def test_a_book_started_mid_month_holds_cash_until_its_first_decision(panels, tmp_path):
+    """Momentum started on 2016-03-07 names no code before its first decision (the close
+    of 2016-03-31): those evenings book cash alone, and from then on the book makes the
+    backtest's trades and net values over the same sessions."""
+    settings = BacktestConfig(
+        data="sample", index_data="sample", start="2016-03-07", end="2016-04-08",
+        strategies=["momentum"], params={"momentum": {"top_fraction": 0.02}},
+        baselines=[], seed=0, workers=1, cache_dir=str(tmp_path / "cache"),
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        backtest = run_backtest(settings, *panels)
+        live.init(settings, tmp_path / "book")
+        live.next(tmp_path / "book", until="2016-04-08", panel=panels[0], index_panel=panels[1])
+    run = backtest.strategies[0]
+    accounts = book_table(tmp_path / "book", "accounts").set_index("date")
+    np.testing.assert_array_equal(accounts["equity"].to_numpy(), run.equity.to_numpy())
+    assert (accounts.loc[:"2016-03-31", "equity"] == settings.cash).all()
+    fills = book_table(tmp_path / "book", "fills").drop(columns=["strategy", "seq"])
+    theirs = backtest_table(backtest, "fills", "momentum")
+    assert len(theirs) > 5 and theirs["date"].min() == pd.Timestamp("2016-04-01")
+    pd.testing.assert_frame_equal(
+        fills[theirs.columns].reset_index(drop=True), theirs, check_dtype=False
+    )

@@ -91,7 +91,7 @@ def run_session(
     start = max(row - 1, 0)
     index_codes, codes = _codes(plan, state, context)
     if not codes and not index_codes:
-        raise ConfigError(f"strategy {name}: its plan names no codes to trade")
+        return _idle(context.panel.dates[row], plan, state, plan.cash or context.config.cash)
     rules = context.config.rules
     market = make_market(
         [(context.index_panel, index_codes), (context.panel, codes)],
@@ -145,6 +145,27 @@ def _schedule(context: Context, market: Any, start: int, row: int) -> ActionSche
     has_bar[:, stocks] = panel.has_bar[known][:, columns[stocks]]
     schedule = ActionSchedule(context.actions.frame, market.names, panel.dates[known], has_bar)
     return schedule.rows(start - first, row + 1 - first)
+
+
+def _idle(
+    session: pd.Timestamp, plan: Plan, state: AccountState | None, cash: float
+) -> SessionRun:
+    """A session of a strategy that names no code yet and holds nothing (momentum started
+    in the middle of a month, before its first decision): its account is its cash, and
+    nothing runs, as in a backtest its ``next`` places nothing before that decision."""
+    state = state if state is not None else AccountState(cash=cash)
+    return SessionRun(
+        session=session,
+        equity=state.cash,
+        cash=state.cash,
+        positions=pd.DataFrame(columns=["code", "shares", "close", "value", "tradable"]),
+        fills=pd.DataFrame(columns=FILL_COLUMNS),
+        refusals=pd.DataFrame(columns=REFUSAL_COLUMNS),
+        events=pd.DataFrame(columns=EVENT_COLUMNS),
+        state=state,
+        reasons=[],
+        plan=plan,
+    )
 
 
 def _without_next_session(context: Context) -> Context:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quant.data.asof import as_of
+from quant.data.asof import as_of, next_session
 from quant.data.panel import MarketPanel
 from quant.engine.config import BacktestConfig
 from quant.engine.feeds import align
@@ -80,12 +80,19 @@ class Setup:
 
     def day_0(self, panel: MarketPanel) -> int:
         """The row of day 0 (the last session before ``start``); BookError when the data
-        holds no session before it."""
+        holds no session before it, or when ``start`` lies beyond the session after the
+        data's last (day 0 would be a session the data does not hold yet)."""
         row = int(np.searchsorted(panel.dates.to_numpy(), self.start.to_datetime64())) - 1
         if row < 0:
             raise BookError(
                 f"{self.folder}: the data starts on {panel.dates[0].date()}, not before the "
                 f"book's start {self.start.date()}: day 0 (the session before it) needs bars"
+            )
+        if row == len(panel.dates) - 1 and self.start > next_session(panel, row):
+            raise BookError(
+                f"{self.folder}: the book starts on {self.start.date()}, and the data ends "
+                f"on {panel.dates[-1].date()}: its day 0, the session before the start, is "
+                "not in the data yet (quant data update brings it; or start the book earlier)"
             )
         return row
 

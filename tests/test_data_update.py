@@ -171,3 +171,7 @@ def test_what_cannot_be_updated(tmp_path, capsys):
     (tmp_path / "mine").mkdir()
     assert main(["data", "update", "--store", str(tmp_path / "mine")]) == 2
     assert "no manifest.json: not a store" in capsys.readouterr().err
+    assert main(["data", "update", "--store", str(tmp_path / "absent")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'absent'}: no such folder " + (
+        "(quant data fetch or import makes a store)"
+    )

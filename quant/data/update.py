@@ -82,6 +82,8 @@ def update_store(
     new bars fail the intake's checks, or (BlockedError, OfflineError) when East Money
     cannot be reached."""
     root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder (quant data fetch or import makes a store)")
     manifest = read_manifest(root)
     if manifest is None:
         raise DataError(

@@ -147,9 +147,7 @@ def _schedule(context: Context, market: Any, start: int, row: int) -> ActionSche
     return schedule.rows(start - first, row + 1 - first)
 
 
-def _idle(
-    session: pd.Timestamp, plan: Plan, state: AccountState | None, cash: float
-) -> SessionRun:
+def _idle(session: pd.Timestamp, plan: Plan, state: AccountState | None, cash: float) -> SessionRun:
     """A session of a strategy that names no code yet and holds nothing (momentum started
     in the middle of a month, before its first decision): its account is its cash, and
     nothing runs, as in a backtest its ``next`` places nothing before that decision."""

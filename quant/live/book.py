@@ -34,6 +34,7 @@ from filelock import FileLock, Timeout
 from quant.engine.runner import EVENT_COLUMNS, FILL_COLUMNS, REFUSAL_COLUMNS
 from quant.errors import UserError
 from quant.io import atomic_path
+from quant.live.orders import COLUMNS as ORDER_COLUMNS
 
 DATABASE = "book.db"
 LOCK = "book.lock"
@@ -89,20 +90,7 @@ TABLES = {
     "fills": ("seq", *FILL_COLUMNS[1:]),
     "refusals": ("seq", *REFUSAL_COLUMNS[1:]),
     "events": ("seq", *EVENT_COLUMNS[1:]),
-    "orders": (
-        "seq",
-        "code",
-        "board",
-        "side",
-        "shares",
-        "order_type",
-        "reference_price",
-        "limit_up",
-        "limit_down",
-        "order_size",
-        "reason",
-        "may_stop",
-    ),
+    "orders": ("seq", *ORDER_COLUMNS[1:]),  # the orders file's, less the strategy
 }
 
 
